@@ -1,0 +1,8 @@
+if(L2H_SANITIZE)
+  string(REPLACE ";" "," _l2h_san "${L2H_SANITIZE}")
+  add_compile_options(-fsanitize=${_l2h_san} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${_l2h_san})
+endif()
+if(L2H_NATIVE)
+  add_compile_options(-march=native)
+endif()

@@ -1,0 +1,75 @@
+/* l2h/index.h -- exact k-nearest-neighbour and radius search over packed binary codes.
+ *
+ * Results are fully ordered: by Hamming distance, then by id (smaller first), so every exact
+ * index kind returns identical arrays. Thread safety: functions taking `const l2h_index *` may
+ * run concurrently with each other; anything taking `l2h_index *` needs exclusive access. */
+#ifndef L2H_INDEX_H
+#define L2H_INDEX_H
+
+#include "l2h/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int64_t l2h_id; /* item id; -1 = none (padding) */
+
+typedef struct l2h_index l2h_index;
+typedef struct l2h_range_result l2h_range_result;
+
+typedef enum l2h_index_kind {
+    L2H_INDEX_FLAT = 0, /* exhaustive scan                                   */
+    L2H_INDEX_MIH  = 1  /* multi-index hashing (reserved; not yet available)  */
+} l2h_index_kind;
+
+typedef struct l2h_index_params {
+    l2h_index_kind kind;
+    size_t bits;     /* code length, 1..L2H_MAX_BITS */
+    size_t n_tables; /* MIH only: substrings; 0 = automatic */
+} l2h_index_params;
+
+L2H_API l2h_index_params l2h_index_default_params(size_t bits);
+L2H_API L2H_NODISCARD l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p);
+L2H_API void l2h_index_free(l2h_index *index); /* NULL is a no-op */
+
+L2H_API size_t l2h_index_bits(const l2h_index *index);
+L2H_API size_t l2h_index_size(const l2h_index *index); /* number of codes held */
+
+/* Copies n packed codes (n * l2h_code_bytes(bits) bytes). ids: n ids (any int64 >= 0), or
+ * NULL for sequential ids continuing from the current size. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_add(l2h_index *index, const uint8_t *codes,
+                                               const l2h_id *ids, size_t n);
+
+/* k nearest codes for each of nq packed queries. dist and ids are caller-allocated with
+ * nq * k entries each; row q holds query q's results nearest first (ties: smaller id first),
+ * padded with dist = -1, id = -1 when the index holds fewer than k codes. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_search(const l2h_index *index, const uint8_t *queries,
+                                                  size_t nq, size_t k, int32_t *dist,
+                                                  l2h_id *ids);
+
+/* All codes at distance <= radius (inclusive, unlike FAISS's strict '<') for each query.
+ * The result is a new handle the caller frees. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_range_search(const l2h_index *index,
+                                                        const uint8_t *queries, size_t nq,
+                                                        uint32_t radius,
+                                                        l2h_range_result **out);
+/* Query q's results are entries lims[q] .. lims[q+1]-1, ordered like k-NN results.
+ * lims has nq + 1 entries. Pointers stay valid until l2h_range_result_free. */
+L2H_API const size_t *l2h_range_result_lims(const l2h_range_result *r);
+L2H_API const l2h_id *l2h_range_result_ids(const l2h_range_result *r);
+L2H_API const int32_t *l2h_range_result_dists(const l2h_range_result *r);
+L2H_API size_t l2h_range_result_nq(const l2h_range_result *r);
+L2H_API void l2h_range_result_free(l2h_range_result *r);
+
+/* Persistence (docs/FORMAT.md): magic, version, header, payload, CRC-32 checksum; written to a
+ * temporary file, fsync'ed and renamed, so a crash never leaves a half-written index. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_save(const l2h_index *index, const char *path);
+L2H_API L2H_NODISCARD l2h_status l2h_index_load(l2h_index **out, const char *path);
+/* The same parser on a memory buffer; `name` is used in error messages. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_load_mem(l2h_index **out, const void *buf, size_t len,
+                                                    const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+/* l2h/model.h -- hash functions: what turns a feature vector into a binary code.
+ *
+ * A model is: preprocessing (optional centring by the training mean, then optional L2
+ * normalisation; statistics are taken from the training data and kept in the model), a network
+ * producing `bits` real outputs z, and the sign: bit j = 1 iff z_j > 0. The baselines of this
+ * header are linear: LSH (Gaussian random projections) and PCA-ITQ (Gong & Lazebnik). Learned
+ * methods (train.h) produce models of the same type.
+ *
+ * Model files are safetensors (docs/FORMAT.md): an 8-byte little-endian header length, a JSON
+ * header with the tensors' dtype/shape/offsets and a "__metadata__" map (format, format_version,
+ * library_version, method, arch, bits, dim, preprocessing), then the raw little-endian tensors.
+ * Python users open them with the `safetensors` package or a few lines of json + numpy. */
+#ifndef L2H_MODEL_H
+#define L2H_MODEL_H
+
+#include "l2h/io.h"
+#include "l2h/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct l2h_model l2h_model;
+
+typedef struct l2h_baseline_params {
+    size_t bits;         /* code length, 1..L2H_MAX_BITS (ITQ: also <= dim)        */
+    uint64_t seed;       /* random projections / ITQ's initial rotation           */
+    int center;          /* subtract the training mean (default 1)                */
+    int l2_normalize;    /* scale every row to unit length after centring (def 0) */
+    unsigned itq_iters;  /* ITQ Procrustes iterations (default 50)                */
+    size_t max_train;    /* use at most this many training rows (0 = all)         */
+} l2h_baseline_params;
+
+L2H_API l2h_baseline_params l2h_baseline_default_params(size_t bits);
+
+/* LSH: W[bits, dim] with i.i.d. N(0,1) entries applied to the preprocessed data. */
+L2H_API L2H_NODISCARD l2h_status l2h_lsh_train(l2h_model **out, const l2h_dataset *train,
+                                               const l2h_baseline_params *p);
+/* PCA-ITQ: PCA to `bits` dimensions (LAPACKE eigendecomposition of the covariance), then
+ * itq_iters rounds of B = sign(V R), R = orthogonal Procrustes solution (SVD). */
+L2H_API L2H_NODISCARD l2h_status l2h_itq_train(l2h_model **out, const l2h_dataset *train,
+                                               const l2h_baseline_params *p);
+
+L2H_API void l2h_model_free(l2h_model *m); /* NULL is a no-op */
+
+L2H_API size_t l2h_model_bits(const l2h_model *m);
+L2H_API size_t l2h_model_dim(const l2h_model *m);      /* input feature dimension */
+L2H_API const char *l2h_model_method(const l2h_model *m); /* "lsh", "itq", "mihash", ... */
+L2H_API const char *l2h_model_arch(const l2h_model *m);   /* "linear", "mlp", "cnn" */
+/* A metadata value from the model file ("" if absent); valid while m lives. */
+L2H_API const char *l2h_model_meta(const l2h_model *m, const char *key);
+
+/* Real outputs z[n, bits] for x[n, dim] (preprocessing included). Thread-safe on a const
+ * model. */
+L2H_API L2H_NODISCARD l2h_status l2h_model_forward(const l2h_model *m, const float *x, size_t n,
+                                                   float *z);
+/* Packed codes out[n, l2h_code_bytes(bits)] for x[n, dim]. */
+L2H_API L2H_NODISCARD l2h_status l2h_model_encode(const l2h_model *m, const float *x, size_t n,
+                                                  uint8_t *out);
+
+L2H_API L2H_NODISCARD l2h_status l2h_model_save(const l2h_model *m, const char *path);
+L2H_API L2H_NODISCARD l2h_status l2h_model_load(l2h_model **out, const char *path);
+L2H_API L2H_NODISCARD l2h_status l2h_model_load_mem(l2h_model **out, const void *buf, size_t len,
+                                                    const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

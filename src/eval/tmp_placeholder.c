@@ -1,0 +1,1 @@
+/* placeholder */ typedef int l2h_tmp_eval;
