@@ -1,0 +1,48 @@
+/* l2h.c -- the `l2h` command: subcommand table, global usage, exit codes.
+ * Exit codes: 0 success, 1 runtime error (message on stderr), 2 usage error.
+ * Results go to stdout; progress and messages to stderr. */
+#include "cli.h"
+
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"demo", "run every method on Fashion-MNIST and print the results table", cmd_demo},
+    {"train", "learn a hash function (LSH, ITQ) and save it as a model file", cmd_train},
+    {"encode", "encode data with a model into packed codes (.npy)", cmd_encode},
+    {"search", "exact k-NN / radius search of codes by Hamming distance", cmd_search},
+    {"eval", "retrieval quality of a model: mAP, tie-aware mAP, P@H<=r, curves", cmd_eval},
+    {"info", "build information, or what a model/index/codes/data file holds", cmd_info},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: l2h COMMAND [options]   (l2h COMMAND --help for details)\n\n"
+               "Learning to hash: compact binary codes from feature vectors, exact Hamming "
+               "search.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nglobal options: --help, --version\n"
+               "exit codes: 0 success, 1 error, 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("l2h %s\n%s\n", l2h_version_string(), l2h_build_info());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "l2h: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}
