@@ -1,0 +1,54 @@
+#!/bin/sh
+# CLI scenario: usage errors, help, and train -> encode -> search -> eval -> info on the real
+# multi-label `scene` data (shared/data/scene), checking exit codes and outputs.
+# $1 = path of the l2h binary.
+set -u
+L2H=$1
+SCENE=${L2H_SHARED_DATA:-../shared/data}/scene/scene-train.arff
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+expect_code() { # expected-code description command...
+  want=$1; what=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; cat "$T/err" >&2; fi
+}
+
+expect_code 2 "no arguments" "$L2H"
+expect_code 0 "--help" "$L2H" --help
+expect_code 0 "--version" "$L2H" --version
+expect_code 2 "unknown command" "$L2H" frobnicate
+for c in demo train encode search eval info; do
+  expect_code 0 "$c --help" "$L2H" "$c" --help
+  grep -q "usage: l2h $c" "$T/out" && ok || bad "$c --help prints usage"
+done
+expect_code 2 "train without method" "$L2H" train --output "$T/m.safetensors"
+expect_code 2 "bad option value" "$L2H" train --method lsh --bits abc --output "$T/m"
+expect_code 2 "unknown option" "$L2H" eval --model x --frobnicate
+expect_code 1 "missing data file" "$L2H" train --method lsh --data "$T/nope.fvecs" --split none --output "$T/m"
+grep -q "nope.fvecs" "$T/err" && ok || bad "error names the missing file"
+expect_code 1 "missing model" "$L2H" eval --model "$T/nope.safetensors"
+
+if [ ! -f "$SCENE" ]; then
+  echo "note: $SCENE not found; skipping the data scenario" >&2
+else
+  D="--data $SCENE --n-labels 6 --split random --n-query 200 --n-train 600 --seed 3"
+  expect_code 0 "train itq" "$L2H" train --method itq --bits 16 $D --output "$T/itq.safetensors"
+  [ -s "$T/itq.safetensors" ] && ok || bad "model file written"
+  expect_code 0 "info model" "$L2H" info "$T/itq.safetensors"
+  grep -q "itq" "$T/out" && ok || bad "info names the method"
+  expect_code 0 "encode db" "$L2H" encode --model "$T/itq.safetensors" $D --rows db --output "$T/db.npy"
+  expect_code 0 "encode queries" "$L2H" encode --model "$T/itq.safetensors" $D --rows query --output "$T/q.npy"
+  expect_code 0 "info codes" "$L2H" info "$T/db.npy"
+  grep -q "rows        2207" "$T/out" && ok || bad "db codes have 2207 rows"
+  expect_code 0 "search k" "$L2H" search --db "$T/db.npy" --queries "$T/q.npy" -k 5 --save-index "$T/db.l2hi"
+  [ "$(wc -l < "$T/out")" -eq 1000 ] && ok || bad "200 queries x 5 results"
+  expect_code 0 "search radius via index" "$L2H" search --index "$T/db.l2hi" --queries "$T/q.npy" --radius 1
+  expect_code 0 "eval" "$L2H" eval --model "$T/itq.safetensors" $D --json
+  grep -q '"map": 0\.[0-9]' "$T/out" && ok || bad "eval prints mAP"
+  expect_code 2 "split 1 on multi-label data" "$L2H" eval --model "$T/itq.safetensors" --data "$SCENE" --n-labels 6
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
