@@ -1,0 +1,243 @@
+/* index_api.c -- the public l2h_index handle: creation, storage of codes and ids, argument
+ * checking, query padding, and dispatch to the kind's ops table. Also the range-result handle. */
+#include "index_internal.h"
+
+#include <string.h>
+
+/* Index kinds by l2h_index_kind value. NULL = declared in the API but not built yet. */
+static const l2h_index_ops *const kinds[] = {
+    [L2H_INDEX_FLAT] = &l2h_index_flat_ops,
+    [L2H_INDEX_MIH] = NULL,
+};
+enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
+
+l2h_index_params l2h_index_default_params(size_t bits)
+{
+    l2h_index_params p;
+    memset(&p, 0, sizeof p);
+    p.kind = L2H_INDEX_FLAT;
+    p.bits = bits;
+    p.n_tables = 0;
+    return p;
+}
+
+l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p)
+{
+    L2H_FAIL_IF(out == NULL || p == NULL, L2H_ERR_ARG, "l2h_index_create: NULL argument");
+    *out = NULL;
+    L2H_FAIL_IF((unsigned)p->kind >= N_KINDS, L2H_ERR_ARG, "unknown index kind %d", (int)p->kind);
+    L2H_FAIL_IF(kinds[p->kind] == NULL, L2H_ERR_UNSUPPORTED,
+                "index kind %d (multi-index hashing) is not available in this build; use "
+                "L2H_INDEX_FLAT",
+                (int)p->kind);
+    L2H_FAIL_IF(p->bits == 0 || p->bits > L2H_MAX_BITS, L2H_ERR_ARG,
+                "code length %zu bits outside 1..%d", p->bits, L2H_MAX_BITS);
+    l2h_index *ix = l2h_calloc(1, sizeof *ix);
+    L2H_NOMEM_IF_NULL(ix);
+    ix->params = *p;
+    ix->ops = kinds[p->kind];
+    ix->bits = p->bits;
+    ix->bytes = l2h_code_bytes(p->bits);
+    ix->words = l2h_code_words(p->bits);
+    ix->ids_sequential = 1;
+    if (ix->ops->init) {
+        const l2h_status st = ix->ops->init(ix);
+        if (st != L2H_OK) {
+            l2h_free(ix);
+            return st;
+        }
+    }
+    *out = ix;
+    return L2H_OK;
+}
+
+void l2h_index_free(l2h_index *index)
+{
+    if (!index) return;
+    if (index->ops->destroy) index->ops->destroy(index);
+    l2h_aligned_free(index->codes);
+    l2h_free(index->ids);
+    l2h_free(index);
+}
+
+size_t l2h_index_bits(const l2h_index *index)
+{
+    return index ? index->bits : 0;
+}
+
+size_t l2h_index_size(const l2h_index *index)
+{
+    return index ? index->n : 0;
+}
+
+/* Room for `rows` codes: groups grow geometrically; new space is zero. */
+static l2h_status reserve(l2h_index *ix, size_t rows)
+{
+    const size_t need = rows / 8 + (rows % 8 != 0);
+    if (need <= ix->cap_groups) return L2H_OK;
+    size_t cap = ix->cap_groups * 2 > need ? ix->cap_groups * 2 : need;
+    if (cap < 16) cap = 16;
+    size_t group_bytes = ix->words * 8 * sizeof(uint64_t), bytes, id_bytes;
+    L2H_FAIL_IF(!l2h_mul_ok(cap, group_bytes, &bytes) || !l2h_mul_ok(cap * 8, sizeof(l2h_id),
+                                                                     &id_bytes),
+                L2H_ERR_NOMEM, "index of %zu codes is too large", rows);
+    uint64_t *codes = l2h_aligned_alloc(64, bytes);
+    L2H_NOMEM_IF_NULL(codes);
+    l2h_id *ids = l2h_realloc(ix->ids, id_bytes);
+    if (!ids) {
+        l2h_aligned_free(codes);
+        L2H_FAIL(L2H_ERR_NOMEM, "out of memory growing the index to %zu codes", rows);
+    }
+    const size_t old = ix->cap_groups * group_bytes;
+    if (old) memcpy(codes, ix->codes, old);
+    memset((uint8_t *)codes + old, 0, bytes - old);
+    l2h_aligned_free(ix->codes);
+    ix->codes = codes;
+    ix->ids = ids;
+    ix->cap_groups = cap;
+    return L2H_OK;
+}
+
+/* Zeroes the group-layout lanes of rows first .. last-1 (undo of a failed append). */
+static void clear_rows(l2h_index *ix, size_t first, size_t last)
+{
+    for (size_t r = first; r < last; r++)
+        for (size_t w = 0; w < ix->words; w++) ix->codes[((r / 8) * ix->words + w) * 8 + r % 8] = 0;
+}
+
+l2h_status l2h_index_append(l2h_index *ix, const uint8_t *codes, const l2h_id *ids, size_t n)
+{
+    const size_t first = ix->n;
+    L2H_FAIL_IF(n > SIZE_MAX / 16 - first, L2H_ERR_ARG, "index would exceed %zu codes",
+                SIZE_MAX / 16);
+    L2H_TRY(reserve(ix, first + n));
+    l2h_codes_to_groups(codes, n, ix->bits, ix->codes, first);
+    for (size_t i = 0; i < n; i++) {
+        const l2h_id id = ids ? ids[i] : (l2h_id)(first + i);
+        ix->ids[first + i] = id;
+        if (id != (l2h_id)(first + i)) ix->ids_sequential = 0;
+    }
+    ix->n = first + n;
+    if (ix->ops->added) {
+        const l2h_status st = ix->ops->added(ix, first);
+        if (st != L2H_OK) {
+            clear_rows(ix, first, ix->n);
+            ix->n = first;
+            ix->ids_sequential = 1;
+            for (size_t i = 0; i < first && ix->ids_sequential; i++)
+                if (ix->ids[i] != (l2h_id)i) ix->ids_sequential = 0;
+            return st;
+        }
+    }
+    return L2H_OK;
+}
+
+l2h_status l2h_index_add(l2h_index *index, const uint8_t *codes, const l2h_id *ids, size_t n)
+{
+    L2H_FAIL_IF(index == NULL, L2H_ERR_ARG, "l2h_index_add: NULL index");
+    if (n == 0) return L2H_OK;
+    L2H_FAIL_IF(codes == NULL, L2H_ERR_ARG, "l2h_index_add: NULL codes");
+    if (ids)
+        for (size_t i = 0; i < n; i++)
+            L2H_FAIL_IF(ids[i] < 0, L2H_ERR_ARG, "l2h_index_add: id %lld (row %zu) is negative",
+                        (long long)ids[i], i);
+    return l2h_index_append(index, codes, ids, n);
+}
+
+/* Padded copies of queries [q0, q0 + nq), bits beyond the code length cleared. */
+static uint64_t *pad_queries(const l2h_index *ix, const uint8_t *queries, size_t nq)
+{
+    uint64_t *qp = l2h_malloc_array(nq, ix->words * sizeof(uint64_t));
+    if (qp) l2h_codes_pad(queries, nq, ix->bits, qp);
+    return qp;
+}
+
+l2h_status l2h_index_search(const l2h_index *index, const uint8_t *queries, size_t nq, size_t k,
+                            int32_t *dist, l2h_id *ids)
+{
+    L2H_FAIL_IF(index == NULL, L2H_ERR_ARG, "l2h_index_search: NULL index");
+    size_t total;
+    L2H_FAIL_IF(!l2h_mul_ok(nq, k, &total), L2H_ERR_ARG, "l2h_index_search: nq * k overflows");
+    if (total == 0) return L2H_OK;
+    L2H_FAIL_IF(queries == NULL || dist == NULL || ids == NULL, L2H_ERR_ARG,
+                "l2h_index_search: NULL buffer");
+    if (index->n == 0) {
+        for (size_t i = 0; i < total; i++) {
+            dist[i] = -1;
+            ids[i] = -1;
+        }
+        return L2H_OK;
+    }
+    /* queries in chunks, so the padded copy stays small whatever nq is */
+    const size_t chunk = 8192;
+    for (size_t q0 = 0; q0 < nq; q0 += chunk) {
+        const size_t m = nq - q0 < chunk ? nq - q0 : chunk;
+        uint64_t *qp = pad_queries(index, queries + q0 * index->bytes, m);
+        L2H_FAIL_IF(qp == NULL, L2H_ERR_NOMEM, "out of memory padding %zu queries", m);
+        const l2h_status st = index->ops->search(index, qp, m, k, dist + q0 * k, ids + q0 * k);
+        l2h_free(qp);
+        L2H_TRY(st);
+    }
+    return L2H_OK;
+}
+
+void l2h_range_result_free(l2h_range_result *r)
+{
+    if (!r) return;
+    l2h_free(r->lims);
+    l2h_free(r->ids);
+    l2h_free(r->dists);
+    l2h_free(r);
+}
+
+l2h_status l2h_index_range_search(const l2h_index *index, const uint8_t *queries, size_t nq,
+                                  uint32_t radius, l2h_range_result **out)
+{
+    L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "l2h_index_range_search: NULL result pointer");
+    *out = NULL;
+    L2H_FAIL_IF(index == NULL, L2H_ERR_ARG, "l2h_index_range_search: NULL index");
+    L2H_FAIL_IF(queries == NULL && nq > 0, L2H_ERR_ARG, "l2h_index_range_search: NULL queries");
+    l2h_range_result *r = l2h_calloc(1, sizeof *r);
+    L2H_NOMEM_IF_NULL(r);
+    r->nq = nq;
+    r->lims = l2h_calloc(nq + 1, sizeof *r->lims);
+    l2h_status st = L2H_OK;
+    uint64_t *qp = NULL;
+    if (!r->lims) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for %zu range results", nq);
+    /* a radius beyond the code length returns everything: clamp it */
+    const int32_t rad = radius > index->bits ? (int32_t)index->bits : (int32_t)radius;
+    if (nq == 0 || index->n == 0) {
+        r->ids = l2h_malloc(sizeof *r->ids);
+        r->dists = l2h_malloc(sizeof *r->dists);
+        if (!r->ids || !r->dists) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    qp = pad_queries(index, queries, nq);
+    if (!qp) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory padding %zu queries", nq);
+    L2H_CHECK_GOTO(index->ops->range_search(index, qp, nq, rad, r));
+done:
+    l2h_free(qp);
+    if (st != L2H_OK) l2h_range_result_free(r);
+    else *out = r;
+    return st;
+}
+
+const size_t *l2h_range_result_lims(const l2h_range_result *r)
+{
+    return r ? r->lims : NULL;
+}
+
+const l2h_id *l2h_range_result_ids(const l2h_range_result *r)
+{
+    return r ? r->ids : NULL;
+}
+
+const int32_t *l2h_range_result_dists(const l2h_range_result *r)
+{
+    return r ? r->dists : NULL;
+}
+
+size_t l2h_range_result_nq(const l2h_range_result *r)
+{
+    return r ? r->nq : 0;
+}
