@@ -35,16 +35,17 @@ AVX512_INLINE __m512i group_dist(const uint64_t *grp, const __m512i *qb, size_t 
     return acc;
 }
 
-AVX512_INLINE size_t emit(__m512i d, unsigned m, size_t base, l2h_cand *out, size_t no)
+/* Appends the lanes of d selected by m as l2h_cand {j = base + lane, d} without a branch per
+ * lane: each candidate is one 64-bit word (d << 32 | j on little-endian x86), compressed to the
+ * front of a register and stored whole. The caller guarantees 8 free slots at out + no. */
+AVX512_INLINE size_t emit(__m512i d, __mmask8 m, size_t base, l2h_cand *out, size_t no)
 {
-    uint64_t t[8];
-    _mm512_storeu_si512((void *)t, d);
-    while (m) {
-        const unsigned l = (unsigned)__builtin_ctz(m);
-        m &= m - 1;
-        out[no++] = (l2h_cand){(uint32_t)(base + l), (int32_t)t[l]};
-    }
-    return no;
+    _Static_assert(sizeof(l2h_cand) == 8, "l2h_cand must be one 64-bit word");
+    const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m512i j = _mm512_add_epi64(_mm512_set1_epi64((long long)base), lane);
+    const __m512i c = _mm512_or_si512(_mm512_slli_epi64(d, 32), j);
+    _mm512_storeu_si512((void *)(out + no), _mm512_maskz_compress_epi64(m, c));
+    return no + (size_t)__builtin_popcount((unsigned)m);
 }
 
 AVX512_INLINE size_t filter_w(const uint64_t *restrict q, const uint64_t *restrict codes,
@@ -79,7 +80,7 @@ AVX512_INLINE size_t filter_w(const uint64_t *restrict q, const uint64_t *restri
     if (n % 8) {
         if (cap - no < L2H_FILTER_MIN_CAP) goto stop;
         const __m512i d = group_dist(codes + g * stride, qb, words);
-        const unsigned live = (1u << (n % 8)) - 1u;
+        const __mmask8 live = (__mmask8)((1u << (n % 8)) - 1u);
         no = emit(d, _mm512_cmple_epi64_mask(d, vt) & live, g * 8, out, no);
     }
     *n_out = no;

@@ -40,6 +40,7 @@ l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p)
     ix->bytes = l2h_code_bytes(p->bits);
     ix->words = l2h_code_words(p->bits);
     ix->ids_sequential = 1;
+    ix->ids_ordered = 1;
     if (ix->ops->init) {
         const l2h_status st = ix->ops->init(ix);
         if (st != L2H_OK) {
@@ -116,6 +117,7 @@ l2h_status l2h_index_append(l2h_index *ix, const uint8_t *codes, const l2h_id *i
         const l2h_id id = ids ? ids[i] : (l2h_id)(first + i);
         ix->ids[first + i] = id;
         if (id != (l2h_id)(first + i)) ix->ids_sequential = 0;
+        if (first + i > 0 && id < ix->ids[first + i - 1]) ix->ids_ordered = 0;
     }
     ix->n = first + n;
     if (ix->ops->added) {
@@ -123,9 +125,11 @@ l2h_status l2h_index_append(l2h_index *ix, const uint8_t *codes, const l2h_id *i
         if (st != L2H_OK) {
             clear_rows(ix, first, ix->n);
             ix->n = first;
-            ix->ids_sequential = 1;
-            for (size_t i = 0; i < first && ix->ids_sequential; i++)
+            ix->ids_sequential = ix->ids_ordered = 1;
+            for (size_t i = 0; i < first; i++) {
                 if (ix->ids[i] != (l2h_id)i) ix->ids_sequential = 0;
+                if (i > 0 && ix->ids[i] < ix->ids[i - 1]) ix->ids_ordered = 0;
+            }
             return st;
         }
     }

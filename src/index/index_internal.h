@@ -38,6 +38,7 @@ struct l2h_index {
     uint64_t *codes;   /* [cap_groups, words, 8], 64-byte aligned, zero beyond n */
     l2h_id *ids;       /* [n] (capacity cap_groups * 8) */
     int ids_sequential; /* ids[i] == i for every i: the file omits them */
+    int ids_ordered;    /* ids[i] <= ids[i + 1] for every i: the scan meets ids in order */
     void *impl;
 };
 
@@ -65,14 +66,18 @@ typedef struct l2h_hit {
 void l2h_hits_sort(l2h_hit *h, size_t n, int32_t max_d, size_t *scratch, l2h_hit *tmp);
 
 /* Top-k by threshold and counting: hits with d <= thr are buffered; when the buffer is full,
- * a histogram over the max_d + 1 possible distances gives the smallest distance t reaching k
- * hits, everything beyond t is dropped and thr becomes t (ties at t are cut to the smallest ids
- * when they alone would refill the buffer). Exact: the k best (d, id) seen are always kept. */
+ * a histogram over the possible distances gives the smallest distance t reaching k hits,
+ * everything beyond t is dropped and thr becomes t (ties at t are cut to the smallest ids when
+ * they alone would refill the buffer). If ids are pushed in non-decreasing order (`ordered`),
+ * a later hit at distance t can never beat the k already held, so thr becomes t - 1 as soon as
+ * k hits at distance <= t are held. Exact: the k best (d, id) seen are always kept. */
 typedef struct l2h_topk {
     l2h_hit *buf;     /* [cap] */
-    size_t n, cap, k; /* cap >= 2 * k + L2H_FILTER_MIN_CAP is plenty */
-    int32_t thr;      /* current acceptance threshold (d <= thr) */
+    size_t n, cap, k; /* cap = l2h_topk_cap(k) */
+    int32_t thr;      /* acceptance threshold: push keeps d <= thr */
+    int32_t top;      /* every buffered d is <= top (thr <= top) */
     int32_t max_d;    /* largest possible distance (bits) */
+    int ordered;      /* ids arrive in non-decreasing order */
     size_t *hist;     /* [max_d + 2] scratch */
 } l2h_topk;
 
@@ -82,7 +87,8 @@ static inline size_t l2h_topk_cap(size_t k)
     return 2 * k + L2H_FILTER_MIN_CAP;
 }
 
-void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, size_t *hist, size_t k, int32_t max_d);
+void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, size_t *hist, size_t k, int32_t max_d,
+                   int ordered);
 void l2h_topk_compact(l2h_topk *t);
 
 static inline void l2h_topk_push(l2h_topk *t, int32_t d, l2h_id id)
@@ -102,8 +108,8 @@ size_t l2h_topk_finish(l2h_topk *t, int32_t *dist, l2h_id *ids);
 /* Tuning knobs of the scan, process-wide; tests shrink them to reach every code path on small
  * data. 0 = default. Not thread-safe against running searches. */
 typedef struct l2h_scan_tuning {
-    size_t block_bytes;    /* database bytes per cache block (default 256 KiB) */
-    size_t query_batch;    /* queries sharing a block (default 32) */
+    size_t block_bytes;    /* database bytes per cache block (default 24 KiB) */
+    size_t query_batch;    /* queries sharing a block (default 64) */
     size_t min_shard_rows; /* smallest database share worth a thread (default 32768) */
 } l2h_scan_tuning;
 void l2h_scan_set_tuning(const l2h_scan_tuning *t);

@@ -2,10 +2,10 @@
  * every stored code, blocked for cache and parallel with OpenMP.
  *
  * Work is cut into items = (query batch) x (database shard):
- *  - many queries (the normal case): one shard; threads take batches of up to 32 queries. For
- *    each database block (256 KiB of codes, which stays in the 1 MiB L2 of a core) every query
- *    of the batch scans the block before the next block is touched, so DRAM traffic is divided
- *    by the batch size and the kernels run from cache.
+ *  - many queries (the normal case): one shard; threads take batches of up to 64 queries. For
+ *    each database block (24 KiB of codes, which stays in the L1 cache of a core) every query
+ *    of the batch scans the block before the next block is touched, so memory traffic is
+ *    divided by the batch size and the kernels run from L1.
  *  - few queries (fewer than 4 per thread) on a large database: the database is split into one
  *    shard per thread, each thread keeps its own top-k (or hit list) per query, and the shard
  *    results are merged. Both ways give identical results because the order is total: by
@@ -24,11 +24,14 @@ void l2h_scan_set_tuning(const l2h_scan_tuning *t)
     else memset(&tuning, 0, sizeof tuning);
 }
 
-enum { CAND_CAP = 512 };
+enum { CAND_CAP = 128 };
 
+/* Database rows per cache block. 24 KiB keeps a block in the 32 KiB L1d of current x86 cores
+ * next to the query state; measured on Zen 4 it beat 128-256 KiB (L2-sized) blocks by 20-30 %
+ * once the top-k work per code was small (docs/search.md). */
 static size_t block_rows(size_t words)
 {
-    const size_t bytes = tuning.block_bytes ? tuning.block_bytes : (size_t)256 * 1024;
+    const size_t bytes = tuning.block_bytes ? tuning.block_bytes : (size_t)24 * 1024;
     size_t r = bytes / (words * 8);
     r -= r % 32;
     return r < 32 ? 32 : r;
@@ -49,7 +52,7 @@ static scan_plan make_plan(size_t nq, size_t n, size_t per_query_bytes)
     int t = l2h_threads();
     if (t < 1) t = 1;
     const size_t T = (size_t)t;
-    size_t qb_max = tuning.query_batch ? tuning.query_batch : 32;
+    size_t qb_max = tuning.query_batch ? tuning.query_batch : 64;
     const size_t min_shard = tuning.min_shard_rows ? tuning.min_shard_rows : 32768;
     if (per_query_bytes > 0) {
         const size_t lim = ((size_t)64 << 20) / per_query_bytes; /* 64 MiB of states a thread */
@@ -84,6 +87,7 @@ static void knn_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const u
                      size_t nqb, size_t r0, size_t r1, l2h_topk *tk, l2h_cand *cand)
 {
     const size_t W = ix->words, br = block_rows(W);
+    const int seq = ix->ids_sequential;
     for (size_t b0 = r0; b0 < r1; b0 += br) {
         const size_t len = r1 - b0 < br ? r1 - b0 : br;
         const uint64_t *base = ix->codes + (b0 / 8) * W * 8;
@@ -95,7 +99,11 @@ static void knn_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const u
             while (pos < len) {
                 size_t nc = 0;
                 pos = kt->filter(qq, base, W, pos, len, t->thr, cand, CAND_CAP, &nc);
-                for (size_t c = 0; c < nc; c++) l2h_topk_push(t, cand[c].d, idb[cand[c].j]);
+                /* test the threshold before touching ids[] (a cache miss per candidate) */
+                for (size_t c = 0; c < nc; c++)
+                    if (cand[c].d <= t->thr)
+                        l2h_topk_push(t, cand[c].d, seq ? (l2h_id)(b0 + cand[c].j)
+                                                        : idb[cand[c].j]);
             }
         }
     }
@@ -123,7 +131,7 @@ static l2h_status merge_shards(const scan_plan *p, size_t nq, size_t k, size_t k
         L2H_FAIL(L2H_ERR_NOMEM, "out of memory merging search results");
     }
     l2h_topk t;
-    l2h_topk_init(&t, buf, cap, hist, keff, max_d);
+    l2h_topk_init(&t, buf, cap, hist, keff, max_d, 0);
     for (size_t qi = 0; qi < nq; qi++) {
         for (size_t s = 0; s < p->shards; s++) {
             const size_t off = (qi * p->shards + s) * keff;
@@ -184,7 +192,7 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
             size_t r0, r1;
             shard_rows(n, p.shards, s, &r0, &r1);
             for (size_t i = 0; i < q1 - q0; i++)
-                l2h_topk_init(&tk[i], bufs + i * cap, cap, hist, keff, max_d);
+                l2h_topk_init(&tk[i], bufs + i * cap, cap, hist, keff, max_d, ix->ids_ordered);
             knn_rows(ix, kt, q + q0 * W, q1 - q0, r0, r1, tk, cand);
             for (size_t i = 0; i < q1 - q0; i++) {
                 const size_t qi = q0 + i;

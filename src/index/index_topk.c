@@ -3,7 +3,8 @@
  *
  * Distances are integers in 0..bits, so instead of a heap the top-k keeps an unsorted buffer of
  * hits with d <= thr. When the buffer fills, one histogram pass finds the smallest distance t
- * with at least k buffered hits at distance <= t; hits beyond t are dropped and thr becomes t.
+ * with at least k buffered hits at distance <= t; hits beyond t are dropped and thr becomes t
+ * (t - 1 when ids arrive in order, as they do in a scan of an index with sequential ids).
  * Ties at t may exceed what k needs; if they alone keep the buffer more than half full, a
  * quickselect keeps the smallest ids among them. Each compaction costs O(cap + bits) and frees at
  * least (cap - k) / 2 slots, so a push is amortised O(1 + bits / k). On random data the kernel's
@@ -13,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, size_t *hist, size_t k, int32_t max_d)
+void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, size_t *hist, size_t k, int32_t max_d,
+                   int ordered)
 {
+    t->top = max_d;
+    t->ordered = ordered;
     t->buf = buf;
     t->cap = cap;
     t->n = 0;
@@ -77,7 +81,7 @@ static void reduce(l2h_topk *t, int exact)
 {
     if (t->n <= t->k && !exact) return;
     size_t *hist = t->hist;
-    const int32_t top = t->thr;
+    const int32_t top = t->top;
     memset(hist, 0, ((size_t)top + 1) * sizeof *hist);
     for (size_t i = 0; i < t->n; i++) hist[t->buf[i].d]++;
     size_t below = 0; /* hits with d < th */
@@ -90,19 +94,23 @@ static void reduce(l2h_topk *t, int exact)
         below += hist[d];
     }
     if (below + hist[th] < t->k) return; /* fewer than k hits in total: keep everything */
-    /* Partition: d < th to the front (stable), ties at th after them, drop d > th. */
-    size_t a = 0, m = 0;
+    /* Drop d > th, keeping order (branch-free: the outcome is random for random data). */
+    size_t m = 0;
     for (size_t i = 0; i < t->n; i++) {
         const l2h_hit h = t->buf[i];
-        if (h.d > th) continue;
-        t->buf[m++] = h;
-        if (h.d < th) swap_hits(&t->buf[a++], &t->buf[m - 1]);
+        t->buf[m] = h;
+        m += h.d <= th;
     }
     t->n = m;
-    t->thr = th;
-    const size_t need = t->k - below; /* ties to keep, >= 1 */
+    t->top = th;
+    t->thr = t->ordered ? th - 1 : th; /* k hits at d <= th are held: see l2h_topk */
     if (m > t->k && (exact || m > t->k + (t->cap - t->k) / 2)) {
-        select_smallest_ids(t->buf + a, m - a, need);
+        /* Too many ties at th: move d < th to the front (stably), keep the smallest ids among
+         * the ties. */
+        size_t a = 0;
+        for (size_t i = 0; i < m; i++)
+            if (t->buf[i].d < th) swap_hits(&t->buf[a++], &t->buf[i]);
+        select_smallest_ids(t->buf + a, m - a, t->k - below);
         t->n = t->k;
     }
 }
@@ -175,6 +183,6 @@ size_t l2h_topk_finish(l2h_topk *t, int32_t *dist, l2h_id *ids)
         ids[i] = -1;
     }
     t->n = 0;
-    t->thr = t->max_d;
+    t->thr = t->top = t->max_d;
     return m;
 }

@@ -70,6 +70,8 @@ static void make_ids(l2h_id *ids, size_t n, int mode)
     if (mode == 2) /* large, duplicated ids */
         for (size_t i = 0; i < n; i++)
             ids[i] = INT64_MAX - (l2h_id)l2h_rng_below(&rng, n / 2 + 1);
+    if (mode == 3) /* non-decreasing with repeats: the scan meets ids in order */
+        for (size_t i = 1; i < n; i++) ids[i] = ids[i - 1] + (l2h_id)l2h_rng_below(&rng, 3);
 }
 
 /* Builds an index (added in random pieces), runs k-NN and range, compares with brute force. */
@@ -155,7 +157,7 @@ static void test_random_vs_bruteforce(void)
         size_t k = 1 + (size_t)l2h_rng_below(&rng, 30);
         if (iter % 5 == 0) k = n + 3; /* k larger than the index */
         if (iter % 7 == 0) k = 100;
-        const int id_mode = iter % 3;
+        const int id_mode = iter % 4;
         const int pool = iter % 4 == 1 ? 5 : 0; /* duplicates */
         uint32_t radius = (uint32_t)l2h_rng_below(&rng, bits + 1);
         if (iter % 6 == 0) radius = (uint32_t)bits + 7; /* everything */
@@ -202,6 +204,9 @@ static void test_ties(void)
         CHECK(run_case(64, 5000, 3, 37, 2, 2, 0));
         CHECK(run_case(20, 3000, 2, 1, 1, 1, 0));
         CHECK(run_case(8, 4000, 4, 250, 1, 3, 1));
+        CHECK(run_case(64, 5000, 3, 100, 3, 1, 0));
+        CHECK(run_case(16, 5000, 3, 100, 3, 0, 0));
+        CHECK(run_case(16, 5000, 3, 100, 0, 2, 0));
     }
     l2h_set_threads(0);
 }
