@@ -20,5 +20,6 @@
 #include "l2h/index.h"
 #include "l2h/eval.h"
 #include "l2h/model.h"
+#include "l2h/online.h"
 
 #endif

@@ -1,0 +1,136 @@
+/* l2h/online.h -- online hashing: a hash mapping learned from a stream, a hash table (the packed
+ * codes of a retrieval set) that is recomputed only when the update policy says so, and the
+ * Trigger Update of MIHash (Cakir et al., ICCV 2017). docs/online.md describes the loop exactly.
+ *
+ * The loop, per learning step t (one batch of the method's batch size):
+ *   1. the method learns from the next stream item(s);
+ *   2. the items are offered to a uniform reservoir of R items; the codes of kept items are
+ *      computed with the SNAPSHOT mapping Φˢ (the one that built the table);
+ *   3. every `interval` U stream items the policy decides whether to recompute the table:
+ *      FIXED always (unless the mapping has not changed), TRIGGER iff
+ *      Q_R(Φ_t) − Q_R(Φˢ) > theta, Q_R the mutual-information quality on the reservoir;
+ *   4. on an update Φˢ := Φ_t, the reservoir codes and the whole table are recomputed
+ *      (n_db × bits bits counted).
+ * Queries are always encoded with Φˢ. At checkpoints the engine evaluates the mAP of the table.
+ *
+ * Methods: "okh" (Online Kernel Hashing), "osh" (Online Supervised Hashing, needs labels),
+ * "adapthash" (Adaptive Hashing), "sketchhash" (Online Sketching Hashing).
+ *
+ * Thread safety: a handle is used by one thread at a time. */
+#ifndef L2H_ONLINE_H
+#define L2H_ONLINE_H
+
+#include "l2h/io.h"
+#include "l2h/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct l2h_online l2h_online;
+
+typedef enum l2h_online_policy {
+    L2H_ONLINE_POLICY_FIXED   = 0, /* recompute the table every `interval` items            */
+    L2H_ONLINE_POLICY_TRIGGER = 1, /* recompute only if the reservoir MI quality improves   */
+    L2H_ONLINE_POLICY_COUNT
+} l2h_online_policy;
+
+typedef struct l2h_online_params {
+    const char *method;        /* "okh" | "osh" | "adapthash" | "sketchhash" (copied)        */
+    size_t bits;               /* code length, 1..L2H_MAX_BITS; default 32                   */
+    size_t reservoir;          /* R, reservoir size; default 200 (TRIGGER needs R >= 2)      */
+    size_t interval;           /* U, stream items between policy checks; default 100         */
+    l2h_online_policy policy;  /* default TRIGGER                                            */
+    double theta;              /* TRIGGER threshold θ; default 0                              */
+    uint64_t seed;             /* stream order, reservoir, initialisations; default 12345    */
+    size_t n_checkpoints;      /* evaluations evenly spaced over the run (incl. first and
+                                * last learning step); default 50                            */
+    size_t n_init;             /* training items given to the method's initialisation (OKH
+                                * anchors and kernel width); default 2000                    */
+    size_t batch;              /* items per learning step; 0 = the method's default          */
+    float dist_threshold;      /* unlabelled data: neighbours iff Euclidean distance <= this;
+                                * 0 = 5th percentile of distances among 2,000 pool items    */
+    /* method hyper-parameters (defaults in brackets, methods.md §1.8) */
+    double okh_c;              /* OKH aggressiveness C [0.1]                                  */
+    double okh_alpha;          /* OKH dissimilar margin as a fraction of bits [0.2]           */
+    size_t okh_anchors;        /* OKH kernel anchors [300]                                    */
+    double osh_eta;            /* OSH step size [0.1]                                         */
+    int osh_boost;             /* OSH: 0 = hinge per bit [default], 1 = online boosting       */
+    double adapt_alpha;        /* AdaptHash margin α [0.9]                                    */
+    double adapt_beta;         /* AdaptHash orthogonality weight β [0.01]                     */
+    double adapt_step;         /* AdaptHash step size [1]                                     */
+    size_t sketch_size;        /* SketchHash Frequent-Directions rows l [200]                 */
+} l2h_online_params;
+
+/* Counters and summary of a run (or of the items pushed so far). */
+typedef struct l2h_online_stats {
+    size_t items;              /* stream items consumed                                      */
+    size_t steps;              /* learning steps (learn calls)                               */
+    size_t checks;             /* policy checks (every `interval` items)                     */
+    size_t updates;            /* hash table recomputations (the initial build not counted)  */
+    uint64_t bits_recomputed;  /* updates × n_db × bits                                      */
+    size_t n_checkpoints;      /* curve points recorded                                      */
+    double map_auc;            /* mean of the mAP curve over the checkpoints                 */
+    double map_final;          /* mAP at the last checkpoint                                 */
+} l2h_online_stats;
+
+/* Defaults for every field; method = "okh". */
+L2H_API l2h_online_params l2h_online_default_params(void);
+
+/* Names of the available methods, NULL-terminated (static). */
+L2H_API const char *const *l2h_online_methods(void);
+
+/* Creates a stream run for dim-dimensional features. Nothing is learned until
+ * l2h_online_begin or l2h_online_run. L2H_ERR_ARG for an unknown method or invalid setting. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_create(l2h_online **out, const l2h_online_params *p,
+                                                   size_t dim);
+L2H_API void l2h_online_free(l2h_online *o);
+
+/* ---- the whole protocol in one call -------------------------------------------------------
+ * Resets the run, initialises the method from n_init items of `pool` drawn with the seed,
+ * builds the table of `db` with the initial mapping, then streams n_items items of `pool` in a
+ * seeded random order (a new permutation for every pass if n_items exceeds the pool), and at
+ * every checkpoint evaluates the mAP of the `queries` (encoded with the snapshot) against the
+ * table. Ground truth: shared label if pool, db and queries carry single labels, otherwise
+ * Euclidean distance <= dist_threshold. The datasets are borrowed for the call only. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_run(l2h_online *o, const l2h_dataset *pool,
+                                                const l2h_dataset *db,
+                                                const l2h_dataset *queries, size_t n_items);
+
+/* ---- feeding a stream yourself ------------------------------------------------------------
+ * l2h_online_begin resets the run and initialises the method from init_x[n_init, dim] (labels
+ * may be NULL; n_init may be 0 except for OKH, which needs at least okh_anchors items). If db
+ * is not NULL, its table is built with the initial mapping and maintained by later pushes
+ * (db must then be passed, unchanged, to every push). */
+L2H_API L2H_NODISCARD l2h_status l2h_online_begin(l2h_online *o, const float *init_x,
+                                                  const int32_t *init_labels, size_t n_init,
+                                                  const l2h_dataset *db);
+/* Consumes x[n, dim] (labels[n] or NULL) in order. Items are learned in batches of the
+ * method's batch size; a partial batch waits for the next push (l2h_online_flush learns it). */
+L2H_API L2H_NODISCARD l2h_status l2h_online_push(l2h_online *o, const float *x,
+                                                 const int32_t *labels, size_t n,
+                                                 const l2h_dataset *db);
+L2H_API L2H_NODISCARD l2h_status l2h_online_flush(l2h_online *o, const l2h_dataset *db);
+
+/* ---- read-out ----------------------------------------------------------------------------- */
+L2H_API size_t l2h_online_bits(const l2h_online *o);
+L2H_API size_t l2h_online_dim(const l2h_online *o);
+/* Encodes x[n, dim] with the snapshot mapping (the table's): codes[n, l2h_code_bytes(bits)]. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_encode(const l2h_online *o, const float *x, size_t n,
+                                                   uint8_t *codes);
+/* Encodes with the current (possibly newer) mapping Φ_t. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_encode_current(const l2h_online *o, const float *x,
+                                                           size_t n, uint8_t *codes);
+/* Copies the hash table: out[n_db, l2h_code_bytes(bits)]; n_db must match the table. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_table(const l2h_online *o, uint8_t *out, size_t n_db);
+L2H_API L2H_NODISCARD l2h_status l2h_online_get_stats(const l2h_online *o, l2h_online_stats *out);
+/* The curve of the last run: for i < n (n <= stats.n_checkpoints), items[i] = stream items
+ * consumed at checkpoint i, map[i] its mAP, updates[i] table updates so far. Any output may be
+ * NULL. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_curve(const l2h_online *o, size_t n, size_t *items,
+                                                  double *map, size_t *updates);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

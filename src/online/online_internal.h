@@ -1,0 +1,104 @@
+/* online_internal.h -- what the online stream engine knows about an online hashing method: an
+ * ops table (init, learn, encode, parameter distance, snapshot copy), the hyper-parameters of
+ * every method, and the few helpers the method files share (linear hash W stored row-wise,
+ * affinity between stream items, the reservoir). The engine never looks inside a method's state.
+ *
+ * Shapes: a linear method keeps W as [bits, dim] row-major (row k = w_k, the k-th hash
+ * hyperplane), so that per-bit updates touch one contiguous row. Codes are packed with
+ * l2h_codes_pack: bit k = 1 iff w_kᵀx > 0, bit k in byte k/8 at position k%8. */
+#ifndef L2H_ONLINE_INTERNAL_H
+#define L2H_ONLINE_INTERNAL_H
+
+#include "core.h"
+#include "l2h/online.h"
+
+#include <stdbool.h>
+
+/* One learning step's input: n stream items (n = the method's batch size, except possibly a
+ * shorter last batch) with their supervision, and the reservoir as it was BEFORE these items
+ * were inserted (for methods that learn against it; the baselines ignore it). */
+typedef struct l2h_online_batch {
+    const float *x;          /* [n, dim]                                              */
+    const int32_t *labels;   /* [n] class ids, or NULL (unsupervised)                  */
+    size_t n;
+    float dist_threshold;    /* unsupervised affinity: similar iff ‖xi − xj‖ <= this   */
+    const float *res_x;      /* [n_res, dim] reservoir features, may be NULL           */
+    const int32_t *res_labels; /* [n_res] or NULL                                      */
+    size_t n_res;
+} l2h_online_batch;
+
+/* Similarity of two items: same label if labelled, else Euclidean distance <= threshold. */
+bool l2h_online_similar(const float *xa, const float *xb, size_t dim, const int32_t *la,
+                        const int32_t *lb, float dist_threshold);
+
+typedef struct l2h_online_ops {
+    const char *name;
+    size_t batch;          /* items per learn call in the reference protocol (1, 2 or 50)   */
+    size_t min_batch;      /* the fewest items a learn call accepts (pairs need 2)          */
+    bool needs_labels;     /* OSH: class labels are its supervision                         */
+    bool needs_init_data;  /* OKH: anchors come from the initial data                       */
+    /* Creates a state. init_x [n_init, dim] (+ labels, may be NULL) are training items the
+     * method may use for data-dependent initialisation (OKH anchors); n_init may be 0. */
+    l2h_status (*create)(void **state, size_t dim, size_t bits, const l2h_online_params *p,
+                         uint64_t seed, const float *init_x, const int32_t *init_labels,
+                         size_t n_init);
+    void (*destroy)(void *state);
+    l2h_status (*learn)(void *state, const l2h_online_batch *b);
+    /* codes[n, l2h_code_bytes(bits)] for x[n, dim]. */
+    l2h_status (*encode)(const void *state, const float *x, size_t n, uint8_t *codes);
+    /* Σ |θ − θ'| over the parameters that determine encode (0 iff the same mapping). */
+    double (*distance)(const void *a, const void *b);
+    l2h_status (*clone)(void **out, const void *src);     /* new state equal to src       */
+    l2h_status (*copy)(void *dst, const void *src);       /* dst := src (dst a clone)     */
+} l2h_online_ops;
+
+extern const l2h_online_ops l2h_online_okh_ops;
+extern const l2h_online_ops l2h_online_osh_ops;
+extern const l2h_online_ops l2h_online_adapthash_ops;
+extern const l2h_online_ops l2h_online_sketchhash_ops;
+
+/* Method by name ("okh", "osh", "adapthash", "sketchhash"); NULL if unknown. */
+const l2h_online_ops *l2h_online_find_ops(const char *name);
+
+/* ---- linear hash helpers (online_linear.c) ------------------------------------------------ */
+
+/* LSH initialisation: w[bits, dim] Gaussian, each row scaled to unit L2 norm. */
+void l2h_online_lsh_init(float *w, size_t bits, size_t dim, l2h_rng *rng);
+/* Rescales every row of w[bits, dim] to unit length (rows of norm 0 left as they are). */
+void l2h_online_normalize_rows(float *w, size_t bits, size_t dim);
+/* z[n, bits] = x[n, dim] · wᵀ − offset (offset[bits] or NULL), packed into codes[n, bytes]. */
+l2h_status l2h_online_linear_encode(const float *w, const float *offset, size_t bits, size_t dim,
+                                    const float *x, size_t n, uint8_t *codes);
+/* Σ |a − b| over n floats, in double. */
+double l2h_online_l1(const float *a, const float *b, size_t n);
+
+/* ---- reservoir (reservoir.c) --------------------------------------------------------------
+ * Uniform reservoir sampling in priority form (methods.md §1.4): each stored item carries a
+ * priority u ~ U(0,1); while fewer than `cap` items are stored, new items are appended with a
+ * fresh priority; when full, a new item draws r ~ U(0,1) and replaces the item of largest
+ * priority iff r is smaller (its priority becomes r). The stored set is then the `cap` items of
+ * smallest priority seen so far, a uniform sample of the stream. Codes are kept per item. */
+typedef struct l2h_reservoir {
+    size_t cap, n, dim, bytes;
+    float *x;          /* [cap, dim]   */
+    int32_t *labels;   /* [cap]        */
+    uint8_t *codes;    /* [cap, bytes] */
+    double *prio;      /* [cap]        */
+} l2h_reservoir;
+
+l2h_status l2h_reservoir_init(l2h_reservoir *r, size_t cap, size_t dim, size_t bytes);
+void l2h_reservoir_release(l2h_reservoir *r);
+void l2h_reservoir_clear(l2h_reservoir *r);
+/* Offers one item; returns the slot it went to, or (size_t)-1 if it was not kept. code may be
+ * NULL (slot code left to the caller); label may be NULL (stored as -1). */
+size_t l2h_reservoir_offer(l2h_reservoir *r, l2h_rng *rng, const float *x, const int32_t *label,
+                           const uint8_t *code);
+
+/* ---- trigger quality Q_R ------------------------------------------------------------------ */
+/* Q_R of hard codes [n, bytes] with a 0/1 affinity matrix aff[n, n] (methods.md §1.5). */
+typedef l2h_status (*l2h_online_quality_fn)(const uint8_t *codes, size_t n, size_t bits,
+                                            const uint8_t *aff, double *q);
+l2h_status l2h_online_quality(const uint8_t *codes, size_t n, size_t bits, const uint8_t *aff,
+                              double *q);
+
+#endif
