@@ -2,7 +2,7 @@
  * side-by-side comparison with FAISS IndexBinaryFlat on identical bytes (bench/flat_vs_faiss.sh).
  *
  *   bench_flat --db FILE --queries FILE --bits B [--k 100] [--threads 1] [--repeat 5]
- *              [--kernel NAME] [--nq N]
+ *              [--kernel NAME] [--nq N] [--wait-idle SECONDS]
  *   bench_flat --random N --bits B [--nq 1000] ...   (uniform random codes, seed 1234)
  *
  * Files are raw packed rows (bit j = bit j%8 of byte j/8), as faiss_binary.py --dump writes them.
@@ -46,6 +46,22 @@ static double own_cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
            (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* Waits (at most max_s seconds) until other processes use < 5 % of the machine. */
+static double wait_idle(double max_s)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1) ncpu = 1;
+    const double end = now() + max_s;
+    double f = 0;
+    do {
+        const double b0 = machine_busy_s(), o0 = own_cpu_s(), w0 = now();
+        const struct timespec sec = {1, 0};
+        nanosleep(&sec, NULL);
+        f = ((machine_busy_s() - b0) - (own_cpu_s() - o0)) / ((now() - w0) * (double)ncpu);
+    } while (f >= 0.05 && now() < end);
+    return f;
 }
 
 static uint8_t *read_all(const char *path, size_t *len)
@@ -92,7 +108,7 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_flat (--db FILE --queries FILE | --random N) --bits B [--nq N]"
-                    " [--k K] [--threads T] [--repeat R] [--kernel NAME]\n");
+                    " [--k K] [--threads T] [--repeat R] [--kernel NAME] [--wait-idle SECONDS]\n");
 }
 
 int main(int argc, char **argv)
@@ -100,6 +116,7 @@ int main(int argc, char **argv)
     const char *db_path = NULL, *q_path = NULL, *kernel = NULL;
     size_t bits = 0, k = 100, nq_max = 0, random_n = 0;
     int threads = 1, repeat = 5;
+    double idle_wait = 0;
     for (int a = 1; a < argc; a++) {
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
         if (!v) {
@@ -115,6 +132,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[a], "--threads")) threads = atoi(v);
         else if (!strcmp(argv[a], "--repeat")) repeat = atoi(v);
         else if (!strcmp(argv[a], "--kernel")) kernel = v;
+        else if (!strcmp(argv[a], "--wait-idle")) idle_wait = atof(v);
         else {
             usage();
             return 2;
@@ -165,6 +183,7 @@ int main(int argc, char **argv)
     double *times = malloc((size_t)repeat * sizeof *times);
     if (!dist || !ids || !times) return 1;
 
+    if (idle_wait > 0) wait_idle(idle_wait);
     if (l2h_index_search(ix, q, nq, k, dist, ids) != L2H_OK) { /* warm-up */
         fprintf(stderr, "bench_flat: %s\n", l2h_last_error());
         return 1;

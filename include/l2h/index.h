@@ -1,8 +1,10 @@
 /* l2h/index.h -- exact k-nearest-neighbour and radius search over packed binary codes.
  *
  * Results are fully ordered: by Hamming distance, then by id (smaller first), so every exact
- * index kind returns identical arrays. Thread safety: functions taking `const l2h_index *` may
- * run concurrently with each other; anything taking `l2h_index *` needs exclusive access. */
+ * index kind, thread count and kernel returns identical arrays (docs/search.md). Searches run
+ * on l2h_threads() OpenMP threads. Thread safety: functions taking `const l2h_index *` may
+ * run concurrently with each other; anything taking `l2h_index *` needs exclusive access.
+ * Bits beyond the code length in the last byte of a code or query are ignored. */
 #ifndef L2H_INDEX_H
 #define L2H_INDEX_H
 
@@ -35,20 +37,24 @@ L2H_API void l2h_index_free(l2h_index *index); /* NULL is a no-op */
 L2H_API size_t l2h_index_bits(const l2h_index *index);
 L2H_API size_t l2h_index_size(const l2h_index *index); /* number of codes held */
 
-/* Copies n packed codes (n * l2h_code_bytes(bits) bytes). ids: n ids (any int64 >= 0), or
- * NULL for sequential ids continuing from the current size. */
+/* Copies n packed codes (n * l2h_code_bytes(bits) bytes). ids: n ids (any int64 >= 0, need not
+ * be unique), or NULL for the row numbers (ids continue from the current size). Searching is a
+ * little faster when ids are added in non-decreasing order. L2H_ERR_ARG for a negative id (then
+ * nothing is added), L2H_ERR_NOMEM. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_add(l2h_index *index, const uint8_t *codes,
                                                const l2h_id *ids, size_t n);
 
-/* k nearest codes for each of nq packed queries. dist and ids are caller-allocated with
- * nq * k entries each; row q holds query q's results nearest first (ties: smaller id first),
- * padded with dist = -1, id = -1 when the index holds fewer than k codes. */
+/* k nearest codes for each of nq packed queries (nq * l2h_code_bytes(bits) bytes). dist and ids
+ * are caller-allocated with nq * k entries each; row q holds query q's results nearest first
+ * (ties: smaller id first), padded with dist = -1, id = -1 when the index holds fewer than k
+ * codes (k may exceed the size; an empty index gives only padding). Exact. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_search(const l2h_index *index, const uint8_t *queries,
                                                   size_t nq, size_t k, int32_t *dist,
                                                   l2h_id *ids);
 
-/* All codes at distance <= radius (inclusive, unlike FAISS's strict '<') for each query.
- * The result is a new handle the caller frees. */
+/* All codes at distance <= radius (inclusive, unlike FAISS's strict '<': FAISS radius r is our
+ * r - 1) for each query; a radius above the code length returns every code. The result is a
+ * new handle the caller frees with l2h_range_result_free; *out is NULL on failure. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_range_search(const l2h_index *index,
                                                         const uint8_t *queries, size_t nq,
                                                         uint32_t radius,
@@ -61,8 +67,11 @@ L2H_API const int32_t *l2h_range_result_dists(const l2h_range_result *r);
 L2H_API size_t l2h_range_result_nq(const l2h_range_result *r);
 L2H_API void l2h_range_result_free(l2h_range_result *r);
 
-/* Persistence (docs/FORMAT.md): magic, version, header, payload, CRC-32 checksum; written to a
- * temporary file, fsync'ed and renamed, so a crash never leaves a half-written index. */
+/* Persistence (docs/index-format.md): magic, version, header, ids, codes, CRC-32 checksum;
+ * written to a temporary file, fsync'ed and renamed, so a crash never leaves a half-written
+ * index. Loading checks every field, the exact length and the checksum: L2H_ERR_FORMAT (bad
+ * magic, truncated, corrupt, "checksum mismatch"), L2H_ERR_VERSION (written by a newer
+ * library), L2H_ERR_IO; messages start with the file name. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_save(const l2h_index *index, const char *path);
 L2H_API L2H_NODISCARD l2h_status l2h_index_load(l2h_index **out, const char *path);
 /* The same parser on a memory buffer; `name` is used in error messages. */

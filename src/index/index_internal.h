@@ -65,8 +65,8 @@ typedef struct l2h_hit {
  * tmp n hits. */
 void l2h_hits_sort(l2h_hit *h, size_t n, int32_t max_d, size_t *scratch, l2h_hit *tmp);
 
-/* Top-k by threshold and counting: hits with d <= thr are buffered; when the buffer is full,
- * a histogram over the possible distances gives the smallest distance t reaching k hits,
+/* Top-k by threshold and counting: hits with d <= thr are buffered and counted per distance;
+ * when the buffer is full, the counts give the smallest distance t reaching k hits,
  * everything beyond t is dropped and thr becomes t (ties at t are cut to the smallest ids when
  * they alone would refill the buffer). If ids are pushed in non-decreasing order (`ordered`),
  * a later hit at distance t can never beat the k already held, so thr becomes t - 1 as soon as
@@ -78,7 +78,8 @@ typedef struct l2h_topk {
     int32_t top;      /* every buffered d is <= top (thr <= top) */
     int32_t max_d;    /* largest possible distance (bits) */
     int ordered;      /* ids arrive in non-decreasing order */
-    size_t *hist;     /* [max_d + 2] scratch */
+    uint32_t *cnt;    /* [max_d + 1] buffered hits per distance, kept up to date by push */
+    size_t *hist;     /* [max_d + 2] scratch for the final sort (may be shared) */
 } l2h_topk;
 
 /* Buffer capacity to give a top-k with this k. */
@@ -87,8 +88,8 @@ static inline size_t l2h_topk_cap(size_t k)
     return 2 * k + L2H_FILTER_MIN_CAP;
 }
 
-void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, size_t *hist, size_t k, int32_t max_d,
-                   int ordered);
+void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, uint32_t *cnt, size_t *hist, size_t k,
+                   int32_t max_d, int ordered);
 void l2h_topk_compact(l2h_topk *t);
 
 static inline void l2h_topk_push(l2h_topk *t, int32_t d, l2h_id id)
@@ -96,6 +97,7 @@ static inline void l2h_topk_push(l2h_topk *t, int32_t d, l2h_id id)
     if (d > t->thr) return;
     t->buf[t->n].d = d;
     t->buf[t->n].id = id;
+    t->cnt[d]++;
     if (++t->n == t->cap) l2h_topk_compact(t);
 }
 

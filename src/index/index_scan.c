@@ -124,14 +124,16 @@ static l2h_status merge_shards(const scan_plan *p, size_t nq, size_t k, size_t k
 {
     const size_t cap = l2h_topk_cap(keff);
     l2h_hit *buf = l2h_malloc_array(cap, sizeof *buf);
+    uint32_t *cnt = l2h_malloc_array((size_t)max_d + 1, sizeof *cnt);
     size_t *hist = l2h_malloc_array((size_t)max_d + 2, sizeof *hist);
-    if (!buf || !hist) {
+    if (!buf || !cnt || !hist) {
         l2h_free(buf);
+        l2h_free(cnt);
         l2h_free(hist);
         L2H_FAIL(L2H_ERR_NOMEM, "out of memory merging search results");
     }
     l2h_topk t;
-    l2h_topk_init(&t, buf, cap, hist, keff, max_d, 0);
+    l2h_topk_init(&t, buf, cap, cnt, hist, keff, max_d, 0);
     for (size_t qi = 0; qi < nq; qi++) {
         for (size_t s = 0; s < p->shards; s++) {
             const size_t off = (qi * p->shards + s) * keff;
@@ -142,6 +144,7 @@ static l2h_status merge_shards(const scan_plan *p, size_t nq, size_t k, size_t k
         pad_row(dist + qi * k, ids + qi * k, keff, k);
     }
     l2h_free(buf);
+    l2h_free(cnt);
     l2h_free(hist);
     return L2H_OK;
 }
@@ -157,6 +160,7 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
     size_t per_query;
     L2H_FAIL_IF(!l2h_mul_ok(cap, sizeof(l2h_hit), &per_query), L2H_ERR_NOMEM, "k = %zu too large",
                 k);
+    per_query += ((size_t)max_d + 1) * sizeof(uint32_t);
     const scan_plan p = make_plan(nq, n, per_query);
 
     int32_t *sd = NULL; /* per-shard results [nq, shards, keff] */
@@ -176,10 +180,11 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
 #pragma omp parallel num_threads(p.threads)
     {
         l2h_hit *bufs = l2h_malloc_array(p.qb * cap, sizeof *bufs);
+        uint32_t *cnts = l2h_malloc_array(p.qb * ((size_t)max_d + 1), sizeof *cnts);
         size_t *hist = l2h_malloc_array((size_t)max_d + 2, sizeof *hist);
         l2h_topk *tk = l2h_malloc_array(p.qb, sizeof *tk);
         l2h_cand *cand = l2h_malloc_array(CAND_CAP, sizeof *cand);
-        const int ok = bufs && hist && tk && cand;
+        const int ok = bufs && cnts && hist && tk && cand;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -192,7 +197,8 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
             size_t r0, r1;
             shard_rows(n, p.shards, s, &r0, &r1);
             for (size_t i = 0; i < q1 - q0; i++)
-                l2h_topk_init(&tk[i], bufs + i * cap, cap, hist, keff, max_d, ix->ids_ordered);
+                l2h_topk_init(&tk[i], bufs + i * cap, cap, cnts + i * ((size_t)max_d + 1), hist,
+                              keff, max_d, ix->ids_ordered);
             knn_rows(ix, kt, q + q0 * W, q1 - q0, r0, r1, tk, cand);
             for (size_t i = 0; i < q1 - q0; i++) {
                 const size_t qi = q0 + i;
@@ -206,6 +212,7 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
             }
         }
         l2h_free(bufs);
+        l2h_free(cnts);
         l2h_free(hist);
         l2h_free(tk);
         l2h_free(cand);
@@ -280,7 +287,7 @@ static int range_emit(const scan_plan *p, hitvec *lists, size_t qi, int32_t radi
     a->n = 0;
     for (size_t s = 0; s < p->shards; s++) {
         const hitvec *v = &lists[qi * p->shards + s];
-        memcpy(a->h + a->n, v->h, v->n * sizeof *v->h);
+        if (v->n) memcpy(a->h + a->n, v->h, v->n * sizeof *v->h);
         a->n += v->n;
     }
     l2h_hits_sort(a->h, total, radius, counts, b->h);

@@ -2,7 +2,7 @@
  * (distance, id) hits.
  *
  * Distances are integers in 0..bits, so instead of a heap the top-k keeps an unsorted buffer of
- * hits with d <= thr. When the buffer fills, one histogram pass finds the smallest distance t
+ * hits with d <= thr and a count per distance. When the buffer fills, the counts give the smallest distance t
  * with at least k buffered hits at distance <= t; hits beyond t are dropped and thr becomes t
  * (t - 1 when ids arrive in order, as they do in a scan of an index with sequential ids).
  * Ties at t may exceed what k needs; if they alone keep the buffer more than half full, a
@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, size_t *hist, size_t k, int32_t max_d,
-                   int ordered)
+void l2h_topk_init(l2h_topk *t, l2h_hit *buf, size_t cap, uint32_t *cnt, size_t *hist, size_t k,
+                   int32_t max_d, int ordered)
 {
+    t->cnt = cnt;
+    memset(cnt, 0, ((size_t)max_d + 1) * sizeof *cnt);
     t->top = max_d;
     t->ordered = ordered;
     t->buf = buf;
@@ -80,20 +82,18 @@ static void select_smallest_ids(l2h_hit *h, size_t n, size_t m)
 static void reduce(l2h_topk *t, int exact)
 {
     if (t->n <= t->k && !exact) return;
-    size_t *hist = t->hist;
+    uint32_t *cnt = t->cnt;
     const int32_t top = t->top;
-    memset(hist, 0, ((size_t)top + 1) * sizeof *hist);
-    for (size_t i = 0; i < t->n; i++) hist[t->buf[i].d]++;
     size_t below = 0; /* hits with d < th */
     int32_t th = top;
     for (int32_t d = 0; d <= top; d++) {
-        if (below + hist[d] >= t->k) {
+        if (below + cnt[d] >= t->k) {
             th = d;
             break;
         }
-        below += hist[d];
+        below += cnt[d];
     }
-    if (below + hist[th] < t->k) return; /* fewer than k hits in total: keep everything */
+    if (below + cnt[th] < t->k) return; /* fewer than k hits in total: keep everything */
     /* Drop d > th, keeping order (branch-free: the outcome is random for random data). */
     size_t m = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -101,6 +101,7 @@ static void reduce(l2h_topk *t, int exact)
         t->buf[m] = h;
         m += h.d <= th;
     }
+    for (int32_t d = th + 1; d <= top; d++) cnt[d] = 0;
     t->n = m;
     t->top = th;
     t->thr = t->ordered ? th - 1 : th; /* k hits at d <= th are held: see l2h_topk */
@@ -112,6 +113,7 @@ static void reduce(l2h_topk *t, int exact)
             if (t->buf[i].d < th) swap_hits(&t->buf[a++], &t->buf[i]);
         select_smallest_ids(t->buf + a, m - a, t->k - below);
         t->n = t->k;
+        cnt[th] = (uint32_t)(t->k - below);
     }
 }
 
@@ -182,6 +184,7 @@ size_t l2h_topk_finish(l2h_topk *t, int32_t *dist, l2h_id *ids)
         dist[i] = -1;
         ids[i] = -1;
     }
+    memset(t->cnt, 0, ((size_t)t->top + 1) * sizeof *t->cnt);
     t->n = 0;
     t->thr = t->top = t->max_d;
     return m;
