@@ -71,6 +71,10 @@ L2H_API L2H_NODISCARD l2h_status l2h_dataset_read_mem(l2h_dataset **out, const v
  * match. Formats: IVECS, NPY, IDX, U8 (dim = 1 or L), AUTO. */
 L2H_API L2H_NODISCARD l2h_status l2h_dataset_read_labels(l2h_dataset *ds, const char *path,
                                                          const l2h_read_params *p);
+/* The same on a buffer; `name` picks the format under AUTO and starts every message. */
+L2H_API L2H_NODISCARD l2h_status l2h_dataset_read_labels_mem(l2h_dataset *ds, const void *buf,
+                                                             size_t len, const char *name,
+                                                             const l2h_read_params *p);
 
 /* Named datasets installed by Debian packages. "fashion-mnist" (dataset-fashion-mnist, from
  * /usr/share/datasets/fashion-mnist or $L2H_FASHION_MNIST_DIR): train (60,000) then test
