@@ -8,7 +8,8 @@
 #error "define SCALAR_POPCOUNT before including hamming_scalar_impl.h"
 #endif
 
-SCALAR_TARGET static inline int32_t scalar_dist(const uint64_t *restrict q,
+SCALAR_TARGET static inline __attribute__((always_inline)) int32_t
+scalar_dist(const uint64_t *restrict q,
                                                 const uint64_t *restrict c, size_t words,
                                                 size_t stride)
 {
@@ -48,6 +49,26 @@ SCALAR_TARGET static void scalar_scan(const uint64_t *restrict q, const uint64_t
     }
 }
 
+/* Groups g.. of the group layout; returns the group where it stopped. */
+SCALAR_TARGET static inline __attribute__((always_inline)) size_t
+scalar_groups(const uint64_t *restrict q, const uint64_t *restrict codes, size_t words, size_t g,
+              size_t n, int32_t thr, l2h_cand *restrict out, size_t cap, size_t *n_out)
+{
+    const size_t ng = n / 8 + (n % 8 != 0);
+    size_t no = *n_out;
+    for (; g < ng; g++) {
+        if (cap - no < L2H_FILTER_MIN_CAP) break;
+        const uint64_t *grp = codes + g * words * 8;
+        const size_t lanes = (g + 1) * 8 <= n ? 8 : n - g * 8;
+        for (size_t l = 0; l < lanes; l++) {
+            const int32_t d = scalar_dist(q, grp + l, words, 8);
+            if (d <= thr) out[no++] = (l2h_cand){(uint32_t)(g * 8 + l), d};
+        }
+    }
+    *n_out = no;
+    return g;
+}
+
 SCALAR_TARGET static size_t scalar_filter(const uint64_t *restrict q,
                                           const uint64_t *restrict codes, size_t words,
                                           size_t begin, size_t n, int32_t thr,
@@ -70,15 +91,12 @@ SCALAR_TARGET static size_t scalar_filter(const uint64_t *restrict q,
         return j;
     }
     size_t g = begin / 8;
-    const size_t ng = n / 8 + (n % 8 != 0);
-    for (; g < ng; g++) {
-        if (cap - no < L2H_FILTER_MIN_CAP) break;
-        const uint64_t *grp = codes + g * words * 8;
-        const size_t lanes = (g + 1) * 8 <= n ? 8 : n - g * 8;
-        for (size_t l = 0; l < lanes; l++) {
-            const int32_t d = scalar_dist(q, grp + l, words, 8);
-            if (d <= thr) out[no++] = (l2h_cand){(uint32_t)(g * 8 + l), d};
-        }
+    /* constant word counts let the compiler unroll the word loop and keep q in registers */
+    switch (words) {
+    case 2: g = scalar_groups(q, codes, 2, g, n, thr, out, cap, &no); break;
+    case 3: g = scalar_groups(q, codes, 3, g, n, thr, out, cap, &no); break;
+    case 4: g = scalar_groups(q, codes, 4, g, n, thr, out, cap, &no); break;
+    default: g = scalar_groups(q, codes, words, g, n, thr, out, cap, &no); break;
     }
     *n_out = no;
     return g * 8 < n ? g * 8 : n;
