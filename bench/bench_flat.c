@@ -4,6 +4,8 @@
  *   bench_flat --db FILE --queries FILE --bits B [--k 100] [--threads 1] [--repeat 5]
  *              [--kernel NAME] [--nq N] [--wait-idle SECONDS]
  *   bench_flat --random N --bits B [--nq 1000] ...   (uniform random codes, seed 1234)
+ *   --radius R: radius search (distance <= R) instead of k-NN; reports "nres_total", which
+ *   equals FAISS's range_search nres_total for FAISS radius R + 1 (FAISS keeps d < radius).
  *
  * Files are raw packed rows (bit j = bit j%8 of byte j/8), as faiss_binary.py --dump writes them.
  * One warm-up run, then --repeat timed runs; prints ONE JSON line with the median, every time,
@@ -108,7 +110,8 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_flat (--db FILE --queries FILE | --random N) --bits B [--nq N]"
-                    " [--k K] [--threads T] [--repeat R] [--kernel NAME] [--wait-idle SECONDS]\n");
+                    " [--k K] [--threads T] [--repeat R] [--kernel NAME] [--wait-idle SECONDS]"
+                    " [--radius R]\n");
 }
 
 int main(int argc, char **argv)
@@ -117,6 +120,7 @@ int main(int argc, char **argv)
     size_t bits = 0, k = 100, nq_max = 0, random_n = 0;
     int threads = 1, repeat = 5;
     double idle_wait = 0;
+    long radius = -1; /* >= 0: radius search (distance <= radius) instead of k-NN */
     for (int a = 1; a < argc; a++) {
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
         if (!v) {
@@ -133,6 +137,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[a], "--repeat")) repeat = atoi(v);
         else if (!strcmp(argv[a], "--kernel")) kernel = v;
         else if (!strcmp(argv[a], "--wait-idle")) idle_wait = atof(v);
+        else if (!strcmp(argv[a], "--radius")) radius = atol(v);
         else {
             usage();
             return 2;
@@ -184,18 +189,29 @@ int main(int argc, char **argv)
     if (!dist || !ids || !times) return 1;
 
     if (idle_wait > 0) wait_idle(idle_wait);
-    if (l2h_index_search(ix, q, nq, k, dist, ids) != L2H_OK) { /* warm-up */
-        fprintf(stderr, "bench_flat: %s\n", l2h_last_error());
-        return 1;
-    }
-    const double b0 = machine_busy_s(), o0 = own_cpu_s(), w0 = now();
-    for (int r = 0; r < repeat; r++) {
+    size_t nres = 0;
+    double b0 = 0, o0 = 0, w0 = 0;
+    for (int r = -1; r < repeat; r++) { /* r = -1: warm-up */
+        if (r == 0) {
+            b0 = machine_busy_s();
+            o0 = own_cpu_s();
+            w0 = now();
+        }
         const double t0 = now();
-        if (l2h_index_search(ix, q, nq, k, dist, ids) != L2H_OK) {
+        l2h_status st;
+        if (radius >= 0) {
+            l2h_range_result *res = NULL;
+            st = l2h_index_range_search(ix, q, nq, (uint32_t)radius, &res);
+            if (st == L2H_OK) nres = l2h_range_result_lims(res)[nq];
+            l2h_range_result_free(res);
+        } else {
+            st = l2h_index_search(ix, q, nq, k, dist, ids);
+        }
+        if (st != L2H_OK) {
             fprintf(stderr, "bench_flat: %s\n", l2h_last_error());
             return 1;
         }
-        times[r] = now() - t0;
+        if (r >= 0) times[r] = now() - t0;
     }
     const double wall = now() - w0, b1 = machine_busy_s(), o1 = own_cpu_s();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -204,18 +220,19 @@ int main(int argc, char **argv)
     if (foreign < 0) foreign = 0;
 
     long long checksum = 0;
-    for (size_t i = 0; i < nq * k; i++) checksum += dist[i];
+    if (radius < 0)
+        for (size_t i = 0; i < nq * k; i++) checksum += dist[i];
     double *sorted = malloc((size_t)repeat * sizeof *sorted);
     memcpy(sorted, times, (size_t)repeat * sizeof *sorted);
     qsort(sorted, (size_t)repeat, sizeof *sorted, cmp_double);
     const double med = repeat % 2 ? sorted[repeat / 2]
                                   : 0.5 * (sorted[repeat / 2 - 1] + sorted[repeat / 2]);
-    printf("{\"lib\":\"l2h\",\"mode\":\"flat\",\"kernel\":\"%s\",\"bits\":%zu,\"nb\":%zu,\"nq\":%zu,"
+    printf("{\"lib\":\"l2h\",\"mode\":\"%s\",\"radius\":%ld,\"nres_total\":%zu,\"kernel\":\"%s\",\"bits\":%zu,\"nb\":%zu,\"nq\":%zu,"
            "\"k\":%zu,\"threads\":%d,\"repeat\":%d,\"add_time_s\":%.4f,\"time_s\":%.6f,"
            "\"time_min_s\":%.6f,\"qps\":%.1f,\"us_per_query\":%.2f,\"distances_per_s\":%.4g,"
            "\"bytes_scanned_per_s\":%.4g,\"dist_checksum\":%lld,\"foreign_cpu_frac\":%.3f,"
            "\"times_s\":[",
-           l2h_hamming_kernel(), bits, n, nq, k, threads, repeat, t_add, med, sorted[0],
+           radius >= 0 ? "flat_range" : "flat", radius, nres, l2h_hamming_kernel(), bits, n, nq, k, threads, repeat, t_add, med, sorted[0],
            (double)nq / med, 1e6 * med / (double)nq, (double)nq * (double)n / med,
            (double)nq * (double)n * (double)bytes / med, checksum, foreign);
     for (int r = 0; r < repeat; r++) printf("%s%.6f", r ? "," : "", times[r]);
