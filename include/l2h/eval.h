@@ -102,10 +102,10 @@ L2H_API void l2h_groundtruth_free(l2h_groundtruth *gt);
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 typedef struct l2h_eval_params {
-    size_t map_at_k;     /* mAP@k (AP over the top min(k, n_db) in database tie order,
-                          * normalised by the relevant items within them; 0 there); 0 = off  */
-    uint32_t radius;     /* precision/recall within Hamming radius (<= radius); default 2     */
-    int empty_as_zero;   /* queries with no relevant item count as 0 instead of excluded     */
+    size_t map_at_k;   /* mAP@k (AP over the top min(k, n_db) in database tie order,
+                        * normalised by the relevant items within them; 0 there); 0 = off  */
+    uint32_t radius;   /* precision/recall within Hamming radius (<= radius); default 2     */
+    int empty_as_zero; /* queries with no relevant item count as 0 instead of excluded     */
     /* precision@N / recall@N at caller-given cut-offs N >= 1 (may be 0 / NULL); N > n_db is
      * clamped to n_db. Ranking in database tie order. */
     size_t n_cutoffs;
@@ -119,16 +119,16 @@ typedef struct l2h_eval_params {
 } l2h_eval_params;
 
 typedef struct l2h_eval_result {
-    double map;          /* mean AP, ties in database order                                  */
-    double map_tie;      /* mean tie-aware AP (expectation over random tie order)            */
-    double map_at_k;     /* mean AP@k (if map_at_k > 0)                                      */
-    double prec_radius;  /* mean precision within radius (0 for a query retrieving nothing)  */
-    double recall_radius;/* mean recall within radius                                        */
-    size_t n_queries;    /* queries averaged over                                            */
-    size_t n_empty;      /* queries with no relevant database item                           */
-    size_t n_zero_at_k;  /* averaged queries with relevant items but none in the top k (their
-                          * AP@k is 0; thuml's PyTorch evaluator drops them instead:
-                          * map_at_k * n_queries / (n_queries - n_zero_at_k) gives that) */
+    double map;           /* mean AP, ties in database order                                  */
+    double map_tie;       /* mean tie-aware AP (expectation over random tie order)            */
+    double map_at_k;      /* mean AP@k (if map_at_k > 0)                                      */
+    double prec_radius;   /* mean precision within radius (0 for a query retrieving nothing)  */
+    double recall_radius; /* mean recall within radius                                        */
+    size_t n_queries;     /* queries averaged over                                            */
+    size_t n_empty;       /* queries with no relevant database item                           */
+    size_t n_zero_at_k;   /* averaged queries with relevant items but none in the top k (their
+                           * AP@k is 0; thuml's PyTorch evaluator drops them instead:
+                           * map_at_k * n_queries / (n_queries - n_zero_at_k) gives that) */
 } l2h_eval_result;
 
 L2H_API l2h_eval_params l2h_eval_default_params(void);
@@ -141,8 +141,7 @@ L2H_API l2h_eval_params l2h_eval_default_params(void);
  * max(128, 8 threads) relevance rows (1 byte per item; 5 with Euclidean ground truth). Parallel
  * over queries; deterministic. */
 L2H_API L2H_NODISCARD l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db,
-                                                size_t n_db, size_t bits,
-                                                const l2h_groundtruth *gt,
+                                                size_t n_db, size_t bits, const l2h_groundtruth *gt,
                                                 const l2h_eval_params *p, l2h_eval_result *out);
 
 #ifdef __cplusplus

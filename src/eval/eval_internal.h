@@ -30,10 +30,10 @@ struct l2h_groundtruth {
     uint64_t *mq, *mdb; /* [nq, words], [n_db, words] */
     /* EUCLIDEAN */
     size_t dim;
-    float *xq, *xdb;      /* [nq, dim], [n_db, dim] */
-    double *nq2, *ndb2;   /* squared norms, exact in double order: [nq], [n_db] */
-    double thr2;          /* (double)thr^2 */
-    double gamma;         /* dim * u / (1 - dim * u), u = 2^-24; < 0 when unusable */
+    float *xq, *xdb;    /* [nq, dim], [n_db, dim] */
+    double *nq2, *ndb2; /* squared norms, exact in double order: [nq], [n_db] */
+    double thr2;        /* (double)thr^2 */
+    double gamma;       /* dim * u / (1 - dim * u), u = 2^-24; < 0 when unusable */
 };
 
 /* Queries q0 .. q0+nb-1: rel[nb, n_db] = 0/1. `dots` is scratch of nb * n_db floats for the

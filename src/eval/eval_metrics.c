@@ -30,7 +30,7 @@ l2h_eval_params l2h_eval_default_params(void)
 /* What every query needs and nobody writes. */
 typedef struct eval_ctx {
     size_t n_db, bits, nc;
-    size_t kk;           /* min(map_at_k, n_db); 0 = off            */
+    size_t kk; /* min(map_at_k, n_db); 0 = off            */
     uint32_t radius;
     const size_t *cv;    /* [nc] cut-offs clamped to n_db           */
     const size_t *order; /* [nc] indices of cv in ascending order   */
@@ -69,7 +69,8 @@ static double tie_ap_sum(const eval_ctx *c, const eval_ws *w)
         } else {
             const double b = (double)(p - 1) / (double)(n - 1);
             double s = 0.0;
-            for (size_t k = 0; k < n; k++) s += (a + (double)k * b) * c->inv[N + k];
+            for (size_t k = 0; k < n; k++)
+                s += (a + (double)k * b) * c->inv[N + k];
             total += (double)p * s / (double)n;
         }
         P += p;
@@ -94,14 +95,16 @@ static void ranked_pass(const eval_ctx *c, const eval_ws *w, size_t R, query_res
             hits_k = hits;
             done_k = 1;
         }
-        while (next < c->nc && c->cv[c->order[next]] == pos + 1) hits_at[c->order[next++]] = hits;
+        while (next < c->nc && c->cv[c->order[next]] == pos + 1)
+            hits_at[c->order[next++]] = hits;
         if (hits == R) break; /* every later prefix has the same hits and AP sum */
     }
     if (!done_k) {
         s_k = s;
         hits_k = hits;
     }
-    while (next < c->nc) hits_at[c->order[next++]] = hits;
+    while (next < c->nc)
+        hits_at[c->order[next++]] = hits;
     r->ap = s / (double)R;
     r->ap_k = hits_k ? s_k / (double)hits_k : 0.0;
     r->zero_at_k = c->kk > 0 && hits_k == 0;
@@ -121,7 +124,8 @@ static void eval_one(const eval_ctx *c, eval_ws *w, const uint8_t *rel, query_re
         w->rel[d] += rel[i];
     }
     size_t R = 0;
-    for (size_t d = 0; d < L; d++) R += w->rel[d];
+    for (size_t d = 0; d < L; d++)
+        R += w->rel[d];
     memset(r, 0, sizeof *r);
     r->n_rel = R;
     if (R == 0) {
@@ -136,7 +140,8 @@ static void eval_one(const eval_ctx *c, eval_ws *w, const uint8_t *rel, query_re
         w->off[d] = acc;
         acc += w->cnt[d];
     }
-    for (size_t i = 0; i < n_db; i++) w->ranked[w->off[w->dist[i]]++] = rel[i];
+    for (size_t i = 0; i < n_db; i++)
+        w->ranked[w->off[w->dist[i]]++] = rel[i];
     ranked_pass(c, w, R, r, hits_at);
     r->ap_tie = tie_ap_sum(c, w) / (double)R;
 
@@ -178,18 +183,18 @@ static l2h_status check_params(const uint8_t *q, size_t nq, const uint8_t *db, s
 
 /* All allocations of one evaluation. */
 typedef struct eval_mem {
-    uint64_t *qpad, *dbpad;   /* [nq, W], [n_db, W]          */
-    double *inv;              /* [n_db]                      */
-    size_t *cv, *order;       /* [nc]                        */
-    uint8_t *relblk;          /* [B, n_db]                   */
-    float *dots;              /* [B, n_db] (Euclidean only)  */
-    query_res *res;           /* [B]                         */
-    size_t *hits;             /* [B, nc]                     */
-    double *prp, *prr;        /* [B, bits+1] (curve wanted)  */
-    eval_ws *ws;              /* [nt]                        */
-    int32_t *dist;            /* [nt, n_db]                  */
-    uint8_t *ranked;          /* [nt, n_db]                  */
-    size_t *small;            /* [nt, 3 (bits+1)]            */
+    uint64_t *qpad, *dbpad; /* [nq, W], [n_db, W]          */
+    double *inv;            /* [n_db]                      */
+    size_t *cv, *order;     /* [nc]                        */
+    uint8_t *relblk;        /* [B, n_db]                   */
+    float *dots;            /* [B, n_db] (Euclidean only)  */
+    query_res *res;         /* [B]                         */
+    size_t *hits;           /* [B, nc]                     */
+    double *prp, *prr;      /* [B, bits+1] (curve wanted)  */
+    eval_ws *ws;            /* [nt]                        */
+    int32_t *dist;          /* [nt, n_db]                  */
+    uint8_t *ranked;        /* [nt, n_db]                  */
+    size_t *small;          /* [nt, 3 (bits+1)]            */
 } eval_mem;
 
 static void mem_free(eval_mem *m)
@@ -211,8 +216,8 @@ static void mem_free(eval_mem *m)
     l2h_free(m->small);
 }
 
-static l2h_status mem_alloc(eval_mem *m, size_t nq, size_t n_db, size_t bits, size_t nc,
-                            size_t B, size_t nt, int euclid, int curve)
+static l2h_status mem_alloc(eval_mem *m, size_t nq, size_t n_db, size_t bits, size_t nc, size_t B,
+                            size_t nt, int euclid, int curve)
 {
     const size_t W = l2h_code_words(bits), L = bits + 1, per = 3 * L;
     size_t bn;
@@ -258,11 +263,13 @@ static void prepare_ctx(eval_ctx *c, eval_mem *m, const l2h_eval_params *p, size
     c->nc = p->n_cutoffs;
     c->radius = p->radius;
     c->kk = p->map_at_k < n_db ? p->map_at_k : n_db;
-    for (size_t i = 0; i < n_db; i++) m->inv[i] = 1.0 / (double)(i + 1);
+    for (size_t i = 0; i < n_db; i++)
+        m->inv[i] = 1.0 / (double)(i + 1);
     for (size_t j = 0; j < c->nc; j++) {
         m->cv[j] = p->cutoffs[j] < n_db ? p->cutoffs[j] : n_db;
         size_t k = j;
-        for (; k > 0 && m->cv[m->order[k - 1]] > m->cv[j]; k--) m->order[k] = m->order[k - 1];
+        for (; k > 0 && m->cv[m->order[k - 1]] > m->cv[j]; k--)
+            m->order[k] = m->order[k - 1];
         m->order[k] = j;
     }
     c->cv = m->cv;
@@ -299,15 +306,16 @@ static void accumulate(const eval_ctx *c, const eval_mem *m, size_t nb, const l2
             if (p->recall_at) p->recall_at[j] += (double)h[j] / (double)r->n_rel;
         }
         if (p->pr_precision)
-            for (size_t d = 0; d < L; d++) p->pr_precision[d] += m->prp[b * L + d];
+            for (size_t d = 0; d < L; d++)
+                p->pr_precision[d] += m->prp[b * L + d];
         if (p->pr_recall)
-            for (size_t d = 0; d < L; d++) p->pr_recall[d] += m->prr[b * L + d];
+            for (size_t d = 0; d < L; d++)
+                p->pr_recall[d] += m->prr[b * L + d];
     }
 }
 
-l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db, size_t n_db,
-                          size_t bits, const l2h_groundtruth *gt, const l2h_eval_params *p,
-                          l2h_eval_result *out)
+l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db, size_t n_db, size_t bits,
+                          const l2h_groundtruth *gt, const l2h_eval_params *p, l2h_eval_result *out)
 {
     L2H_TRY(check_params(q, nq, db, n_db, bits, gt, p, out));
     const l2h_hamming_kernels *kt = NULL;
@@ -323,7 +331,7 @@ l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db, size_t
     L2H_CHECK_GOTO(mem_alloc(&m, nq, n_db, bits, nc, B, nt, gt->kind == L2H_GT_EUCLIDEAN, curve));
     eval_ctx c;
     prepare_ctx(&c, &m, p, n_db, bits);
-    l2h_codes_pad(q, nq, bits, m.qpad);   /* bits beyond `bits` are cleared */
+    l2h_codes_pad(q, nq, bits, m.qpad); /* bits beyond `bits` are cleared */
     l2h_codes_pad(db, n_db, bits, m.dbpad);
     for (size_t j = 0; j < nc; j++) {
         if (p->precision_at) p->precision_at[j] = 0.0;

@@ -43,9 +43,12 @@ static double select_kth(double *a, size_t n, size_t k)
                 i++;
             }
         }
-        if (k < lt) hi = lt;
-        else if (k < gt) return piv;
-        else lo = gt;
+        if (k < lt)
+            hi = lt;
+        else if (k < gt)
+            return piv;
+        else
+            lo = gt;
     }
 }
 
@@ -53,7 +56,8 @@ static double select_kth(double *a, size_t n, size_t k)
 static float threshold_from_sq(double d2)
 {
     float t = (float)sqrt(d2);
-    while ((double)t * (double)t < d2) t = nextafterf(t, INFINITY);
+    while ((double)t * (double)t < d2)
+        t = nextafterf(t, INFINITY);
     while (t > 0.0f) {
         const float below = nextafterf(t, 0.0f);
         if ((double)below * (double)below < d2) break;
@@ -71,8 +75,8 @@ static int approx_pairs(const float *x, const double *n2, size_t m, size_t dim, 
     for (size_t i0 = 0; i0 < m; i0 += block) {
         const size_t nb = i0 + block <= m ? block : m - i0, nc = m - i0;
         /* gram[nb, nc] = X[i0 : i0+nb] · X[i0 : m]ᵀ */
-        l2h_sgemm(false, true, nb, nc, dim, 1.0f, x + i0 * dim, dim, x + i0 * dim, dim, 0.0f,
-                  gram, nc);
+        l2h_sgemm(false, true, nb, nc, dim, 1.0f, x + i0 * dim, dim, x + i0 * dim, dim, 0.0f, gram,
+                  nc);
         const long long nbl = (long long)nb;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(l2h_threads()) reduction(&& : finite)
         for (long long bl = 0; bl < nbl; bl++) {
@@ -146,7 +150,8 @@ static l2h_status gather_sample(const l2h_dataset *ds, size_t m, uint64_t seed, 
     const float *src = l2h_dataset_features(ds); /* [n, dim] */
     size_t *rows = l2h_malloc_array(n, sizeof *rows);
     L2H_NOMEM_IF_NULL(rows);
-    for (size_t i = 0; i < n; i++) rows[i] = i;
+    for (size_t i = 0; i < n; i++)
+        rows[i] = i;
     if (m < n) {
         l2h_rng r;
         l2h_rng_seed(&r, seed);
@@ -182,11 +187,11 @@ l2h_status l2h_distance_percentile(const l2h_dataset *ds, size_t sample, double 
     const size_t k = pos <= 1.0 ? 0 : (pos >= (double)M ? M - 1 : (size_t)pos - 1);
 
     const size_t block = 256;
-    float *x = l2h_malloc_array(xs, sizeof *x);                      /* [m, dim]   */
-    double *n2 = l2h_malloc_array(m, sizeof *n2);                    /* [m]        */
-    double *a = l2h_malloc_array(M, sizeof *a);                      /* [M]        */
-    double *sel = l2h_malloc_array(M, sizeof *sel);                  /* [M]        */
-    float *gram = l2h_malloc_array(block, m * sizeof *gram);         /* [block, m] */
+    float *x = l2h_malloc_array(xs, sizeof *x);              /* [m, dim]   */
+    double *n2 = l2h_malloc_array(m, sizeof *n2);            /* [m]        */
+    double *a = l2h_malloc_array(M, sizeof *a);              /* [M]        */
+    double *sel = l2h_malloc_array(M, sizeof *sel);          /* [M]        */
+    float *gram = l2h_malloc_array(block, m * sizeof *gram); /* [block, m] */
     l2h_status st = L2H_OK;
     if (!x || !n2 || !a || !sel || !gram)
         L2H_FAIL_GOTO(L2H_ERR_NOMEM, "distance_percentile: out of memory (%zu pairs)", M);

@@ -98,7 +98,8 @@ static l2h_status per_class_roles(const int32_t *lab, size_t n, size_t n_classes
                     n_classes - 1);
         start[(size_t)lab[i] + 1]++;
     }
-    for (size_t c = 0; c < n_classes; c++) start[c + 1] += start[c];
+    for (size_t c = 0; c < n_classes; c++)
+        start[c + 1] += start[c];
     for (size_t c = 0; c < n_classes; c++) {
         const size_t have = start[c + 1] - start[c];
         L2H_FAIL_IF(have > 0 && have < q + t, L2H_ERR_ARG,
@@ -109,19 +110,23 @@ static l2h_status per_class_roles(const int32_t *lab, size_t n, size_t n_classes
     size_t *fill = l2h_malloc_array(n_classes, sizeof *fill);
     L2H_NOMEM_IF_NULL(fill);
     memcpy(fill, start, n_classes * sizeof *fill);
-    for (size_t i = 0; i < n; i++) rows[fill[lab[i]]++] = i;
+    for (size_t i = 0; i < n; i++)
+        rows[fill[lab[i]]++] = i;
     l2h_free(fill);
 
     l2h_rng r;
     l2h_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) role[i] = ROLE_DB;
+    for (size_t i = 0; i < n; i++)
+        role[i] = ROLE_DB;
     for (size_t c = 0; c < n_classes; c++) {
         size_t *cr = rows + start[c];
         const size_t have = start[c + 1] - start[c];
         if (have == 0) continue;
         l2h_rng_shuffle(&r, cr, have);
-        for (size_t k = 0; k < q; k++) role[cr[k]] = ROLE_QUERY;
-        for (size_t k = q; k < q + t; k++) role[cr[k]] = ROLE_DB | ROLE_TRAIN;
+        for (size_t k = 0; k < q; k++)
+            role[cr[k]] = ROLE_QUERY;
+        for (size_t k = q; k < q + t; k++)
+            role[cr[k]] = ROLE_DB | ROLE_TRAIN;
     }
     return L2H_OK;
 }
@@ -169,13 +174,17 @@ l2h_status l2h_split_random(l2h_split **out, size_t n, size_t n_query, size_t n_
     size_t *perm = l2h_malloc_array(n, sizeof *perm);
     l2h_status st = L2H_OK;
     if (!role || !perm) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "split random: out of memory");
-    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
     l2h_rng r;
     l2h_rng_seed(&r, seed);
     l2h_rng_shuffle(&r, perm, n);
-    for (size_t i = 0; i < n; i++) role[i] = ROLE_DB;
-    for (size_t k = 0; k < n_query; k++) role[perm[k]] = ROLE_QUERY;
-    for (size_t k = n_query; k < n_query + nt; k++) role[perm[k]] = ROLE_DB | ROLE_TRAIN;
+    for (size_t i = 0; i < n; i++)
+        role[i] = ROLE_DB;
+    for (size_t k = 0; k < n_query; k++)
+        role[perm[k]] = ROLE_QUERY;
+    for (size_t k = n_query; k < n_query + nt; k++)
+        role[perm[k]] = ROLE_DB | ROLE_TRAIN;
     L2H_CHECK_GOTO(from_roles(out, role, n));
 done:
     l2h_free(role);
@@ -192,7 +201,8 @@ l2h_status l2h_split_holdout(l2h_split **out, size_t n, size_t first_test)
                 first_test, n);
     uint8_t *role = l2h_malloc(n);
     L2H_NOMEM_IF_NULL(role);
-    for (size_t i = 0; i < n; i++) role[i] = i < first_test ? ROLE_DB | ROLE_TRAIN : ROLE_QUERY;
+    for (size_t i = 0; i < n; i++)
+        role[i] = i < first_test ? ROLE_DB | ROLE_TRAIN : ROLE_QUERY;
     const l2h_status st = from_roles(out, role, n);
     l2h_free(role);
     return st;
@@ -205,8 +215,8 @@ static l2h_status mark_list(uint8_t *role, size_t n, const size_t *list, size_t 
     L2H_FAIL_IF(m > 0 && list == NULL, L2H_ERR_ARG, "split from lists: %s list is NULL", name);
     for (size_t k = 0; k < m; k++) {
         const size_t i = list[k];
-        L2H_FAIL_IF(i >= n, L2H_ERR_ARG, "split from lists: %s[%zu] = %zu is not < %zu rows",
-                    name, k, i, n);
+        L2H_FAIL_IF(i >= n, L2H_ERR_ARG, "split from lists: %s[%zu] = %zu is not < %zu rows", name,
+                    k, i, n);
         L2H_FAIL_IF(role[i] & bit, L2H_ERR_ARG,
                     "split from lists: row %zu appears twice in the %s list (at %zu)", i, name, k);
         role[i] |= bit;
@@ -215,8 +225,7 @@ static l2h_status mark_list(uint8_t *role, size_t n, const size_t *list, size_t 
 }
 
 l2h_status l2h_split_from_lists(l2h_split **out, size_t n, const size_t *query, size_t n_query,
-                                const size_t *train, size_t n_train, const size_t *db,
-                                size_t n_db)
+                                const size_t *train, size_t n_train, const size_t *db, size_t n_db)
 {
     L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "split from lists: out is NULL");
     *out = NULL;

@@ -14,7 +14,8 @@
 double l2h_sq_norm_exact(const float *a, size_t dim)
 {
     double s = 0.0;
-    for (size_t j = 0; j < dim; j++) s += (double)a[j] * (double)a[j];
+    for (size_t j = 0; j < dim; j++)
+        s += (double)a[j] * (double)a[j];
     return s;
 }
 
@@ -112,7 +113,8 @@ l2h_status l2h_groundtruth_from_labels(l2h_groundtruth **out, const l2h_dataset 
     L2H_FAIL_IF(queries == NULL || db == NULL, L2H_ERR_ARG, "groundtruth: dataset is NULL");
     const l2h_label_kind kq = l2h_dataset_label_kind(queries), kd = l2h_dataset_label_kind(db);
     L2H_FAIL_IF(kq == L2H_LABELS_NONE || kd == L2H_LABELS_NONE, L2H_ERR_ARG,
-                "groundtruth from labels: the %s have no labels", kq ? "database items" : "queries");
+                "groundtruth from labels: the %s have no labels",
+                kq ? "database items" : "queries");
     L2H_FAIL_IF(kq != kd, L2H_ERR_ARG,
                 "groundtruth from labels: queries are %s-label but the database is %s-label",
                 kq == L2H_LABELS_SINGLE ? "single" : "multi",
@@ -160,7 +162,8 @@ static l2h_status copy_features(const l2h_dataset *ds, const char *what, float *
     memcpy(*x, src, total * sizeof **x);
     *n2 = l2h_malloc_array(n, sizeof **n2);
     L2H_NOMEM_IF_NULL(*n2);
-    for (size_t i = 0; i < n; i++) (*n2)[i] = l2h_sq_norm_exact(*x + i * dim, dim);
+    for (size_t i = 0; i < n; i++)
+        (*n2)[i] = l2h_sq_norm_exact(*x + i * dim, dim);
     return L2H_OK;
 }
 
@@ -197,7 +200,8 @@ done:
 static void relevance_single(const l2h_groundtruth *gt, size_t q, uint8_t *rel)
 {
     const int32_t c = gt->lq[q];
-    for (size_t i = 0; i < gt->n_db; i++) rel[i] = (uint8_t)(gt->ldb[i] == c);
+    for (size_t i = 0; i < gt->n_db; i++)
+        rel[i] = (uint8_t)(gt->ldb[i] == c);
 }
 
 static void relevance_multi(const l2h_groundtruth *gt, size_t q, uint8_t *rel)
@@ -207,7 +211,8 @@ static void relevance_multi(const l2h_groundtruth *gt, size_t q, uint8_t *rel)
     for (size_t i = 0; i < gt->n_db; i++) {
         const uint64_t *b = gt->mdb + i * W;
         uint64_t any = 0;
-        for (size_t w = 0; w < W; w++) any |= a[w] & b[w];
+        for (size_t w = 0; w < W; w++)
+            any |= a[w] & b[w];
         rel[i] = (uint8_t)(any != 0);
     }
 }
@@ -224,9 +229,12 @@ static void relevance_euclid_row(const l2h_groundtruth *gt, size_t q, const floa
         int r;
         if (gt->gamma >= 0.0 && isfinite(fast)) {
             const double e = l2h_sq_dist_err_bound(na, nb, gt->gamma, gt->dim);
-            if (fast < thr2 - e) r = 1;
-            else if (fast > thr2 + e) r = 0;
-            else r = l2h_sq_dist_exact(xq, gt->xdb + i * gt->dim, gt->dim) <= thr2;
+            if (fast < thr2 - e)
+                r = 1;
+            else if (fast > thr2 + e)
+                r = 0;
+            else
+                r = l2h_sq_dist_exact(xq, gt->xdb + i * gt->dim, gt->dim) <= thr2;
         } else {
             r = l2h_sq_dist_exact(xq, gt->xdb + i * gt->dim, gt->dim) <= thr2;
         }
@@ -250,9 +258,15 @@ void l2h_gt_relevance_block(const l2h_groundtruth *gt, size_t q0, size_t nb, uin
         const size_t q = q0 + (size_t)b;
         uint8_t *r = rel + (size_t)b * n_db;
         switch (gt->kind) {
-        case L2H_GT_SINGLE: relevance_single(gt, q, r); break;
-        case L2H_GT_MULTI: relevance_multi(gt, q, r); break;
-        case L2H_GT_EUCLIDEAN: relevance_euclid_row(gt, q, dots + (size_t)b * n_db, r); break;
+        case L2H_GT_SINGLE:
+            relevance_single(gt, q, r);
+            break;
+        case L2H_GT_MULTI:
+            relevance_multi(gt, q, r);
+            break;
+        case L2H_GT_EUCLIDEAN:
+            relevance_euclid_row(gt, q, dots + (size_t)b * n_db, r);
+            break;
         }
     }
 }
@@ -260,8 +274,8 @@ void l2h_gt_relevance_block(const l2h_groundtruth *gt, size_t q0, size_t nb, uin
 l2h_status l2h_groundtruth_relevance(const l2h_groundtruth *gt, size_t q, uint8_t *rel)
 {
     L2H_FAIL_IF(gt == NULL || rel == NULL, L2H_ERR_ARG, "groundtruth_relevance: NULL argument");
-    L2H_FAIL_IF(q >= gt->nq, L2H_ERR_ARG, "groundtruth_relevance: query %zu out of range (%zu)",
-                q, gt->nq);
+    L2H_FAIL_IF(q >= gt->nq, L2H_ERR_ARG, "groundtruth_relevance: query %zu out of range (%zu)", q,
+                gt->nq);
     float *dots = NULL;
     if (gt->kind == L2H_GT_EUCLIDEAN) {
         dots = l2h_malloc_array(gt->n_db, sizeof *dots);

@@ -16,7 +16,8 @@
 static uint32_t brute_hamming(const uint8_t *a, const uint8_t *b, size_t bits)
 {
     uint32_t d = 0;
-    for (size_t j = 0; j < bits; j++) d += ((a[j / 8] >> (j % 8)) & 1) != ((b[j / 8] >> (j % 8)) & 1);
+    for (size_t j = 0; j < bits; j++)
+        d += ((a[j / 8] >> (j % 8)) & 1) != ((b[j / 8] >> (j % 8)) & 1);
     return d;
 }
 
@@ -70,19 +71,22 @@ static void brute_eval(const uint8_t *q, size_t nq, const uint8_t *db, size_t n_
         used++;
         sort_dist = dist;
         qsort(idx, n_db, sizeof *idx, cmp_rank);
-        for (size_t i = 0; i < n_db; i++) ranked[i] = rq[idx[i]];
+        for (size_t i = 0; i < n_db; i++)
+            ranked[i] = rq[idx[i]];
         o->r.map += ap_of(ranked, n_db);
         const size_t k = p->map_at_k < n_db ? p->map_at_k : n_db;
         if (k) {
             size_t hk = 0;
-            for (size_t i = 0; i < k; i++) hk += ranked[i];
+            for (size_t i = 0; i < k; i++)
+                hk += ranked[i];
             o->r.map_at_k += ap_of(ranked, k);
             o->r.n_zero_at_k += hk == 0;
         }
         for (size_t j = 0; j < p->n_cutoffs; j++) {
             const size_t N = p->cutoffs[j] < n_db ? p->cutoffs[j] : n_db;
             size_t h = 0;
-            for (size_t i = 0; i < N; i++) h += ranked[i];
+            for (size_t i = 0; i < N; i++)
+                h += ranked[i];
             o->p_at[j] += (double)h / (double)N;
             o->r_at[j] += (double)h / (double)R;
         }
@@ -138,7 +142,8 @@ static l2h_groundtruth *gt_single(const int32_t *lq, size_t nq, const int32_t *l
 
 static void random_bytes(l2h_rng *r, uint8_t *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) x[i] = (uint8_t)l2h_rng_next(r);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (uint8_t)l2h_rng_next(r);
 }
 
 /* ---- 1. hand-computed 4-bit example ------------------------------------------------------- */
@@ -248,9 +253,8 @@ static void test_hand(void)
 
 /* ---- 2. brute force on random data -------------------------------------------------------- */
 
-static void compare_brute(const uint8_t *q, size_t nq, const uint8_t *db, size_t n_db,
-                          size_t bits, const l2h_groundtruth *gt, const uint8_t *rel,
-                          l2h_eval_params p)
+static void compare_brute(const uint8_t *q, size_t nq, const uint8_t *db, size_t n_db, size_t bits,
+                          const l2h_groundtruth *gt, const uint8_t *rel, l2h_eval_params p)
 {
     static const size_t cut[8] = {1, 2, 5, 10, 37, 100, 250, 100000};
     double pa[8], ra[8], prp[130], prr[130];
@@ -288,21 +292,27 @@ static void test_random_brute(uint64_t seed)
     l2h_rng_seed(&rng, seed);
     for (size_t bi = 0; bi < sizeof bitss / sizeof bitss[0]; bi++) {
         const size_t bits = bitss[bi], B = l2h_code_bytes(bits);
-        const size_t nq = 1 + (size_t)l2h_rng_below(&rng, 40), n_db = 1 + (size_t)l2h_rng_below(&rng, 400);
+        const size_t nq = 1 + (size_t)l2h_rng_below(&rng, 40),
+                     n_db = 1 + (size_t)l2h_rng_below(&rng, 400);
         const size_t n_cls = 1 + (size_t)l2h_rng_below(&rng, 8);
         uint8_t *q = malloc(nq * B), *db = malloc(n_db * B), *rel = malloc(nq * n_db);
         int32_t *lq = malloc(nq * sizeof *lq), *ldb = malloc(n_db * sizeof *ldb);
         random_bytes(&rng, q, nq * B);
         random_bytes(&rng, db, n_db * B);
         if (bits % 8) { /* documented layout: unused high bits are zero */
-            for (size_t i = 0; i < nq; i++) q[i * B + B - 1] &= (uint8_t)((1u << (bits % 8)) - 1);
-            for (size_t i = 0; i < n_db; i++) db[i * B + B - 1] &= (uint8_t)((1u << (bits % 8)) - 1);
+            for (size_t i = 0; i < nq; i++)
+                q[i * B + B - 1] &= (uint8_t)((1u << (bits % 8)) - 1);
+            for (size_t i = 0; i < n_db; i++)
+                db[i * B + B - 1] &= (uint8_t)((1u << (bits % 8)) - 1);
         }
         /* labels; some queries get a class absent from the database (empty queries) */
-        for (size_t i = 0; i < nq; i++) lq[i] = (int32_t)l2h_rng_below(&rng, n_cls + 1);
-        for (size_t i = 0; i < n_db; i++) ldb[i] = (int32_t)l2h_rng_below(&rng, n_cls);
         for (size_t i = 0; i < nq; i++)
-            for (size_t j = 0; j < n_db; j++) rel[i * n_db + j] = lq[i] == ldb[j];
+            lq[i] = (int32_t)l2h_rng_below(&rng, n_cls + 1);
+        for (size_t i = 0; i < n_db; i++)
+            ldb[i] = (int32_t)l2h_rng_below(&rng, n_cls);
+        for (size_t i = 0; i < nq; i++)
+            for (size_t j = 0; j < n_db; j++)
+                rel[i * n_db + j] = lq[i] == ldb[j];
         l2h_groundtruth *gt = gt_single(lq, nq, ldb, n_db);
         l2h_eval_params p = l2h_eval_default_params();
         p.map_at_k = 1 + (size_t)l2h_rng_below(&rng, n_db + 10);
@@ -317,7 +327,8 @@ static void test_random_brute(uint64_t seed)
             l2h_eval_result r1, r2;
             p = l2h_eval_default_params();
             CHECK_OK(l2h_eval_codes(q, nq, db, n_db, bits, gt, &p, &r1));
-            for (size_t i = 0; i < n_db; i++) db[i * B + B - 1] |= (uint8_t)(0xFFu << (bits % 8));
+            for (size_t i = 0; i < n_db; i++)
+                db[i * B + B - 1] |= (uint8_t)(0xFFu << (bits % 8));
             CHECK_OK(l2h_eval_codes(q, nq, db, n_db, bits, gt, &p, &r2));
             CHECK(memcmp(&r1, &r2, sizeof r1) == 0);
         }
@@ -336,7 +347,8 @@ static void test_random_brute(uint64_t seed)
 static double ap_perm(const size_t *perm, const uint8_t *rel, size_t n)
 {
     uint8_t ranked[16];
-    for (size_t i = 0; i < n; i++) ranked[i] = rel[perm[i]];
+    for (size_t i = 0; i < n; i++)
+        ranked[i] = rel[perm[i]];
     return ap_of(ranked, n);
 }
 
@@ -345,17 +357,20 @@ static double ap_perm(const size_t *perm, const uint8_t *rel, size_t n)
 static double tie_ap_enumerate(const uint32_t *dist, const uint8_t *rel, size_t n)
 {
     size_t a[16], c[16] = {0};
-    for (size_t i = 0; i < n; i++) a[i] = i;
+    for (size_t i = 0; i < n; i++)
+        a[i] = i;
     double sum = 0.0;
     size_t cnt = 0;
     for (size_t i = 0;;) {
         int ok = 1;
-        for (size_t k = 1; k < n; k++) ok &= dist[a[k - 1]] <= dist[a[k]];
+        for (size_t k = 1; k < n; k++)
+            ok &= dist[a[k - 1]] <= dist[a[k]];
         if (ok) {
             sum += ap_perm(a, rel, n);
             cnt++;
         }
-        while (i < n && c[i] >= i) c[i++] = 0;
+        while (i < n && c[i] >= i)
+            c[i++] = 0;
         if (i >= n) break;
         const size_t j = (i % 2) ? c[i] : 0, t = a[j];
         a[j] = a[i];
@@ -374,7 +389,8 @@ static void test_tie_enumeration(uint64_t seed)
     int ok = 1;
     size_t cases = 0;
     for (size_t it = 0; it < 300; it++) {
-        const size_t n = 1 + (size_t)l2h_rng_below(&rng, 8), bits = 1 + (size_t)l2h_rng_below(&rng, 3);
+        const size_t n = 1 + (size_t)l2h_rng_below(&rng, 8),
+                     bits = 1 + (size_t)l2h_rng_below(&rng, 3);
         uint8_t q = (uint8_t)(l2h_rng_next(&rng) & ((1u << bits) - 1)), db[8], rel[8];
         int32_t ldb[8], lq = 1;
         uint32_t dist[8];
@@ -400,7 +416,8 @@ static void test_tie_enumeration(uint64_t seed)
         /* without ties (all distances distinct) tie-aware AP equals AP */
         int distinct = 1;
         for (size_t i = 0; i < n; i++)
-            for (size_t j = i + 1; j < n; j++) distinct &= dist[i] != dist[j];
+            for (size_t j = i + 1; j < n; j++)
+                distinct &= dist[i] != dist[j];
         if (distinct) ok &= check_near(r.map_tie, r.map, 1e-12, 1e-12);
         cases++;
         l2h_groundtruth_free(gt);
@@ -430,19 +447,22 @@ static void test_tie_monte_carlo(uint64_t seed)
     l2h_eval_result r;
     CHECK_OK(l2h_eval_codes(&q, 1, db, n, bits, gt, &p, &r));
     size_t idx[300];
-    for (size_t i = 0; i < n; i++) idx[i] = i;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
     sort_dist = dist;
     qsort(idx, n, sizeof *idx, cmp_rank);
     double sum = 0.0, sum2 = 0.0;
     for (size_t t = 0; t < trials; t++) {
         for (size_t s = 0; s < n;) { /* shuffle each level [s, e) */
             size_t e = s;
-            while (e < n && dist[idx[e]] == dist[idx[s]]) e++;
+            while (e < n && dist[idx[e]] == dist[idx[s]])
+                e++;
             l2h_rng_shuffle(&rng, idx + s, e - s);
             s = e;
         }
         uint8_t ranked[300];
-        for (size_t i = 0; i < n; i++) ranked[i] = rel[idx[i]];
+        for (size_t i = 0; i < n; i++)
+            ranked[i] = rel[idx[i]];
         const double a = ap_of(ranked, n);
         sum += a;
         sum2 += a * a;
@@ -464,8 +484,10 @@ static void test_multilabel(uint64_t seed)
     l2h_rng rng;
     l2h_rng_seed(&rng, seed ^ 0x3117);
     uint8_t *yq = malloc(nq * L), *yd = malloc(n_db * L), *rel = malloc(nq * n_db);
-    for (size_t i = 0; i < nq * L; i++) yq[i] = l2h_rng_uniform(&rng) < 0.03;
-    for (size_t i = 0; i < n_db * L; i++) yd[i] = l2h_rng_uniform(&rng) < 0.03;
+    for (size_t i = 0; i < nq * L; i++)
+        yq[i] = l2h_rng_uniform(&rng) < 0.03;
+    for (size_t i = 0; i < n_db * L; i++)
+        yd[i] = l2h_rng_uniform(&rng) < 0.03;
     memset(yq, 0, L); /* query 0 has no label at all */
     l2h_dataset *a = NULL, *b = NULL;
     CHECK_OK(l2h_dataset_create(&a, nq, 1, NULL));
@@ -481,7 +503,8 @@ static void test_multilabel(uint64_t seed)
         CHECK_OK(l2h_groundtruth_relevance(gt, i, row));
         for (size_t j = 0; j < n_db; j++) {
             int any = 0;
-            for (size_t c = 0; c < L; c++) any |= yq[i * L + c] && yd[j * L + c];
+            for (size_t c = 0; c < L; c++)
+                any |= yq[i * L + c] && yd[j * L + c];
             rel[i * n_db + j] = (uint8_t)any;
             ok &= row[j] == any;
             n_rel += (size_t)any;
@@ -539,12 +562,14 @@ static double exact_sq(const float *a, const float *b, size_t dim)
 static void euclid_case(uint64_t seed, float offset, float scale, size_t dim, float thr,
                         size_t *n_on)
 {
-    const size_t nq = 37, n_db = 211;
+    const size_t nq = 140, n_db = 211; /* > 128: several query blocks */
     l2h_rng rng;
     l2h_rng_seed(&rng, seed);
     float *xq = malloc(nq * dim * sizeof *xq), *xd = malloc(n_db * dim * sizeof *xd);
-    for (size_t i = 0; i < nq * dim; i++) xq[i] = offset + scale * (float)l2h_rng_below(&rng, 3);
-    for (size_t i = 0; i < n_db * dim; i++) xd[i] = offset + scale * (float)l2h_rng_below(&rng, 3);
+    for (size_t i = 0; i < nq * dim; i++)
+        xq[i] = offset + scale * (float)l2h_rng_below(&rng, 3);
+    for (size_t i = 0; i < n_db * dim; i++)
+        xd[i] = offset + scale * (float)l2h_rng_below(&rng, 3);
     l2h_dataset *a = NULL, *b = NULL;
     CHECK_OK(l2h_dataset_create(&a, nq, dim, xq));
     CHECK_OK(l2h_dataset_create(&b, n_db, dim, xd));
@@ -585,7 +610,7 @@ static void test_euclidean(uint64_t seed)
     euclid_case(seed, 0.0f, 1.0f, 8, 3.0f, &on); /* d^2 = 9 pairs exactly on the threshold */
     euclid_case(seed + 1, 4096.0f, 1.0f, 8, 3.0f, &on);
     euclid_case(seed + 2, 1.0e5f, 1.0f, 16, 4.0f, &on);
-    euclid_case(seed + 3, 0.5f, 1.0f, 33, 0.0f, &on); /* threshold 0: duplicates only */
+    euclid_case(seed + 3, 0.5f, 1.0f, 33, 0.0f, &on);      /* threshold 0: duplicates only */
     euclid_case(seed + 4, 0.0f, 1.0e19f, 8, 3.0e19f, &on); /* float dot products overflow */
     CHECK(on > 100);
 
@@ -614,11 +639,12 @@ static int cmp_double(const void *pa, const void *pb)
 }
 
 /* The documented definition, by sorting: the squared distance D_k at the percentile. */
-static double brute_percentile_sq(const float *x, size_t n, size_t dim, size_t sample,
-                                  double pct, uint64_t seed)
+static double brute_percentile_sq(const float *x, size_t n, size_t dim, size_t sample, double pct,
+                                  uint64_t seed)
 {
     size_t *rows = malloc(n * sizeof *rows);
-    for (size_t i = 0; i < n; i++) rows[i] = i;
+    for (size_t i = 0; i < n; i++)
+        rows[i] = i;
     const size_t m = sample < n ? sample : n;
     if (m < n) {
         l2h_rng r;
@@ -658,8 +684,8 @@ static void test_percentile(uint64_t seed)
     static const float offsets[4] = {0.0f, 1000.0f, 3.0e4f, 0.0f}, scales[4] = {1, 1, 1, 1e19f};
     for (size_t oi = 0; oi < 4; oi++) {
         for (size_t i = 0; i < n * dim; i++)
-            x[i] = offsets[oi] + scales[oi] * (oi ? (float)l2h_rng_below(&rng, 4)
-                                                  : (float)l2h_rng_normal(&rng));
+            x[i] = offsets[oi] +
+                   scales[oi] * (oi ? (float)l2h_rng_below(&rng, 4) : (float)l2h_rng_normal(&rng));
         memcpy(x + 5 * dim, x + 9 * dim, dim * sizeof *x); /* a duplicate row: distance 0 */
         l2h_dataset *ds = NULL;
         CHECK_OK(l2h_dataset_create(&ds, n, dim, x));
@@ -707,8 +733,10 @@ static void test_threads_and_errors(uint64_t seed)
     int32_t *lq = malloc(nq * sizeof *lq), *ldb = malloc(n_db * sizeof *ldb);
     random_bytes(&rng, q, nq * B);
     random_bytes(&rng, db, n_db * B);
-    for (size_t i = 0; i < nq; i++) lq[i] = (int32_t)l2h_rng_below(&rng, 10);
-    for (size_t i = 0; i < n_db; i++) ldb[i] = (int32_t)l2h_rng_below(&rng, 10);
+    for (size_t i = 0; i < nq; i++)
+        lq[i] = (int32_t)l2h_rng_below(&rng, 10);
+    for (size_t i = 0; i < n_db; i++)
+        ldb[i] = (int32_t)l2h_rng_below(&rng, 10);
     l2h_groundtruth *gt = gt_single(lq, nq, ldb, n_db);
     const size_t cut[3] = {10, 100, 1000};
     double pa1[3], pa2[3], pr1[33], pr2[33];

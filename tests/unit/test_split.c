@@ -27,10 +27,10 @@ static int same_split(const l2h_split *a, const l2h_split *b)
     if (l2h_split_n_query(a) != l2h_split_n_query(b) ||
         l2h_split_n_train(a) != l2h_split_n_train(b) || l2h_split_n_db(a) != l2h_split_n_db(b))
         return 0;
-    return memcmp(l2h_split_query(a), l2h_split_query(b),
-                  l2h_split_n_query(a) * sizeof(size_t)) == 0 &&
-           memcmp(l2h_split_train(a), l2h_split_train(b),
-                  l2h_split_n_train(a) * sizeof(size_t)) == 0 &&
+    return memcmp(l2h_split_query(a), l2h_split_query(b), l2h_split_n_query(a) * sizeof(size_t)) ==
+               0 &&
+           memcmp(l2h_split_train(a), l2h_split_train(b), l2h_split_n_train(a) * sizeof(size_t)) ==
+               0 &&
            memcmp(l2h_split_db(a), l2h_split_db(b), l2h_split_n_db(a) * sizeof(size_t)) == 0;
 }
 
@@ -46,10 +46,14 @@ static void check_partition(const l2h_split *s, size_t n)
     CHECK_EQ_I(nq + nd, n);
     uint8_t *seen = calloc(n, 1);
     int ok = 1;
-    for (size_t i = 0; i < nq; i++) ok &= q[i] < n && !seen[q[i]]++;
-    for (size_t i = 0; i < nd; i++) ok &= d[i] < n && !seen[d[i]]++;
-    for (size_t i = 0; i < n; i++) ok &= seen[i] == 1;
-    for (size_t i = 0; i < nt; i++) ok &= contains(d, nd, t[i]);
+    for (size_t i = 0; i < nq; i++)
+        ok &= q[i] < n && !seen[q[i]]++;
+    for (size_t i = 0; i < nd; i++)
+        ok &= d[i] < n && !seen[d[i]]++;
+    for (size_t i = 0; i < n; i++)
+        ok &= seen[i] == 1;
+    for (size_t i = 0; i < nt; i++)
+        ok &= contains(d, nd, t[i]);
     CHECK(ok);
     free(seen);
 }
@@ -59,11 +63,13 @@ static l2h_dataset *labelled(size_t *n_out)
 {
     static const size_t sizes[] = {7, 9, 0, 12, 8};
     size_t n = 0;
-    for (size_t c = 0; c < 5; c++) n += sizes[c];
+    for (size_t c = 0; c < 5; c++)
+        n += sizes[c];
     int32_t *lab = malloc(n * sizeof *lab);
     size_t k = 0;
     for (size_t c = 0; c < 5; c++)
-        for (size_t i = 0; i < sizes[c]; i++) lab[k++] = (int32_t)c;
+        for (size_t i = 0; i < sizes[c]; i++)
+            lab[k++] = (int32_t)c;
     l2h_rng r;
     l2h_rng_seed(&r, 7);
     for (size_t i = n; i > 1; i--) { /* scramble the row order */
@@ -92,8 +98,10 @@ static void test_per_class(uint64_t seed)
     CHECK_EQ_I(l2h_split_n_db(s), n - 8);
     check_partition(s, n);
     size_t per_q[5] = {0}, per_t[5] = {0};
-    for (size_t i = 0; i < l2h_split_n_query(s); i++) per_q[lab[l2h_split_query(s)[i]]]++;
-    for (size_t i = 0; i < l2h_split_n_train(s); i++) per_t[lab[l2h_split_train(s)[i]]]++;
+    for (size_t i = 0; i < l2h_split_n_query(s); i++)
+        per_q[lab[l2h_split_query(s)[i]]]++;
+    for (size_t i = 0; i < l2h_split_n_train(s); i++)
+        per_t[lab[l2h_split_train(s)[i]]]++;
     for (size_t c = 0; c < 5; c++) {
         CHECK_EQ_I(per_q[c], c == 2 ? 0 : 2);
         CHECK_EQ_I(per_t[c], c == 2 ? 0 : 3);
@@ -110,8 +118,10 @@ static void test_per_class(uint64_t seed)
             if (lab[i] == c) rows[m++] = i;
         if (m == 0) continue;
         l2h_rng_shuffle(&r, rows, m);
-        for (size_t k = 0; k < 2; k++) isq[rows[k]] = 1;
-        for (size_t k = 2; k < 5; k++) ist[rows[k]] = 1;
+        for (size_t k = 0; k < 2; k++)
+            isq[rows[k]] = 1;
+        for (size_t k = 2; k < 5; k++)
+            ist[rows[k]] = 1;
     }
     int ok = 1;
     for (size_t i = 0; i < n; i++) {
@@ -170,13 +180,16 @@ static void test_random(uint64_t seed)
     check_partition(s, n);
     /* documented: one shuffle of 0..n-1, first 30 queries, next 50 training */
     size_t perm[200];
-    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
     l2h_rng r;
     l2h_rng_seed(&r, seed);
     l2h_rng_shuffle(&r, perm, n);
     int ok = 1;
-    for (size_t k = 0; k < 30; k++) ok &= contains(l2h_split_query(s), 30, perm[k]);
-    for (size_t k = 30; k < 80; k++) ok &= contains(l2h_split_train(s), 50, perm[k]);
+    for (size_t k = 0; k < 30; k++)
+        ok &= contains(l2h_split_query(s), 30, perm[k]);
+    for (size_t k = 30; k < 80; k++)
+        ok &= contains(l2h_split_train(s), 50, perm[k]);
     CHECK(ok);
     CHECK_OK(l2h_split_random(&s2, n, 30, 50, seed));
     CHECK(same_split(s, s2));
