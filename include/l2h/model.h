@@ -6,10 +6,12 @@
  * header are linear: LSH (Gaussian random projections) and PCA-ITQ (Gong & Lazebnik). Learned
  * methods (train.h) produce models of the same type.
  *
- * Model files are safetensors (docs/FORMAT.md): an 8-byte little-endian header length, a JSON
+ * Model files are safetensors (docs/models.md): an 8-byte little-endian header length, a JSON
  * header with the tensors' dtype/shape/offsets and a "__metadata__" map (format, format_version,
- * library_version, method, arch, bits, dim, preprocessing), then the raw little-endian tensors.
- * Python users open them with the `safetensors` package or a few lines of json + numpy. */
+ * library_version, method, arch, bits, dim, center, l2_normalize, plus method entries such as
+ * seed and itq_iters), then the raw little-endian tensors ("preprocess.mean" [dim] when
+ * centring; "linear.weight" [bits, dim] and "linear.bias" [bits] for linear models). Python
+ * users open them with a few lines of json + numpy (docs/models.md). */
 #ifndef L2H_MODEL_H
 #define L2H_MODEL_H
 
@@ -33,11 +35,14 @@ typedef struct l2h_baseline_params {
 
 L2H_API l2h_baseline_params l2h_baseline_default_params(size_t bits);
 
-/* LSH: W[bits, dim] with i.i.d. N(0,1) entries applied to the preprocessed data. */
+/* LSH: W[bits, dim] with i.i.d. N(0,1) entries (seeded), b = 0, applied to the preprocessed
+ * data; the training rows only provide the mean. Errors: L2H_ERR_ARG (bits outside
+ * 1..L2H_MAX_BITS, empty data), L2H_ERR_NUMERIC (NaN/Inf in the training rows). */
 L2H_API L2H_NODISCARD l2h_status l2h_lsh_train(l2h_model **out, const l2h_dataset *train,
                                                const l2h_baseline_params *p);
 /* PCA-ITQ: PCA to `bits` dimensions (LAPACKE eigendecomposition of the covariance), then
- * itq_iters rounds of B = sign(V R), R = orthogonal Procrustes solution (SVD). */
+ * itq_iters rounds of B = sign(V R), R = orthogonal Procrustes solution (SVD); the result is one
+ * linear layer W = (P R)ᵀ. bits > dim is L2H_ERR_ARG; other errors as l2h_lsh_train. */
 L2H_API L2H_NODISCARD l2h_status l2h_itq_train(l2h_model **out, const l2h_dataset *train,
                                                const l2h_baseline_params *p);
 
@@ -58,7 +63,12 @@ L2H_API L2H_NODISCARD l2h_status l2h_model_forward(const l2h_model *m, const flo
 L2H_API L2H_NODISCARD l2h_status l2h_model_encode(const l2h_model *m, const float *x, size_t n,
                                                   uint8_t *out);
 
+/* Writes the model file atomically (temporary file, fsync, rename). */
 L2H_API L2H_NODISCARD l2h_status l2h_model_save(const l2h_model *m, const char *path);
+/* Reads a model file. L2H_ERR_FORMAT for a malformed or inconsistent file (message starts with
+ * the file name), L2H_ERR_VERSION for a newer format_version, L2H_ERR_UNSUPPORTED for an unknown
+ * method or arch, L2H_ERR_IO if the file cannot be read. *out is NULL on failure. The _mem
+ * variant parses buf[len] (borrowed) and names it `name` in messages. */
 L2H_API L2H_NODISCARD l2h_status l2h_model_load(l2h_model **out, const char *path);
 L2H_API L2H_NODISCARD l2h_status l2h_model_load_mem(l2h_model **out, const void *buf, size_t len,
                                                     const char *name);

@@ -1,1 +1,0 @@
-/* placeholder */ typedef int l2h_tmp_model;
