@@ -576,6 +576,45 @@ static void test_malformed_models(void)
     CHECK_STATUS(l2h_model_load_mem(NULL, "abc", 3, NULL), L2H_ERR_ARG);
 }
 
+/* With L2H_FAULT_INJECTION, failing each allocation in turn must give L2H_ERR_NOMEM, no
+ * handle and (under ASan) no leak; in other builds the first attempt succeeds. */
+static void test_nomem(void)
+{
+    float x[10 * 4];
+    for (size_t i = 0; i < 40; i++) x[i] = (float)((i * 37) % 11) - 5.0f;
+    l2h_dataset *ds = NULL;
+    CHECK_OK(l2h_dataset_create(&ds, 10, 4, x));
+    l2h_baseline_params p = l2h_baseline_default_params(3);
+    p.max_train = 8;
+    p.l2_normalize = 1;
+    p.itq_iters = 3;
+    l2h_model *ref = NULL;
+    CHECK_OK(l2h_itq_train(&ref, ds, &p));
+    uint8_t *file = NULL;
+    size_t flen = 0;
+    CHECK_OK(l2h_model_to_mem(ref, &file, &flen));
+    for (int what = 0; what < 3; what++) {
+        int bad = 0;
+        long k = 0;
+        for (; k < 10000; k++) {
+            l2h_model *m = NULL;
+            l2h_fault_inject_after(k);
+            const l2h_status st = what == 0   ? l2h_model_load_mem(&m, file, flen, "f")
+                                  : what == 1 ? l2h_lsh_train(&m, ds, &p)
+                                              : l2h_itq_train(&m, ds, &p);
+            l2h_fault_inject_after(-1);
+            if (st != L2H_OK && (st != L2H_ERR_NOMEM || m != NULL)) bad++;
+            l2h_model_free(m);
+            if (st == L2H_OK) break;
+        }
+        CHECK_EQ_I(bad, 0);
+        CHECK(k < 10000);
+    }
+    l2h_free(file);
+    l2h_model_free(ref);
+    l2h_dataset_free(ds);
+}
+
 int main(void)
 {
     l2h_rng_seed(&rng, test_seed());
@@ -586,5 +625,6 @@ int main(void)
     test_itq_clusters();
     test_save_load();
     test_malformed_models();
+    test_nomem();
     return check_report();
 }
