@@ -6,3 +6,7 @@ endif()
 if(L2H_NATIVE)
   add_compile_options(-march=native)
 endif()
+# libFuzzer builds: instrument the library for coverage so the fuzzers can explore it.
+if(L2H_BUILD_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
