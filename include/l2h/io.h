@@ -7,16 +7,19 @@
  *
  * Formats (l2h_format):
  *   FVECS/IVECS/BVECS  per row: int32 dim (little endian), then dim float32 / int32 / uint8
- *   NPY                numpy .npy v1/v2/v3, C order, dtypes <f4 <f8 |u1 <i4 <i8 (and |b1 for
- *                      multi-labels); 1-D (labels) or 2-D. Fortran order, big endian, object
- *                      and structured dtypes are rejected as L2H_ERR_UNSUPPORTED.
+ *   NPY                numpy .npy v1/v2/v3, C order, dtypes <f4 <f8 <f2 |u1 <i4 <i8 (and |b1 for
+ *                      multi-labels); 1-D (labels), 2-D, or n x ... (flattened to n rows).
+ *                      Fortran order, big endian, object, string and structured dtypes are
+ *                      rejected as L2H_ERR_UNSUPPORTED.
  *   IDX                MNIST IDX (ubyte images n x r x c -> n x r*c features; ubyte labels),
  *                      plain or gzip-compressed (detected by content, not by name)
  *   F32/F16/U8         headerless row-major matrices; `dim` must be given
  *   ARFF               dense ARFF (Weka / Mulan), numeric attributes; the last `n_labels`
  *                      attributes are 0/1 labels (multi-label dataset)
  *   AUTO               by file extension: .fvecs .ivecs .bvecs .npy .idx/-ubyte(.gz) .arff
- *                      .f32 .f16 .u8 */
+ *                      .f32 .f16 .u8
+ * Float features must be finite: NaN or Inf is L2H_ERR_NUMERIC naming the file, row and column.
+ * docs/io.md gives every rule and what is rejected. */
 #ifndef L2H_IO_H
 #define L2H_IO_H
 

@@ -92,7 +92,8 @@ l2h_status l2h_format_from_name(const char *name, l2h_format *out);
 /* IEEE half to float, exact for every input (subnormals, infinities, NaN payloads). */
 float l2h_half_to_float(uint16_t h);
 
-/* Largest file the readers load into memory. */
-#define L2H_READ_MAX_FILE ((size_t)1 << 40)
+/* Largest file the readers load into memory: small enough that 4 bytes per input byte (the
+ * float conversion) cannot overflow size_t on any host. */
+#define L2H_READ_MAX_FILE (SIZE_MAX / 8)
 
 #endif
