@@ -100,6 +100,9 @@ int cli_train_baseline(const char *method, const l2h_dataset *train,
 /* Parses "16,32,64" into bits[] (at most max). */
 int cli_parse_bits_list(const char *cmd, const char *s, size_t *bits, size_t max, size_t *n);
 
+/* Renders `script` (gnuplot commands after the terminal/output lines) to the PNG `png`. */
+int cli_gnuplot(const char *png, const char *script);
+
 /* commands */
 int cmd_train(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
@@ -107,5 +110,6 @@ int cmd_search(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
 
 #endif

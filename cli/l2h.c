@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"encode", "encode data with a model into packed codes (.npy)", cmd_encode},
     {"search", "exact k-NN / radius search of codes by Hamming distance", cmd_search},
     {"eval", "retrieval quality of a model: mAP, tie-aware mAP, P@H<=r, curves", cmd_eval},
+    {"stream", "online hashing with the fixed or trigger (MI) table update policy", cmd_stream},
     {"info", "build information, or what a model/index/codes/data file holds", cmd_info},
 };
 

@@ -9,7 +9,7 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
-      dataset-fashion-mnist)
+      dataset-fashion-mnist gnuplot-nox)
 [ "$mode" = test ] && pkgs+=(python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
