@@ -30,48 +30,48 @@ extern "C" {
 typedef struct l2h_online l2h_online;
 
 typedef enum l2h_online_policy {
-    L2H_ONLINE_POLICY_FIXED   = 0, /* recompute the table every `interval` items            */
+    L2H_ONLINE_POLICY_FIXED = 0,   /* recompute the table every `interval` items            */
     L2H_ONLINE_POLICY_TRIGGER = 1, /* recompute only if the reservoir MI quality improves   */
     L2H_ONLINE_POLICY_COUNT
 } l2h_online_policy;
 
 typedef struct l2h_online_params {
-    const char *method;        /* "okh" | "osh" | "adapthash" | "sketchhash" (copied)        */
-    size_t bits;               /* code length, 1..L2H_MAX_BITS; default 32                   */
-    size_t reservoir;          /* R, reservoir size; default 200 (TRIGGER needs R >= 2)      */
-    size_t interval;           /* U, stream items between policy checks; default 100         */
-    l2h_online_policy policy;  /* default TRIGGER                                            */
-    double theta;              /* TRIGGER threshold θ; default 0                              */
-    uint64_t seed;             /* stream order, reservoir, initialisations; default 12345    */
-    size_t n_checkpoints;      /* evaluations evenly spaced over the run (incl. first and
-                                * last learning step); default 50                            */
-    size_t n_init;             /* training items given to the method's initialisation (OKH
-                                * anchors and kernel width); default 2000                    */
-    size_t batch;              /* items per learning step; 0 = the method's default          */
-    float dist_threshold;      /* unlabelled data: neighbours iff Euclidean distance <= this;
-                                * 0 = 5th percentile of distances among 2,000 pool items    */
+    const char *method;       /* "okh" | "osh" | "adapthash" | "sketchhash" (copied)        */
+    size_t bits;              /* code length, 1..L2H_MAX_BITS; default 32                   */
+    size_t reservoir;         /* R, reservoir size; default 200 (TRIGGER needs R >= 2)      */
+    size_t interval;          /* U, stream items between policy checks; default 100         */
+    l2h_online_policy policy; /* default TRIGGER                                            */
+    double theta;             /* TRIGGER threshold θ; default 0                              */
+    uint64_t seed;            /* stream order, reservoir, initialisations; default 12345    */
+    size_t n_checkpoints;     /* evaluations evenly spaced over the run (incl. first and
+                               * last learning step); default 50                            */
+    size_t n_init;            /* training items given to the method's initialisation (OKH
+                               * anchors and kernel width); default 2000                    */
+    size_t batch;             /* items per learning step; 0 = the method's default          */
+    float dist_threshold;     /* unlabelled data: neighbours iff Euclidean distance <= this;
+                               * 0 = 5th percentile of distances among 2,000 pool items    */
     /* method hyper-parameters (defaults in brackets, methods.md §1.8) */
-    double okh_c;              /* OKH aggressiveness C [0.1]                                  */
-    double okh_alpha;          /* OKH dissimilar margin as a fraction of bits [0.2]           */
-    size_t okh_anchors;        /* OKH kernel anchors [300]                                    */
-    double osh_eta;            /* OSH step size [0.1]                                         */
-    int osh_boost;             /* OSH: 0 = hinge per bit [default], 1 = online boosting       */
-    double adapt_alpha;        /* AdaptHash margin α [0.9]                                    */
-    double adapt_beta;         /* AdaptHash orthogonality weight β [0.01]                     */
-    double adapt_step;         /* AdaptHash step size [1]                                     */
-    size_t sketch_size;        /* SketchHash Frequent-Directions rows l [200]                 */
+    double okh_c;       /* OKH aggressiveness C [0.1]                                  */
+    double okh_alpha;   /* OKH dissimilar margin as a fraction of bits [0.2]           */
+    size_t okh_anchors; /* OKH kernel anchors [300]                                    */
+    double osh_eta;     /* OSH step size [0.1]                                         */
+    int osh_boost;      /* OSH: 0 = hinge per bit [default], 1 = online boosting       */
+    double adapt_alpha; /* AdaptHash margin α [0.9]                                    */
+    double adapt_beta;  /* AdaptHash orthogonality weight β [0.01]                     */
+    double adapt_step;  /* AdaptHash step size [1]                                     */
+    size_t sketch_size; /* SketchHash Frequent-Directions rows l [200]                 */
 } l2h_online_params;
 
 /* Counters and summary of a run (or of the items pushed so far). */
 typedef struct l2h_online_stats {
-    size_t items;              /* stream items consumed                                      */
-    size_t steps;              /* learning steps (learn calls)                               */
-    size_t checks;             /* policy checks (every `interval` items)                     */
-    size_t updates;            /* hash table recomputations (the initial build not counted)  */
-    uint64_t bits_recomputed;  /* updates × n_db × bits                                      */
-    size_t n_checkpoints;      /* curve points recorded                                      */
-    double map_auc;            /* mean of the mAP curve over the checkpoints                 */
-    double map_final;          /* mAP at the last checkpoint                                 */
+    size_t items;             /* stream items consumed                                      */
+    size_t steps;             /* learning steps (learn calls)                               */
+    size_t checks;            /* policy checks (every `interval` items)                     */
+    size_t updates;           /* hash table recomputations (the initial build not counted)  */
+    uint64_t bits_recomputed; /* updates × n_db × bits                                      */
+    size_t n_checkpoints;     /* curve points recorded                                      */
+    double map_auc;           /* mean of the mAP curve over the checkpoints                 */
+    double map_final;         /* mAP at the last checkpoint                                 */
 } l2h_online_stats;
 
 /* Defaults for every field; method = "okh". */
@@ -94,8 +94,8 @@ L2H_API void l2h_online_free(l2h_online *o);
  * table. Ground truth: shared label if pool, db and queries carry single labels, otherwise
  * Euclidean distance <= dist_threshold. The datasets are borrowed for the call only. */
 L2H_API L2H_NODISCARD l2h_status l2h_online_run(l2h_online *o, const l2h_dataset *pool,
-                                                const l2h_dataset *db,
-                                                const l2h_dataset *queries, size_t n_items);
+                                                const l2h_dataset *db, const l2h_dataset *queries,
+                                                size_t n_items);
 
 /* ---- feeding a stream yourself ------------------------------------------------------------
  * l2h_online_begin resets the run and initialises the method from init_x[n_init, dim] (labels

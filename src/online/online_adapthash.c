@@ -23,7 +23,7 @@
 typedef struct adapt_state {
     size_t dim, bits;
     double alpha, beta, step;
-    float *w;      /* [bits, dim] */
+    float *w; /* [bits, dim] */
     /* scratch, not part of the mapping */
     float *gram;   /* [bits, bits] */
     float *orth;   /* [bits, dim]  */
@@ -136,8 +136,8 @@ static void adapt_pair(adapt_state *s, const float *xi, const float *xj, bool si
         }
         s->key[k] = fmax(fabs(s->u[k]), fabs(s->v[k]));
     }
-    const double loss = similar ? (double)d - (1.0 - s->alpha) * (double)b
-                                : s->alpha * (double)b - (double)d;
+    const double loss =
+        similar ? (double)d - (1.0 - s->alpha) * (double)b : s->alpha * (double)b - (double)d;
     if (!(loss > 0.0)) return;
     size_t n_sel = (size_t)ceil(loss);
     if (n_sel > n_off) n_sel = n_off;
@@ -152,7 +152,8 @@ static void adapt_pair(adapt_state *s, const float *xi, const float *xj, bool si
     if (s->beta > 0.0) {
         l2h_sgemm(false, true, b, b, dim, 1.0f, s->w, dim, s->w, dim, 0.0f, s->gram,
                   b); /* G[b,b] = W · Wᵀ */
-        for (size_t k = 0; k < b; k++) s->gram[k * b + k] -= 1.0f;
+        for (size_t k = 0; k < b; k++)
+            s->gram[k * b + k] -= 1.0f;
         l2h_sgemm(false, false, b, dim, b, 1.0f, s->gram, b, s->w, dim, 0.0f, s->orth,
                   dim); /* O[b,dim] = (G − I) · W */
     }
@@ -164,11 +165,13 @@ static void adapt_pair(adapt_state *s, const float *xi, const float *xj, bool si
         const float gi = (float)(s->step * 2.0 * e * dfu * fv);
         const float gj = (float)(s->step * 2.0 * e * fu * dfv);
         float *wk = s->w + k * dim;
-        for (size_t t = 0; t < dim; t++) wk[t] -= gi * xi[t] + gj * xj[t];
+        for (size_t t = 0; t < dim; t++)
+            wk[t] -= gi * xi[t] + gj * xj[t];
     }
     if (s->beta > 0.0) {
         const float beta = (float)s->beta;
-        for (size_t i = 0; i < b * dim; i++) s->w[i] -= beta * s->orth[i];
+        for (size_t i = 0; i < b * dim; i++)
+            s->w[i] -= beta * s->orth[i];
     }
     l2h_online_normalize_rows(s->w, b, dim);
 }
@@ -178,9 +181,9 @@ static l2h_status adapt_learn(void *state, const l2h_online_batch *bt)
     adapt_state *s = state;
     for (size_t i = 0; i + 1 < bt->n; i += 2) {
         const float *xi = bt->x + i * s->dim, *xj = bt->x + (i + 1) * s->dim;
-        const bool sim = l2h_online_similar(xi, xj, s->dim, bt->labels ? bt->labels + i : NULL,
-                                            bt->labels ? bt->labels + i + 1 : NULL,
-                                            bt->dist_threshold);
+        const bool sim =
+            l2h_online_similar(xi, xj, s->dim, bt->labels ? bt->labels + i : NULL,
+                               bt->labels ? bt->labels + i + 1 : NULL, bt->dist_threshold);
         adapt_pair(s, xi, xj, sim);
     }
     for (size_t i = 0; i < s->bits * s->dim; i++)

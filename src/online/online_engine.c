@@ -210,8 +210,8 @@ l2h_status l2h_online_begin(l2h_online *o, const float *init_x, const int32_t *i
     L2H_FAIL_IF(n_init > 0 && init_x == NULL, L2H_ERR_ARG, "l2h_online_begin: NULL init_x");
     if (db != NULL)
         L2H_FAIL_IF(l2h_dataset_dim(db) != o->dim, L2H_ERR_ARG,
-                    "online: retrieval set has dimension %zu, expected %zu",
-                    l2h_dataset_dim(db), o->dim);
+                    "online: retrieval set has dimension %zu, expected %zu", l2h_dataset_dim(db),
+                    o->dim);
     free_methods(o);
     o->begun = false;
     l2h_reservoir_clear(&o->res);
@@ -222,8 +222,8 @@ l2h_status l2h_online_begin(l2h_online *o, const float *init_x, const int32_t *i
     o->dist_threshold = o->p.dist_threshold;
     l2h_rng_seed(&o->rng, o->p.seed ^ 0x7e5e7a0151ULL);
     if (n_init > 0) L2H_TRY(set_mode(o, init_labels != NULL, init_x, n_init));
-    L2H_TRY(o->ops->create(&o->cur, o->dim, o->bits, &o->p, o->p.seed, init_x, init_labels,
-                           n_init));
+    L2H_TRY(
+        o->ops->create(&o->cur, o->dim, o->bits, &o->p, o->p.seed, init_x, init_labels, n_init));
     L2H_TRY(o->ops->clone(&o->snap, o->cur));
     const size_t n_db = db ? l2h_dataset_n(db) : 0;
     if (n_db != o->n_db) {
@@ -253,10 +253,10 @@ static l2h_status policy_check(l2h_online *o, const l2h_dataset *db)
     const size_t r = o->res.n;
     for (size_t i = 0; i < r; i++)
         for (size_t j = 0; j < r; j++)
-            o->aff[i * r + j] = l2h_online_similar(
-                o->res.x + i * o->dim, o->res.x + j * o->dim, o->dim,
-                o->labelled == 1 ? o->res.labels + i : NULL,
-                o->labelled == 1 ? o->res.labels + j : NULL, o->dist_threshold);
+            o->aff[i * r + j] =
+                l2h_online_similar(o->res.x + i * o->dim, o->res.x + j * o->dim, o->dim,
+                                   o->labelled == 1 ? o->res.labels + i : NULL,
+                                   o->labelled == 1 ? o->res.labels + j : NULL, o->dist_threshold);
     L2H_TRY(o->ops->encode(o->cur, o->res.x, r, o->res_cur));
     double q_cur, q_snap;
     L2H_TRY(l2h_online_quality(o->res_cur, r, o->bits, o->aff, &q_cur));
@@ -355,8 +355,7 @@ l2h_status l2h_online_encode(const l2h_online *o, const float *x, size_t n, uint
     return o->ops->encode(o->snap, x, n, codes);
 }
 
-l2h_status l2h_online_encode_current(const l2h_online *o, const float *x, size_t n,
-                                     uint8_t *codes)
+l2h_status l2h_online_encode_current(const l2h_online *o, const float *x, size_t n, uint8_t *codes)
 {
     L2H_FAIL_IF(o == NULL || !o->begun, L2H_ERR_STATE,
                 "l2h_online_encode_current: nothing learned yet");
@@ -400,7 +399,8 @@ l2h_status l2h_online_record(l2h_online *o, double map)
     o->st.n_checkpoints = k + 1;
     o->st.map_final = map;
     double s = 0.0;
-    for (size_t i = 0; i <= k; i++) s += o->curve_map[i];
+    for (size_t i = 0; i <= k; i++)
+        s += o->curve_map[i];
     o->st.map_auc = s / (double)(k + 1);
     return L2H_OK;
 }

@@ -11,20 +11,20 @@ struct l2h_online {
     char method[32];
     const l2h_online_ops *ops;
     size_t dim, bits, bytes, batch;
-    void *cur;             /* Φ_t, the mapping being learned                       */
-    void *snap;            /* Φˢ, the mapping that built the table                 */
+    void *cur;  /* Φ_t, the mapping being learned                       */
+    void *snap; /* Φˢ, the mapping that built the table                 */
     bool begun;
-    int labelled;          /* -1 unknown yet, 0 unsupervised, 1 single labels       */
-    float dist_threshold;  /* unsupervised affinity radius (resolved)               */
-    l2h_rng rng;           /* reservoir draws                                       */
+    int labelled;         /* -1 unknown yet, 0 unsupervised, 1 single labels       */
+    float dist_threshold; /* unsupervised affinity radius (resolved)               */
+    l2h_rng rng;          /* reservoir draws                                       */
     l2h_reservoir res;
-    uint8_t *res_cur;      /* [R, bytes] reservoir codes under Φ_t (trigger check)  */
-    uint8_t *aff;          /* [R, R] reservoir affinity (trigger check)             */
-    float *pend_x;         /* [batch, dim] items waiting for a full batch           */
-    int32_t *pend_l;       /* [batch]                                               */
-    uint8_t *pend_codes;   /* [batch, bytes]                                        */
+    uint8_t *res_cur;    /* [R, bytes] reservoir codes under Φ_t (trigger check)  */
+    uint8_t *aff;        /* [R, R] reservoir affinity (trigger check)             */
+    float *pend_x;       /* [batch, dim] items waiting for a full batch           */
+    int32_t *pend_l;     /* [batch]                                               */
+    uint8_t *pend_codes; /* [batch, bytes]                                        */
     size_t n_pend;
-    uint8_t *table;        /* [n_db, bytes] codes of the retrieval set under Φˢ     */
+    uint8_t *table; /* [n_db, bytes] codes of the retrieval set under Φˢ     */
     size_t n_db;
     uint64_t snap_version; /* incremented on every table update                     */
     l2h_online_stats st;

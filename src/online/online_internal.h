@@ -18,11 +18,11 @@
  * shorter last batch) with their supervision, and the reservoir as it was BEFORE these items
  * were inserted (for methods that learn against it; the baselines ignore it). */
 typedef struct l2h_online_batch {
-    const float *x;          /* [n, dim]                                              */
-    const int32_t *labels;   /* [n] class ids, or NULL (unsupervised)                  */
+    const float *x;        /* [n, dim]                                              */
+    const int32_t *labels; /* [n] class ids, or NULL (unsupervised)                  */
     size_t n;
-    float dist_threshold;    /* unsupervised affinity: similar iff ‖xi − xj‖ <= this   */
-    const float *res_x;      /* [n_res, dim] reservoir features, may be NULL           */
+    float dist_threshold;      /* unsupervised affinity: similar iff ‖xi − xj‖ <= this   */
+    const float *res_x;        /* [n_res, dim] reservoir features, may be NULL           */
     const int32_t *res_labels; /* [n_res] or NULL                                      */
     size_t n_res;
 } l2h_online_batch;
@@ -33,10 +33,10 @@ bool l2h_online_similar(const float *xa, const float *xb, size_t dim, const int3
 
 typedef struct l2h_online_ops {
     const char *name;
-    size_t batch;          /* items per learn call in the reference protocol (1, 2 or 50)   */
-    size_t min_batch;      /* the fewest items a learn call accepts (pairs need 2)          */
-    bool needs_labels;     /* OSH: class labels are its supervision                         */
-    bool needs_init_data;  /* OKH: anchors come from the initial data                       */
+    size_t batch;         /* items per learn call in the reference protocol (1, 2 or 50)   */
+    size_t min_batch;     /* the fewest items a learn call accepts (pairs need 2)          */
+    bool needs_labels;    /* OSH: class labels are its supervision                         */
+    bool needs_init_data; /* OKH: anchors come from the initial data                       */
     /* Creates a state. init_x [n_init, dim] (+ labels, may be NULL) are training items the
      * method may use for data-dependent initialisation (OKH anchors); n_init may be 0. */
     l2h_status (*create)(void **state, size_t dim, size_t bits, const l2h_online_params *p,
@@ -48,8 +48,8 @@ typedef struct l2h_online_ops {
     l2h_status (*encode)(const void *state, const float *x, size_t n, uint8_t *codes);
     /* Σ |θ − θ'| over the parameters that determine encode (0 iff the same mapping). */
     double (*distance)(const void *a, const void *b);
-    l2h_status (*clone)(void **out, const void *src);     /* new state equal to src       */
-    l2h_status (*copy)(void *dst, const void *src);       /* dst := src (dst a clone)     */
+    l2h_status (*clone)(void **out, const void *src); /* new state equal to src       */
+    l2h_status (*copy)(void *dst, const void *src);   /* dst := src (dst a clone)     */
 } l2h_online_ops;
 
 extern const l2h_online_ops l2h_online_okh_ops;
@@ -80,10 +80,10 @@ double l2h_online_l1(const float *a, const float *b, size_t n);
  * smallest priority seen so far, a uniform sample of the stream. Codes are kept per item. */
 typedef struct l2h_reservoir {
     size_t cap, n, dim, bytes;
-    float *x;          /* [cap, dim]   */
-    int32_t *labels;   /* [cap]        */
-    uint8_t *codes;    /* [cap, bytes] */
-    double *prio;      /* [cap]        */
+    float *x;        /* [cap, dim]   */
+    int32_t *labels; /* [cap]        */
+    uint8_t *codes;  /* [cap, bytes] */
+    double *prio;    /* [cap]        */
 } l2h_reservoir;
 
 l2h_status l2h_reservoir_init(l2h_reservoir *r, size_t cap, size_t dim, size_t bytes);

@@ -49,16 +49,19 @@ void l2h_online_normalize_rows(float *w, size_t bits, size_t dim)
     for (size_t k = 0; k < bits; k++) {
         float *row = w + k * dim;
         double s = 0.0;
-        for (size_t i = 0; i < dim; i++) s += (double)row[i] * (double)row[i];
+        for (size_t i = 0; i < dim; i++)
+            s += (double)row[i] * (double)row[i];
         if (s <= 0.0) continue;
         const float inv = (float)(1.0 / sqrt(s));
-        for (size_t i = 0; i < dim; i++) row[i] *= inv;
+        for (size_t i = 0; i < dim; i++)
+            row[i] *= inv;
     }
 }
 
 void l2h_online_lsh_init(float *w, size_t bits, size_t dim, l2h_rng *rng)
 {
-    for (size_t i = 0; i < bits * dim; i++) w[i] = (float)l2h_rng_normal(rng);
+    for (size_t i = 0; i < bits * dim; i++)
+        w[i] = (float)l2h_rng_normal(rng);
     l2h_online_normalize_rows(w, bits, dim);
 }
 
@@ -79,7 +82,8 @@ l2h_status l2h_online_linear_encode(const float *w, const float *offset, size_t 
                   bits); /* Z = X · Wᵀ */
         if (offset != NULL)
             for (size_t r = 0; r < m; r++)
-                for (size_t k = 0; k < bits; k++) z[r * bits + k] -= offset[k];
+                for (size_t k = 0; k < bits; k++)
+                    z[r * bits + k] -= offset[k];
         st = l2h_codes_pack(z, m, bits, codes + i0 * bytes);
     }
     l2h_free(z);
@@ -89,6 +93,7 @@ l2h_status l2h_online_linear_encode(const float *w, const float *offset, size_t 
 double l2h_online_l1(const float *a, const float *b, size_t n)
 {
     double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += fabs((double)a[i] - (double)b[i]);
+    for (size_t i = 0; i < n; i++)
+        s += fabs((double)a[i] - (double)b[i]);
     return s;
 }

@@ -29,15 +29,15 @@ typedef struct okh_state {
     size_t dim, bits, m; /* m anchors; features have m + 1 entries */
     double c, alpha;
     float sigma;
-    float *anchors;      /* [m, dim]      */
-    float *anorm2;       /* [m] ‖a‖²      */
-    float *kmean;        /* [m] mean of κ(·, a_i) over the initial items */
-    float *w;            /* [bits, m + 1] */
+    float *anchors; /* [m, dim]      */
+    float *anorm2;  /* [m] ‖a‖²      */
+    float *kmean;   /* [m] mean of κ(·, a_i) over the initial items */
+    float *w;       /* [bits, m + 1] */
     /* scratch */
-    double *ki, *kj;     /* [m + 1]       */
-    double *u, *v;       /* [bits]        */
-    int8_t *gi, *gj;     /* [bits]        */
-    size_t *order;       /* [bits]        */
+    double *ki, *kj; /* [m + 1]       */
+    double *u, *v;   /* [bits]        */
+    int8_t *gi, *gj; /* [bits]        */
+    size_t *order;   /* [bits]        */
 } okh_state;
 
 static void okh_destroy(void *state)
@@ -77,8 +77,8 @@ static l2h_status okh_alloc(okh_state **out, size_t dim, size_t bits, size_t m)
     s->gi = l2h_malloc_array(bits, sizeof *s->gi);
     s->gj = l2h_malloc_array(bits, sizeof *s->gj);
     s->order = l2h_malloc_array(bits, sizeof *s->order);
-    if (!s->anchors || !s->anorm2 || !s->kmean || !s->w || !s->ki || !s->kj || !s->u || !s->v || !s->gi ||
-        !s->gj || !s->order) {
+    if (!s->anchors || !s->anorm2 || !s->kmean || !s->w || !s->ki || !s->kj || !s->u || !s->v ||
+        !s->gi || !s->gj || !s->order) {
         okh_destroy(s);
         L2H_FAIL(L2H_ERR_NOMEM, "okh: out of memory");
     }
@@ -90,13 +90,13 @@ static l2h_status okh_alloc(okh_state **out, size_t dim, size_t bits, size_t m)
 static void okh_kernel(const okh_state *s, const float *x, size_t n, float *k)
 {
     const size_t m = s->m, dim = s->dim;
-    l2h_sgemm(false, true, n, m, dim, 1.0f, x, dim, s->anchors, dim, 0.0f, k,
-              m); /* K = X · Aᵀ */
+    l2h_sgemm(false, true, n, m, dim, 1.0f, x, dim, s->anchors, dim, 0.0f, k, m); /* K = X · Aᵀ */
     const double inv = 1.0 / (2.0 * (double)s->sigma * (double)s->sigma);
     for (size_t r = 0; r < n; r++) {
         const float *xr = x + r * dim;
         double xn = 0.0;
-        for (size_t t = 0; t < dim; t++) xn += (double)xr[t] * (double)xr[t];
+        for (size_t t = 0; t < dim; t++)
+            xn += (double)xr[t] * (double)xr[t];
         for (size_t i = 0; i < m; i++) {
             double d2 = xn + (double)s->anorm2[i] - 2.0 * (double)k[r * m + i];
             if (d2 < 0.0) d2 = 0.0;
@@ -126,7 +126,8 @@ static l2h_status okh_create(void **state, size_t dim, size_t bits, const l2h_on
     for (size_t i = 0; i < m; i++) {
         double a = 0.0;
         const float *xr = init_x + i * dim;
-        for (size_t t = 0; t < dim; t++) a += (double)xr[t] * (double)xr[t];
+        for (size_t t = 0; t < dim; t++)
+            a += (double)xr[t] * (double)xr[t];
         s->anorm2[i] = (float)a;
     }
     /* σ = mean distance between the non-anchor initial items (at most 2,000) and the anchors */
@@ -143,7 +144,8 @@ static l2h_status okh_create(void **state, size_t dim, size_t bits, const l2h_on
     for (size_t r = 0; r < n_rest; r++) {
         double xn = 0.0;
         const float *xr = rest + r * dim;
-        for (size_t t = 0; t < dim; t++) xn += (double)xr[t] * (double)xr[t];
+        for (size_t t = 0; t < dim; t++)
+            xn += (double)xr[t] * (double)xr[t];
         for (size_t i = 0; i < m; i++) {
             const double d2 = xn + (double)s->anorm2[i] - 2.0 * (double)g[r * m + i];
             sum += sqrt(d2 > 0.0 ? d2 : 0.0);
@@ -151,10 +153,11 @@ static l2h_status okh_create(void **state, size_t dim, size_t bits, const l2h_on
     }
     s->sigma = (float)(sum / (double)(n_rest * m));
     if (!(s->sigma > 0.0f)) s->sigma = 1.0f; /* all items equal: any width will do */
-    okh_kernel(s, rest, n_rest, g); /* kmean is still 0: raw kernel values [n_rest, m] */
+    okh_kernel(s, rest, n_rest, g);          /* kmean is still 0: raw kernel values [n_rest, m] */
     for (size_t i = 0; i < m; i++) {
         double a = 0.0;
-        for (size_t r = 0; r < n_rest; r++) a += (double)g[r * m + i];
+        for (size_t r = 0; r < n_rest; r++)
+            a += (double)g[r * m + i];
         s->kmean[i] = (float)(a / (double)n_rest);
     }
     l2h_free(g);
@@ -205,8 +208,10 @@ static void okh_pair(okh_state *s, const float *xi, const float *xj, bool simila
         r = (double)d;
         for (size_t k = 0; k < b; k++) {
             if (s->gi[k] == s->gj[k]) continue;
-            if (fabs(s->u[k]) < fabs(s->v[k])) s->gi[k] = s->gj[k];
-            else s->gj[k] = s->gi[k];
+            if (fabs(s->u[k]) < fabs(s->v[k]))
+                s->gi[k] = s->gj[k];
+            else
+                s->gj[k] = s->gi[k];
         }
     } else {
         r = s->alpha * (double)b - (double)d;
@@ -227,8 +232,10 @@ static void okh_pair(okh_state *s, const float *xi, const float *xj, bool simila
             s->order[q] = s->order[best];
             s->order[best] = tmp;
             const size_t k = s->order[q];
-            if (fabs(s->u[k]) < fabs(s->v[k])) s->gi[k] = (int8_t)-s->gi[k];
-            else s->gj[k] = (int8_t)-s->gj[k];
+            if (fabs(s->u[k]) < fabs(s->v[k]))
+                s->gi[k] = (int8_t)-s->gi[k];
+            else
+                s->gj[k] = (int8_t)-s->gj[k];
         }
     }
     if (!(r > 0.0)) return;
@@ -254,7 +261,8 @@ static void okh_pair(okh_state *s, const float *xi, const float *xj, bool simila
         const double di = tau * ((double)s->gi[k] - hi), dj = tau * ((double)s->gj[k] - hj);
         if (di == 0.0 && dj == 0.0) continue;
         float *wk = s->w + k * f;
-        for (size_t t = 0; t < f; t++) wk[t] += (float)(di * s->ki[t] + dj * s->kj[t]);
+        for (size_t t = 0; t < f; t++)
+            wk[t] += (float)(di * s->ki[t] + dj * s->kj[t]);
     }
 }
 
@@ -263,9 +271,9 @@ static l2h_status okh_learn(void *state, const l2h_online_batch *bt)
     okh_state *s = state;
     for (size_t i = 0; i + 1 < bt->n; i += 2) {
         const float *xi = bt->x + i * s->dim, *xj = bt->x + (i + 1) * s->dim;
-        const bool sim = l2h_online_similar(xi, xj, s->dim, bt->labels ? bt->labels + i : NULL,
-                                            bt->labels ? bt->labels + i + 1 : NULL,
-                                            bt->dist_threshold);
+        const bool sim =
+            l2h_online_similar(xi, xj, s->dim, bt->labels ? bt->labels + i : NULL,
+                               bt->labels ? bt->labels + i + 1 : NULL, bt->dist_threshold);
         okh_pair(s, xi, xj, sim);
     }
     for (size_t i = 0; i < s->bits * (s->m + 1); i++)
@@ -278,7 +286,7 @@ static l2h_status okh_encode(const void *state, const float *x, size_t n, uint8_
     const okh_state *s = state;
     if (n == 0) return L2H_OK;
     const size_t block = 512, f = s->m + 1;
-    float *kb = l2h_malloc_array(block * f, sizeof *kb); /* [block, m + 1] */
+    float *kb = l2h_malloc_array(block * f, sizeof *kb);    /* [block, m + 1] */
     float *kt = l2h_malloc_array(block * s->m, sizeof *kt); /* [block, m] */
     l2h_status st = L2H_OK;
     if (kb == NULL || kt == NULL) {

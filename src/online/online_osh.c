@@ -24,7 +24,7 @@ typedef struct osh_state {
     size_t dim, bits;
     double eta;
     int boost;
-    float *w;          /* [bits, dim]             */
+    float *w; /* [bits, dim]             */
     size_t n_class, cap_class;
     int32_t *class_id; /* [cap_class] labels seen */
     int8_t *codeword;  /* [cap_class, bits] ±1    */
@@ -75,8 +75,8 @@ static l2h_status osh_create(void **state, size_t dim, size_t bits, const l2h_on
     (void)n_init;
     *state = NULL;
     L2H_FAIL_IF(!(p->osh_eta > 0.0), L2H_ERR_ARG, "osh: eta=%g must be > 0", p->osh_eta);
-    L2H_FAIL_IF(p->osh_boost != 0 && p->osh_boost != 1, L2H_ERR_ARG,
-                "osh: boost=%d must be 0 or 1", p->osh_boost);
+    L2H_FAIL_IF(p->osh_boost != 0 && p->osh_boost != 1, L2H_ERR_ARG, "osh: boost=%d must be 0 or 1",
+                p->osh_boost);
     osh_state *s;
     L2H_TRY(osh_alloc(&s, dim, bits, 16));
     s->eta = p->osh_eta;
@@ -113,11 +113,13 @@ static l2h_status osh_target(osh_state *s, int32_t label, size_t *idx)
     int8_t *dst = s->codeword + s->n_class * b;
     size_t best = 0;
     for (int t = 0; t < OSH_CANDIDATES; t++) {
-        for (size_t k = 0; k < b; k++) s->cand[k] = (l2h_rng_next(&s->rng) >> 63) ? 1 : -1;
+        for (size_t k = 0; k < b; k++)
+            s->cand[k] = (l2h_rng_next(&s->rng) >> 63) ? 1 : -1;
         size_t min_d = b + 1;
         for (size_t c = 0; c < s->n_class; c++) {
             size_t d = 0;
-            for (size_t k = 0; k < b; k++) d += s->cand[k] != s->codeword[c * b + k];
+            for (size_t k = 0; k < b; k++)
+                d += s->cand[k] != s->codeword[c * b + k];
             if (d < min_d) min_d = d;
         }
         if (t == 0 || min_d > best) {
@@ -137,7 +139,8 @@ static void osh_update(osh_state *s, const float *x, const int8_t *c)
     for (size_t k = 0; k < b; k++) {
         const float *wk = s->w + k * dim;
         double m = 0.0;
-        for (size_t t = 0; t < dim; t++) m += (double)wk[t] * (double)x[t];
+        for (size_t t = 0; t < dim; t++)
+            m += (double)wk[t] * (double)x[t];
         s->margin[k] = (double)c[k] * m; /* c_k w_kᵀx */
     }
     double cum = 0.0;
@@ -152,7 +155,8 @@ static void osh_update(osh_state *s, const float *x, const int8_t *c)
         }
         const float a = (float)(g * (double)c[k]);
         float *wk = s->w + k * dim;
-        for (size_t t = 0; t < dim; t++) wk[t] += a * x[t];
+        for (size_t t = 0; t < dim; t++)
+            wk[t] += a * x[t];
     }
 }
 

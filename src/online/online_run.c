@@ -14,16 +14,15 @@
 #define STREAM_SALT 0x5eed0f57aea3ULL
 
 typedef struct run_ctx {
-    size_t *perm;        /* [n_pool] stream order of the current pass */
-    float *xb;           /* [batch, dim]                              */
-    int32_t *yb;         /* [batch]                                   */
-    uint8_t *qcodes;     /* [nq, bytes] queries under the snapshot    */
+    size_t *perm;    /* [n_pool] stream order of the current pass */
+    float *xb;       /* [batch, dim]                              */
+    int32_t *yb;     /* [batch]                                   */
+    uint8_t *qcodes; /* [nq, bytes] queries under the snapshot    */
     l2h_groundtruth *gt;
 } run_ctx;
 
-static l2h_status check_inputs(const l2h_online *o, const l2h_dataset *pool,
-                               const l2h_dataset *db, const l2h_dataset *q, size_t n_items,
-                               bool *labelled)
+static l2h_status check_inputs(const l2h_online *o, const l2h_dataset *pool, const l2h_dataset *db,
+                               const l2h_dataset *q, size_t n_items, bool *labelled)
 {
     L2H_FAIL_IF(pool == NULL || db == NULL || q == NULL, L2H_ERR_ARG,
                 "l2h_online_run: pool, retrieval set and queries are required");
@@ -63,7 +62,8 @@ static l2h_status begin_from_pool(l2h_online *o, const l2h_dataset *pool, const 
 {
     const size_t n_pool = l2h_dataset_n(pool);
     const size_t n_init = o->p.n_init < n_pool ? o->p.n_init : n_pool;
-    for (size_t i = 0; i < n_pool; i++) c->perm[i] = i;
+    for (size_t i = 0; i < n_pool; i++)
+        c->perm[i] = i;
     for (size_t i = 0; i < n_init; i++) { /* partial Fisher-Yates: first n_init are the draw */
         const size_t j = i + (size_t)l2h_rng_below(rng, n_pool - i);
         const size_t t = c->perm[i];
@@ -82,8 +82,7 @@ done:
     return st;
 }
 
-static l2h_status evaluate(l2h_online *o, const l2h_dataset *q, run_ctx *c,
-                           uint64_t *qversion)
+static l2h_status evaluate(l2h_online *o, const l2h_dataset *q, run_ctx *c, uint64_t *qversion)
 {
     const size_t nq = l2h_dataset_n(q);
     if (*qversion != o->snap_version) { /* queries are encoded with the snapshot */
@@ -112,12 +111,14 @@ static l2h_status stream(l2h_online *o, const l2h_dataset *pool, const l2h_datas
         size_t rows[64], done_rows = 0;
         while (done_rows < m) {
             if (pos == n_pool) {
-                for (size_t i = 0; i < n_pool; i++) c->perm[i] = i;
+                for (size_t i = 0; i < n_pool; i++)
+                    c->perm[i] = i;
                 l2h_rng_shuffle(rng, c->perm, n_pool);
                 pos = 0;
             }
             size_t k = 0;
-            while (k < 64 && done_rows + k < m && pos < n_pool) rows[k++] = c->perm[pos++];
+            while (k < 64 && done_rows + k < m && pos < n_pool)
+                rows[k++] = c->perm[pos++];
             gather(pool, rows, k, c->xb + done_rows * o->dim, c->yb + done_rows);
             done_rows += k;
         }
@@ -127,8 +128,8 @@ static l2h_status stream(l2h_online *o, const l2h_dataset *pool, const l2h_datas
             L2H_TRY(evaluate(o, q, c, &qversion));
             cp_index++;
             if (cp_index < n_cp)
-                next_cp = (size_t)llround((double)cp_index * (double)(steps - 1) /
-                                          (double)(n_cp - 1));
+                next_cp =
+                    (size_t)llround((double)cp_index * (double)(steps - 1) / (double)(n_cp - 1));
             if (next_cp <= s) next_cp = s + 1;
         }
     }
@@ -153,8 +154,10 @@ l2h_status l2h_online_run(l2h_online *o, const l2h_dataset *pool, const l2h_data
     if (!c.perm || !c.xb || !c.yb || !c.qcodes)
         L2H_FAIL_GOTO(L2H_ERR_NOMEM, "l2h_online_run: out of memory");
     L2H_CHECK_GOTO(begin_from_pool(o, pool, db, labelled, &c, &rng));
-    if (labelled) L2H_CHECK_GOTO(l2h_groundtruth_from_labels(&c.gt, queries, db));
-    else L2H_CHECK_GOTO(l2h_groundtruth_euclidean(&c.gt, queries, db, o->dist_threshold));
+    if (labelled)
+        L2H_CHECK_GOTO(l2h_groundtruth_from_labels(&c.gt, queries, db));
+    else
+        L2H_CHECK_GOTO(l2h_groundtruth_euclidean(&c.gt, queries, db, o->dist_threshold));
     L2H_CHECK_GOTO(stream(o, pool, db, queries, n_items, &c, &rng));
 done:
     l2h_groundtruth_free(c.gt);

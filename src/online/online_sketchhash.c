@@ -25,18 +25,18 @@
 
 typedef struct sketch_state {
     size_t dim, bits, l;
-    size_t rows;        /* non-zero rows of the sketch      */
+    size_t rows; /* non-zero rows of the sketch      */
     size_t n_seen;
-    double *sketch;     /* [l, dim]                         */
-    double *mean;       /* [dim]                            */
-    double *rot;        /* [bits, bits] orthogonal          */
-    float *w;           /* [bits, dim] (rows = hash vectors) */
-    float *offset;      /* [bits] = W μ                      */
+    double *sketch; /* [l, dim]                         */
+    double *mean;   /* [dim]                            */
+    double *rot;    /* [bits, bits] orthogonal          */
+    float *w;       /* [bits, dim] (rows = hash vectors) */
+    float *offset;  /* [bits] = W μ                      */
     /* scratch */
-    double *gram;       /* [l, l]                           */
-    double *eval;       /* [l]                              */
-    double *tmp;        /* [l, dim]                         */
-    double *row;        /* [dim]                            */
+    double *gram; /* [l, l]                           */
+    double *eval; /* [l]                              */
+    double *tmp;  /* [l, dim]                         */
+    double *row;  /* [dim]                            */
 } sketch_state;
 
 static void sketch_destroy(void *state)
@@ -84,20 +84,25 @@ static l2h_status sketch_alloc(sketch_state **out, size_t dim, size_t bits, size
 /* Random orthogonal r[b, b]: Gaussian matrix orthonormalised row by row (Gram-Schmidt, twice). */
 static void random_rotation(double *r, size_t b, l2h_rng *rng)
 {
-    for (size_t i = 0; i < b * b; i++) r[i] = l2h_rng_normal(rng);
+    for (size_t i = 0; i < b * b; i++)
+        r[i] = l2h_rng_normal(rng);
     for (size_t i = 0; i < b; i++) {
         double *ri = r + i * b;
         for (int pass = 0; pass < 2; pass++)
             for (size_t j = 0; j < i; j++) {
                 const double *rj = r + j * b;
                 double d = 0.0;
-                for (size_t k = 0; k < b; k++) d += ri[k] * rj[k];
-                for (size_t k = 0; k < b; k++) ri[k] -= d * rj[k];
+                for (size_t k = 0; k < b; k++)
+                    d += ri[k] * rj[k];
+                for (size_t k = 0; k < b; k++)
+                    ri[k] -= d * rj[k];
             }
         double n = 0.0;
-        for (size_t k = 0; k < b; k++) n += ri[k] * ri[k];
+        for (size_t k = 0; k < b; k++)
+            n += ri[k] * ri[k];
         n = sqrt(n);
-        for (size_t k = 0; k < b; k++) ri[k] /= n;
+        for (size_t k = 0; k < b; k++)
+            ri[k] /= n;
     }
 }
 
@@ -112,8 +117,7 @@ static l2h_status sketch_create(void **state, size_t dim, size_t bits, const l2h
     L2H_FAIL_IF(bits > dim, L2H_ERR_ARG, "sketchhash: %zu bits exceed the dimension %zu", bits,
                 dim);
     L2H_FAIL_IF(p->sketch_size < bits || p->sketch_size < 2, L2H_ERR_ARG,
-                "sketchhash: sketch size %zu must be >= bits (%zu) and >= 2", p->sketch_size,
-                bits);
+                "sketchhash: sketch size %zu must be >= bits (%zu) and >= 2", p->sketch_size, bits);
     sketch_state *s;
     L2H_TRY(sketch_alloc(&s, dim, bits, p->sketch_size));
     l2h_rng rng;
@@ -152,7 +156,8 @@ static l2h_status sketch_shrink(sketch_state *s)
         for (size_t j = 0; j < l; j++) {
             const double a = c * s->gram[j * l + i];
             const double *bj = s->sketch + j * dim;
-            for (size_t t = 0; t < dim; t++) dst[t] += a * bj[t];
+            for (size_t t = 0; t < dim; t++)
+                dst[t] += a * bj[t];
         }
         kept++;
     }
@@ -187,7 +192,8 @@ static l2h_status sketch_refresh(sketch_state *s)
                 for (size_t j = 0; j < r; j++) {
                     const double a = inv * s->gram[j * r + i];
                     const double *bj = s->sketch + j * dim;
-                    for (size_t t = 0; t < dim; t++) v[t] += a * bj[t];
+                    for (size_t t = 0; t < dim; t++)
+                        v[t] += a * bj[t];
                 }
             }
             /* W = V_b R  =>  row k of the [bits, dim] layout is Σ_i R[i, k] v_i */
@@ -195,7 +201,8 @@ static l2h_status sketch_refresh(sketch_state *s)
                 float *wk = s->w + k * dim;
                 for (size_t t = 0; t < dim; t++) {
                     double a = 0.0;
-                    for (size_t i = 0; i < b; i++) a += s->rot[i * b + k] * s->tmp[i * dim + t];
+                    for (size_t i = 0; i < b; i++)
+                        a += s->rot[i * b + k] * s->tmp[i * dim + t];
                     wk[t] = (float)a;
                 }
             }
@@ -203,7 +210,8 @@ static l2h_status sketch_refresh(sketch_state *s)
     }
     for (size_t k = 0; k < b; k++) {
         double a = 0.0;
-        for (size_t t = 0; t < dim; t++) a += (double)s->w[k * dim + t] * s->mean[t];
+        for (size_t t = 0; t < dim; t++)
+            a += (double)s->w[k * dim + t] * s->mean[t];
         s->offset[k] = (float)a;
     }
     return L2H_OK;
@@ -219,21 +227,26 @@ static l2h_status sketch_learn(void *state, const l2h_online_batch *bt)
     L2H_NOMEM_IF_NULL(mu_b);
     l2h_status st = L2H_OK;
     for (size_t r = 0; r < n; r++)
-        for (size_t t = 0; t < dim; t++) mu_b[t] += (double)bt->x[r * dim + t];
-    for (size_t t = 0; t < dim; t++) mu_b[t] /= (double)n;
+        for (size_t t = 0; t < dim; t++)
+            mu_b[t] += (double)bt->x[r * dim + t];
+    for (size_t t = 0; t < dim; t++)
+        mu_b[t] /= (double)n;
     for (size_t r = 0; r < n; r++) {
-        for (size_t t = 0; t < dim; t++) mb[t] = (double)bt->x[r * dim + t] - mu_b[t];
+        for (size_t t = 0; t < dim; t++)
+            mb[t] = (double)bt->x[r * dim + t] - mu_b[t];
         L2H_CHECK_GOTO(sketch_append(s, mb));
     }
     if (s->n_seen > 0) {
         const double ns = (double)s->n_seen, nb = (double)n;
         const double c = sqrt(ns * nb / (ns + nb));
-        for (size_t t = 0; t < dim; t++) mb[t] = c * (mu_b[t] - s->mean[t]);
+        for (size_t t = 0; t < dim; t++)
+            mb[t] = c * (mu_b[t] - s->mean[t]);
         L2H_CHECK_GOTO(sketch_append(s, mb));
     }
     {
         const double ns = (double)s->n_seen, nb = (double)n;
-        for (size_t t = 0; t < dim; t++) s->mean[t] = (ns * s->mean[t] + nb * mu_b[t]) / (ns + nb);
+        for (size_t t = 0; t < dim; t++)
+            s->mean[t] = (ns * s->mean[t] + nb * mu_b[t]) / (ns + nb);
         s->n_seen += n;
     }
     L2H_CHECK_GOTO(sketch_refresh(s));

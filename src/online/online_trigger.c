@@ -35,7 +35,8 @@ l2h_status l2h_online_quality(const uint8_t *codes, size_t n, size_t bits, const
     L2H_NOMEM_IF_NULL(hp);
     double sum = 0.0;
     for (size_t j = 0; j < n; j++) {
-        for (size_t k = 0; k < 2 * nbins; k++) hp[k] = 0;
+        for (size_t k = 0; k < 2 * nbins; k++)
+            hp[k] = 0;
         size_t npos = 0;
         for (size_t i = 0; i < n; i++) {
             size_t d = l2h_hamming(codes + j * bytes, codes + i * bytes, bits);
@@ -49,7 +50,8 @@ l2h_status l2h_online_quality(const uint8_t *codes, size_t n, size_t bits, const
         }
         const size_t nneg = n - npos;
         size_t hall[L2H_MAX_BITS];
-        for (size_t k = 0; k < nbins; k++) hall[k] = hp[k] + hn[k];
+        for (size_t k = 0; k < nbins; k++)
+            hall[k] = hp[k] + hn[k];
         const double pp = (double)npos / (double)n;
         const double mi = entropy2(hall, nbins, n) - pp * entropy2(hp, nbins, npos) -
                           (1.0 - pp) * entropy2(hn, nbins, nneg);

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#define DIM 24
+#define DIM    24
 #define NCLASS 5
 
 typedef struct data {
@@ -23,7 +23,8 @@ static data make_data(uint64_t seed, size_t n)
     l2h_rng rng;
     l2h_rng_seed(&rng, 99); /* same clusters for every call */
     float centres[NCLASS * DIM];
-    for (size_t i = 0; i < NCLASS * DIM; i++) centres[i] = (float)l2h_rng_normal(&rng);
+    for (size_t i = 0; i < NCLASS * DIM; i++)
+        centres[i] = (float)l2h_rng_normal(&rng);
     l2h_rng_seed(&rng, seed);
     data d = {n, malloc(n * DIM * sizeof(float)), malloc(n * sizeof(int32_t))};
     for (size_t i = 0; i < n; i++) {
@@ -35,7 +36,8 @@ static data make_data(uint64_t seed, size_t n)
             d.x[i * DIM + t] = v;
             nn += (double)v * (double)v;
         }
-        for (size_t t = 0; t < DIM; t++) d.x[i * DIM + t] = (float)((double)d.x[i * DIM + t] / sqrt(nn));
+        for (size_t t = 0; t < DIM; t++)
+            d.x[i * DIM + t] = (float)((double)d.x[i * DIM + t] / sqrt(nn));
     }
     return d;
 }
@@ -252,6 +254,46 @@ static void test_unsupervised(void)
     free_data(&dbd);
 }
 
+/* Every allocation failure (L2H_FAULT_INJECTION builds) gives L2H_ERR_NOMEM, and freeing the
+ * handle afterwards leaks nothing (ASan); in other builds the first attempt succeeds. */
+static void test_nomem(void)
+{
+    data init = make_data(11, 120), stream = make_data(12, 230), dbd = make_data(13, 50);
+    l2h_dataset *db = make_db(&dbd);
+    const char *const *names = l2h_online_methods();
+    for (size_t m = 0; names[m] && db; m++) {
+        l2h_online_params p = l2h_online_default_params();
+        p.method = names[m];
+        p.bits = 8;
+        p.interval = 40;
+        p.reservoir = 30;
+        p.okh_anchors = 20;
+        p.sketch_size = 16;
+        int bad = 0;
+        long k = 0;
+        for (; k < 100000; k++) {
+            l2h_online *o = NULL;
+            l2h_fault_inject_after(k);
+            l2h_status st = l2h_online_create(&o, &p, DIM);
+            if (st == L2H_OK) st = l2h_online_begin(o, init.x, init.y, init.n, db);
+            if (st == L2H_OK) st = l2h_online_push(o, stream.x, stream.y, stream.n, db);
+            if (st == L2H_OK) st = l2h_online_flush(o, db);
+            l2h_fault_inject_after(-1);
+            if (st != L2H_OK && st != L2H_ERR_NOMEM) bad++;
+            l2h_online_free(o);
+            if (st == L2H_OK) break;
+        }
+        CHECK_EQ_I(bad, 0);
+        CHECK(k < 100000);
+        if (getenv("L2H_VERBOSE"))
+            fprintf(stderr, "%s: %ld allocations failed in turn\n", names[m], k);
+    }
+    l2h_dataset_free(db);
+    free_data(&init);
+    free_data(&stream);
+    free_data(&dbd);
+}
+
 int main(void)
 {
     (void)test_seed();
@@ -262,5 +304,6 @@ int main(void)
     test_policies("sketchhash");
     test_snapshot_queries();
     test_unsupervised();
+    test_nomem();
     return check_report();
 }

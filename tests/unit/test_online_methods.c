@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#define DIM 32
+#define DIM    32
 #define NCLASS 6
 /* AdaptHash step: the paper-era CIFAR setting (methods.md §1.10); with the release default 1
  * the hyperplanes jump to the last pair and the held-out quality is too noisy for a test. */
@@ -27,8 +27,10 @@ static void make_data(l2h_rng *rng, const float *centres, size_t n, float *x, in
         for (size_t t = 0; t < DIM; t++)
             x[i * DIM + t] = centres[c * DIM + t] + NOISE * (float)l2h_rng_normal(rng);
         double nn = 0.0;
-        for (size_t t = 0; t < DIM; t++) nn += (double)x[i * DIM + t] * (double)x[i * DIM + t];
-        for (size_t t = 0; t < DIM; t++) x[i * DIM + t] = (float)((double)x[i * DIM + t] / sqrt(nn));
+        for (size_t t = 0; t < DIM; t++)
+            nn += (double)x[i * DIM + t] * (double)x[i * DIM + t];
+        for (size_t t = 0; t < DIM; t++)
+            x[i * DIM + t] = (float)((double)x[i * DIM + t] / sqrt(nn));
     }
 }
 
@@ -38,7 +40,8 @@ static double quality_of(const l2h_online_ops *ops, const void *st, const float 
     uint8_t *codes = calloc(n, l2h_code_bytes(bits));
     uint8_t *aff = malloc(n * n);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) aff[i * n + j] = y[i] == y[j];
+        for (size_t j = 0; j < n; j++)
+            aff[i * n + j] = y[i] == y[j];
     double q = -1.0;
     CHECK_OK(ops->encode(st, x, n, codes));
     CHECK_OK(l2h_online_quality(codes, n, bits, aff, &q));
@@ -77,7 +80,8 @@ static void test_method(const char *name, size_t bits, double min_gain, uint64_t
     l2h_rng rng;
     l2h_rng_seed(&rng, seed);
     float centres[NCLASS * DIM];
-    for (size_t i = 0; i < NCLASS * DIM; i++) centres[i] = (float)l2h_rng_normal(&rng);
+    for (size_t i = 0; i < NCLASS * DIM; i++)
+        centres[i] = (float)l2h_rng_normal(&rng);
     const size_t n_init = 300, n_train = 2000, n_test = 300;
     float *xi = malloc(n_init * DIM * sizeof *xi), *xt = malloc(n_train * DIM * sizeof *xt);
     float *xq = malloc(n_test * DIM * sizeof *xq);
@@ -192,9 +196,11 @@ static void test_reservoir(void)
         }
         if (t == 0) {
             CHECK_EQ_I(r.n, cap);
-            for (size_t i = 0; i < r.n; i++) CHECK_EQ_I(r.codes[i], (uint8_t)(size_t)r.x[i]);
+            for (size_t i = 0; i < r.n; i++)
+                CHECK_EQ_I(r.codes[i], (uint8_t)(size_t)r.x[i]);
         }
-        for (size_t i = 0; i < r.n; i++) hits[(size_t)r.x[i]]++;
+        for (size_t i = 0; i < r.n; i++)
+            hits[(size_t)r.x[i]]++;
         l2h_reservoir_release(&r);
     }
     /* first vs last fifth of the stream: expected trials*cap/5 = 4000 each, sd ~ 60 */

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define DIM 24
+#define DIM    24
 #define NCLASS 5
 
 static l2h_dataset *make_set(uint64_t seed, size_t n, bool labels)
@@ -14,7 +14,8 @@ static l2h_dataset *make_set(uint64_t seed, size_t n, bool labels)
     l2h_rng rng;
     l2h_rng_seed(&rng, 77); /* same clusters for every set */
     float centres[NCLASS * DIM];
-    for (size_t i = 0; i < NCLASS * DIM; i++) centres[i] = (float)l2h_rng_normal(&rng);
+    for (size_t i = 0; i < NCLASS * DIM; i++)
+        centres[i] = (float)l2h_rng_normal(&rng);
     l2h_rng_seed(&rng, seed);
     float *x = malloc(n * DIM * sizeof *x);
     int32_t *y = malloc(n * sizeof *y);
@@ -27,7 +28,8 @@ static l2h_dataset *make_set(uint64_t seed, size_t n, bool labels)
             x[i * DIM + t] = v;
             nn += (double)v * (double)v;
         }
-        for (size_t t = 0; t < DIM; t++) x[i * DIM + t] = (float)((double)x[i * DIM + t] / sqrt(nn));
+        for (size_t t = 0; t < DIM; t++)
+            x[i * DIM + t] = (float)((double)x[i * DIM + t] / sqrt(nn));
     }
     l2h_dataset *ds = NULL;
     CHECK_OK(l2h_dataset_create(&ds, n, DIM, x));
