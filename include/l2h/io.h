@@ -70,8 +70,10 @@ L2H_API L2H_NODISCARD l2h_status l2h_dataset_read_mem(l2h_dataset **out, const v
                                                       size_t len, const char *name,
                                                       const l2h_read_params *p);
 /* Attaches labels read from a file with one row per dataset row: a 1-D array or n x 1 matrix
- * of class ids gives single labels, an n x L matrix of 0/1 gives multi-labels. Row count must
- * match. Formats: IVECS, NPY, IDX, U8 (dim = 1 or L), AUTO. */
+ * of integer class ids gives single labels, an n x L matrix of 0/1 (or any numpy bool array)
+ * gives multi-labels. Row count (after max_rows) must match, else L2H_ERR_ARG. Formats: IVECS,
+ * BVECS, NPY, IDX, U8 (dim = 1 or L; 0 = file size / rows), AUTO. On failure the dataset's
+ * labels are unchanged. */
 L2H_API L2H_NODISCARD l2h_status l2h_dataset_read_labels(l2h_dataset *ds, const char *path,
                                                          const l2h_read_params *p);
 /* The same on a buffer; `name` picks the format under AUTO and starts every message. */
