@@ -47,6 +47,8 @@ typedef struct l2h_online_params {
                                * last learning step); default 50                            */
     size_t n_init;            /* training items given to the method's initialisation (OKH
                                * anchors and kernel width); default 2000                    */
+    size_t reservoir_prefill; /* initial items put into the reservoir at the start (the
+                               * reference's MIHash uses R/10); default 0                   */
     size_t batch;             /* items per learning step; 0 = the method's default          */
     float dist_threshold;     /* unlabelled data: neighbours iff Euclidean distance <= this;
                                * 0 = 5th percentile of distances among 2,000 pool items    */

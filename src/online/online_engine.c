@@ -237,6 +237,16 @@ l2h_status l2h_online_begin(l2h_online *o, const float *init_x, const int32_t *i
         o->n_db = n_db;
     }
     L2H_TRY(table_update(o, db, false)); /* the initial table is not counted as an update */
+    /* optional pre-fill of the reservoir with initial items (codes under the snapshot) */
+    const size_t n_pre = o->p.reservoir_prefill < n_init ? o->p.reservoir_prefill : n_init;
+    for (size_t i = 0; i < n_pre; i += o->batch) {
+        const size_t m = n_pre - i < o->batch ? n_pre - i : o->batch;
+        L2H_TRY(o->ops->encode(o->snap, init_x + i * o->dim, m, o->pend_codes));
+        for (size_t j = 0; j < m; j++)
+            (void)l2h_reservoir_offer(&o->res, &o->rng, init_x + (i + j) * o->dim,
+                                      o->labelled == 1 ? init_labels + i + j : NULL,
+                                      o->pend_codes + j * o->bytes);
+    }
     o->begun = true;
     return L2H_OK;
 }

@@ -182,6 +182,32 @@ static void test_snapshot_queries(void)
     free_data(&dbd);
 }
 
+static void test_prefill(void)
+{
+    /* pre-filled items are in the reservoir with snapshot codes before any push */
+    data init = make_data(14, 50);
+    l2h_online_params p = l2h_online_default_params();
+    p.method = "adapthash";
+    p.bits = 8;
+    p.reservoir = 20;
+    p.reservoir_prefill = 15;
+    l2h_online *o = NULL;
+    CHECK_OK(l2h_online_create(&o, &p, DIM));
+    if (o) {
+        CHECK_OK(l2h_online_begin(o, init.x, init.y, init.n, NULL));
+        CHECK_EQ_I(o->res.n, 15);
+        for (size_t i = 0; i < 15; i++) {
+            CHECK(memcmp(o->res.x + i * DIM, init.x + i * DIM, DIM * sizeof(float)) == 0);
+            CHECK_EQ_I(o->res.labels[i], init.y[i]);
+        }
+        uint8_t codes[15];
+        CHECK_OK(l2h_online_encode(o, init.x, 15, codes));
+        CHECK(memcmp(codes, o->res.codes, 15) == 0);
+    }
+    l2h_online_free(o);
+    free_data(&init);
+}
+
 static void test_errors(void)
 {
     l2h_online *o = NULL;
@@ -298,6 +324,7 @@ int main(void)
 {
     (void)test_seed();
     test_errors();
+    test_prefill();
     test_policies("okh");
     test_policies("osh");
     test_policies("adapthash");
