@@ -2,8 +2,15 @@
  *
  * Results are fully ordered: by Hamming distance, then by id (smaller first), so every exact
  * index kind, thread count and kernel returns identical arrays (docs/search.md). Searches run
- * on l2h_threads() OpenMP threads. Thread safety: functions taking `const l2h_index *` may
- * run concurrently with each other; anything taking `l2h_index *` needs exclusive access.
+ * on l2h_threads() OpenMP threads.
+ *
+ * Thread safety: every function on one index may be called from several threads at once.
+ * Searches, l2h_index_size, l2h_index_describe and l2h_index_save are readers; l2h_index_add,
+ * l2h_index_remove and l2h_index_replace are writers. An index carries a writer-preferring
+ * reader-writer lock: readers run concurrently, a writer waits for running readers and holds
+ * new ones back while it applies its change, so a search sees the index entirely before or
+ * entirely after each add/remove/replace call, never in between (docs/search.md). Creating,
+ * loading and freeing are not synchronised: free an index only when no other call on it runs.
  * Bits beyond the code length in the last byte of a code or query are ignored. */
 #ifndef L2H_INDEX_H
 #define L2H_INDEX_H
@@ -20,15 +27,31 @@ typedef struct l2h_index l2h_index;
 typedef struct l2h_range_result l2h_range_result;
 
 typedef enum l2h_index_kind {
-    L2H_INDEX_FLAT = 0, /* exhaustive scan                                   */
-    L2H_INDEX_MIH  = 1  /* multi-index hashing (reserved; not yet available)  */
+    L2H_INDEX_FLAT = 0, /* exhaustive scan                                              */
+    L2H_INDEX_MIH  = 1  /* multi-index hashing: exact, sublinear on near neighbours;
+                           falls back to the scan when probing would cost more       */
 } l2h_index_kind;
 
 typedef struct l2h_index_params {
     l2h_index_kind kind;
     size_t bits;     /* code length, 1..L2H_MAX_BITS */
-    size_t n_tables; /* MIH only: substrings; 0 = automatic */
+    size_t n_tables; /* MIH only: substrings m, 0 = automatic (ceil(bits / log2 n), chosen
+                        again at every table rebuild); otherwise ceil(bits/64) <= m <= bits.
+                        Ignored by L2H_INDEX_FLAT. */
 } l2h_index_params;
+
+/* What l2h_index_describe reports. Counters cover every search since creation or load. */
+typedef struct l2h_index_info {
+    l2h_index_kind kind;
+    size_t bits;
+    size_t size;          /* codes held */
+    size_t n_tables;      /* MIH: substring tables in use now (0 = none built: searches scan) */
+    size_t memory_bytes;  /* heap held by the index: codes, ids, tables */
+    uint64_t queries;     /* MIH: queries answered (k-NN and radius) */
+    uint64_t probes;      /* MIH: buckets looked up */
+    uint64_t candidates;  /* MIH: distinct codes whose full distance was computed */
+    uint64_t fallbacks;   /* MIH: queries answered by the exhaustive scan (cost model) */
+} l2h_index_info;
 
 L2H_API l2h_index_params l2h_index_default_params(size_t bits);
 L2H_API L2H_NODISCARD l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p);
@@ -43,6 +66,27 @@ L2H_API size_t l2h_index_size(const l2h_index *index); /* number of codes held *
  * nothing is added), L2H_ERR_NOMEM. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_add(l2h_index *index, const uint8_t *codes,
                                                const l2h_id *ids, size_t n);
+
+/* Removes every code whose id is one of ids[0 .. n-1]. Ids absent from the index are ignored
+ * (not an error): *n_removed (may be NULL) receives the number of codes removed, which may be
+ * less than n, or more when ids repeat in the index. The other codes keep their ids (ids never
+ * shift or get renumbered); codes added afterwards without ids get the row numbers that follow
+ * the new size, which may repeat an id still present. Storage is compacted at once, so a
+ * removal costs O(size) and is best done in batches; an MIH index rebuilds its tables.
+ * L2H_ERR_ARG for a NULL argument or a negative id (then nothing is removed). */
+L2H_API L2H_NODISCARD l2h_status l2h_index_remove(l2h_index *index, const l2h_id *ids, size_t n,
+                                                  size_t *n_removed);
+
+/* Replaces, in bulk, the code of every code whose id is ids[i] by codes[i] (n packed codes,
+ * n * l2h_code_bytes(bits) bytes); ids keep their places. This is what re-hashing the whole
+ * database after a model update needs (online engine). All or nothing: L2H_ERR_ARG, with the
+ * index unchanged, if an id is negative, repeats within ids, or is not in the index.
+ * Costs O(size + n log n) plus, for MIH, a table rebuild. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_replace(l2h_index *index, const l2h_id *ids,
+                                                   const uint8_t *codes, size_t n);
+
+/* Fills *out (kind, size, tables, memory, search counters). L2H_ERR_ARG for NULL. */
+L2H_API L2H_NODISCARD l2h_status l2h_index_describe(const l2h_index *index, l2h_index_info *out);
 
 /* k nearest codes for each of nq packed queries (nq * l2h_code_bytes(bits) bytes). dist and ids
  * are caller-allocated with nq * k entries each; row q holds query q's results nearest first
@@ -71,7 +115,10 @@ L2H_API void l2h_range_result_free(l2h_range_result *r);
  * written to a temporary file, fsync'ed and renamed, so a crash never leaves a half-written
  * index. Loading checks every field, the exact length and the checksum: L2H_ERR_FORMAT (bad
  * magic, truncated, corrupt, "checksum mismatch"), L2H_ERR_VERSION (written by a newer
- * library), L2H_ERR_IO; messages start with the file name. */
+ * library), L2H_ERR_IO; messages start with the file name. Both kinds use the same format
+ * (MIH tables are rebuilt on load). l2h_index_load memory-maps the file read-only (falling back
+ * to reading it when mapping is impossible), so loading never holds a second copy of the file
+ * in the heap; the mapping is released before it returns. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_save(const l2h_index *index, const char *path);
 L2H_API L2H_NODISCARD l2h_status l2h_index_load(l2h_index **out, const char *path);
 /* The same parser on a memory buffer; `name` is used in error messages. */

@@ -7,7 +7,7 @@
 /* Index kinds by l2h_index_kind value. NULL = declared in the API but not built yet. */
 static const l2h_index_ops *const kinds[] = {
     [L2H_INDEX_FLAT] = &l2h_index_flat_ops,
-    [L2H_INDEX_MIH] = NULL,
+    [L2H_INDEX_MIH] = &l2h_index_mih_ops,
 };
 enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -41,9 +41,15 @@ l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p)
     ix->words = l2h_code_words(p->bits);
     ix->ids_sequential = 1;
     ix->ids_ordered = 1;
+    const l2h_status ls = l2h_index_lock_init(ix);
+    if (ls != L2H_OK) {
+        l2h_free(ix);
+        return ls;
+    }
     if (ix->ops->init) {
         const l2h_status st = ix->ops->init(ix);
         if (st != L2H_OK) {
+            l2h_index_lock_destroy(ix);
             l2h_free(ix);
             return st;
         }
@@ -56,6 +62,7 @@ void l2h_index_free(l2h_index *index)
 {
     if (!index) return;
     if (index->ops->destroy) index->ops->destroy(index);
+    l2h_index_lock_destroy(index);
     l2h_aligned_free(index->codes);
     l2h_free(index->ids);
     l2h_free(index);
@@ -68,7 +75,11 @@ size_t l2h_index_bits(const l2h_index *index)
 
 size_t l2h_index_size(const l2h_index *index)
 {
-    return index ? index->n : 0;
+    if (!index) return 0;
+    l2h_index_rdlock(index);
+    const size_t n = index->n;
+    l2h_index_unlock(index);
+    return n;
 }
 
 /* Room for `rows` codes: groups grow geometrically; new space is zero. */
@@ -145,7 +156,10 @@ l2h_status l2h_index_add(l2h_index *index, const uint8_t *codes, const l2h_id *i
         for (size_t i = 0; i < n; i++)
             L2H_FAIL_IF(ids[i] < 0, L2H_ERR_ARG, "l2h_index_add: id %lld (row %zu) is negative",
                         (long long)ids[i], i);
-    return l2h_index_append(index, codes, ids, n);
+    l2h_index_wrlock(index);
+    const l2h_status st = l2h_index_append(index, codes, ids, n);
+    l2h_index_unlock(index);
+    return st;
 }
 
 /* Padded copies of queries [q0, q0 + nq), bits beyond the code length cleared. */
@@ -156,8 +170,8 @@ static uint64_t *pad_queries(const l2h_index *ix, const uint8_t *queries, size_t
     return qp;
 }
 
-l2h_status l2h_index_search(const l2h_index *index, const uint8_t *queries, size_t nq, size_t k,
-                            int32_t *dist, l2h_id *ids)
+static l2h_status search_locked(const l2h_index *index, const uint8_t *queries, size_t nq,
+                                size_t k, int32_t *dist, l2h_id *ids)
 {
     L2H_FAIL_IF(index == NULL, L2H_ERR_ARG, "l2h_index_search: NULL index");
     size_t total;
@@ -185,6 +199,16 @@ l2h_status l2h_index_search(const l2h_index *index, const uint8_t *queries, size
     return L2H_OK;
 }
 
+l2h_status l2h_index_search(const l2h_index *index, const uint8_t *queries, size_t nq, size_t k,
+                            int32_t *dist, l2h_id *ids)
+{
+    L2H_FAIL_IF(index == NULL, L2H_ERR_ARG, "l2h_index_search: NULL index");
+    l2h_index_rdlock(index);
+    const l2h_status st = search_locked(index, queries, nq, k, dist, ids);
+    l2h_index_unlock(index);
+    return st;
+}
+
 void l2h_range_result_free(l2h_range_result *r)
 {
     if (!r) return;
@@ -207,9 +231,12 @@ l2h_status l2h_index_range_search(const l2h_index *index, const uint8_t *queries
     r->lims = l2h_calloc(nq + 1, sizeof *r->lims);
     l2h_status st = L2H_OK;
     uint64_t *qp = NULL;
+    int locked = 0;
     if (!r->lims) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for %zu range results", nq);
     /* a radius beyond the code length returns everything: clamp it */
     const int32_t rad = radius > index->bits ? (int32_t)index->bits : (int32_t)radius;
+    l2h_index_rdlock(index);
+    locked = 1;
     if (nq == 0 || index->n == 0) {
         r->ids = l2h_malloc(sizeof *r->ids);
         r->dists = l2h_malloc(sizeof *r->dists);
@@ -220,6 +247,7 @@ l2h_status l2h_index_range_search(const l2h_index *index, const uint8_t *queries
     if (!qp) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory padding %zu queries", nq);
     L2H_CHECK_GOTO(index->ops->range_search(index, qp, nq, rad, r));
 done:
+    if (locked) l2h_index_unlock(index);
     l2h_free(qp);
     if (st != L2H_OK) l2h_range_result_free(r);
     else *out = r;

@@ -13,6 +13,8 @@
 #include "hamming_internal.h"
 #include "l2h/index.h"
 
+#include <pthread.h>
+
 typedef struct l2h_index_ops {
     const char *name;
     /* Create impl for a new, empty index (p validated: kind, bits). May be NULL. */
@@ -25,9 +27,16 @@ typedef struct l2h_index_ops {
                          int32_t *dist, l2h_id *ids);
     l2h_status (*range_search)(const l2h_index *ix, const uint64_t *q, size_t nq,
                                int32_t radius, l2h_range_result *res);
+    /* Rows were removed (compacted) or their codes rewritten (index_live.c): rebuild every
+     * structure from codes[0 .. n). The storage change is already applied and stays; on
+     * failure the kind must still answer exactly (e.g. by scanning). May be NULL. */
+    l2h_status (*rebuilt)(l2h_index *ix);
+    /* Kind-specific fields of l2h_index_describe (tables, memory, counters). May be NULL. */
+    void (*describe)(const l2h_index *ix, l2h_index_info *out);
 } l2h_index_ops;
 
 extern const l2h_index_ops l2h_index_flat_ops;
+extern const l2h_index_ops l2h_index_mih_ops;
 
 struct l2h_index {
     l2h_index_params params;
@@ -40,7 +49,23 @@ struct l2h_index {
     int ids_sequential; /* ids[i] == i for every i: the file omits them */
     int ids_ordered;    /* ids[i] <= ids[i + 1] for every i: the scan meets ids in order */
     void *impl;
+    /* Readers (search, range search, size, save, describe) hold it shared, writers (add,
+     * remove, replace) exclusive: a search never sees a half-applied change. index_live.c. */
+    pthread_rwlock_t *lock;
 };
+
+/* The handle's reader-writer lock (writer-preferring, so a stream of searches cannot starve
+ * an update). init allocates it; destroy accepts an index whose lock is NULL. */
+l2h_status l2h_index_lock_init(l2h_index *ix);
+void l2h_index_lock_destroy(l2h_index *ix);
+void l2h_index_rdlock(const l2h_index *ix);
+void l2h_index_wrlock(const l2h_index *ix);
+void l2h_index_unlock(const l2h_index *ix);
+
+/* Read-only private mapping of a whole file (index_map.c). Fails (no message kept) for empty
+ * files, non-regular files and where mmap is unavailable; the caller then reads the file. */
+l2h_status l2h_index_map_file(const char *path, const void **map, size_t *len);
+void l2h_index_unmap_file(const void *map, size_t len);
 
 struct l2h_range_result {
     size_t nq;

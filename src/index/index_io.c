@@ -93,7 +93,10 @@ l2h_status l2h_index_save(const l2h_index *index, const char *path)
 {
     L2H_FAIL_IF(index == NULL || path == NULL, L2H_ERR_ARG, "l2h_index_save: NULL argument");
     save_ctx c = {index, 0};
-    return l2h_write_atomic(path, write_index, &c);
+    l2h_index_rdlock(index);
+    const l2h_status st = l2h_write_atomic(path, write_index, &c);
+    l2h_index_unlock(index);
+    return st;
 }
 
 /* Parsed and validated header. */
@@ -220,8 +223,15 @@ l2h_status l2h_index_load(l2h_index **out, const char *path)
 {
     L2H_FAIL_IF(out == NULL || path == NULL, L2H_ERR_ARG, "l2h_index_load: NULL argument");
     *out = NULL;
-    uint8_t *buf = NULL;
+    /* map the file (index_map.c); read it only where mapping is impossible */
+    const void *map = NULL;
     size_t len = 0;
+    if (l2h_index_map_file(path, &map, &len) == L2H_OK) {
+        const l2h_status st = l2h_index_load_mem(out, map, len, path);
+        l2h_index_unmap_file(map, len);
+        return st;
+    }
+    uint8_t *buf = NULL;
     L2H_TRY(l2h_read_file(path, SIZE_MAX / 2, &buf, &len));
     const l2h_status st = l2h_index_load_mem(out, buf, len, path);
     l2h_free(buf);

@@ -1,0 +1,496 @@
+/* index_mih_query.c -- exact k-NN and radius search with multi-index hashing.
+ *
+ * Pigeonhole (Norouzi et al.): with m substrings, a code at distance d from the query differs in
+ * at most floor(d / m) bits in at least one substring. The search visits "steps" (s, j) in the
+ * order s = 0, 1, ...; j = 0 .. m-1: step (s, j) looks up, in table j, every key at exactly s
+ * bits from the query's substring j. After step (s, j) every code at distance <= L = m s + j
+ * has been seen: an unseen code differs in >= s + 1 bits in substrings 0..j and >= s bits in
+ * the others, so d >= m s + j + 1.
+ *  - radius r: run steps L = 0 .. r (substrings 0 .. r mod m at radius floor(r / m), the others
+ *    one less), keep candidates with d <= r.
+ *  - k-NN: run steps until k seen codes lie at distance <= L (then the k-th distance is <= L and
+ *    every code at or below it has been seen) or every code has been seen.
+ * Candidates are deduplicated with a generation-stamped array (one uint32 per row, no clearing
+ * per query), verified with the full distance, and fed to the same top-k / sorting code as the
+ * scan, so results equal the flat index's element for element (ties by id, same padding).
+ * Rows appended since the last build (the tail) are scanned with the filter kernel.
+ *
+ * Cost model: probing work is counted (a bucket lookup and a verified candidate cost a fixed
+ * number of "scanned code words"); a query whose work would exceed half of what scanning the
+ * whole index costs is abandoned and answered by the exhaustive scan instead, batched with the
+ * other abandoned queries. For radius search the number of lookups is known in advance, so
+ * hopeless radii go to the scan without probing. The answer is exact either way. */
+#include "index_mih.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Costs in scanned 64-bit code words (the flat scan's unit of work), measured on 1M x 64-bit
+ * codes (docs/search.md): a bucket lookup ~ 2 cache misses, a candidate ~ 1-2 misses. */
+enum { COST_PROBE = 96, COST_CAND = 48, CAND_CAP = 128 };
+
+typedef struct mih_ctx {
+    const l2h_index *ix;
+    const l2h_mih *h;
+    const l2h_hamming_kernels *kt;
+    size_t W;
+    double budget; /* work units before falling back */
+} mih_ctx;
+
+/* Per-thread query state. */
+typedef struct qstate {
+    l2h_mih_scratch *sc;
+    l2h_topk tk;    /* k-NN */
+    uint32_t *hist; /* k-NN: [bits + 1] seen codes per distance */
+    l2h_hit *hits;  /* radius: hits of the current query */
+    size_t nhits, cap_hits;
+    l2h_cand cand[CAND_CAP];
+    uint64_t probes, cands;
+    int oom;
+} qstate;
+
+static int hits_push(qstate *st, int32_t d, l2h_id id)
+{
+    if (st->nhits == st->cap_hits) {
+        size_t nc = st->cap_hits ? 2 * st->cap_hits : 256, bytes;
+        if (!l2h_mul_ok(nc, sizeof *st->hits, &bytes)) return 0;
+        l2h_hit *p = l2h_realloc(st->hits, bytes);
+        if (!p) return 0;
+        st->hits = p;
+        st->cap_hits = nc;
+    }
+    st->hits[st->nhits].d = d;
+    st->hits[st->nhits].id = id;
+    st->hits[st->nhits].unused_ = 0;
+    st->nhits++;
+    return 1;
+}
+
+/* Bucket of `key` in table t: rows[*b .. *e). */
+static inline void bucket(const l2h_mih_table *t, uint64_t key, size_t *b, size_t *e)
+{
+    if (t->dense) {
+        *b = t->offs[key];
+        *e = t->offs[key + 1];
+        return;
+    }
+    size_t lo = 0, hi = t->nkeys;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (t->keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < t->nkeys && t->keys[lo] == key) {
+        *b = t->offs[lo];
+        *e = t->offs[lo + 1];
+    } else {
+        *b = *e = 0;
+    }
+}
+
+/* Next b-bit mask with the same number of ones (Gosper); 0 when exhausted. x != 0. */
+static inline uint64_t next_mask(uint64_t x, uint32_t b)
+{
+    const uint64_t c = x & (~x + 1), r = x + c;
+    if (r == 0) return 0; /* b = 64, last combination */
+    const uint64_t nx = (((r ^ x) >> 2) / c) | r;
+    return b < 64 && (nx >> b) ? 0 : nx;
+}
+
+enum { MODE_KNN = 0, MODE_RANGE = 1 };
+
+/* Scans the tail rows nb .. n-1 with the filter kernel (threshold thr). */
+static void scan_tail(const mih_ctx *c, const uint64_t *q, int mode, int32_t thr, qstate *st)
+{
+    const l2h_index *ix = c->ix;
+    const size_t nb = c->h->nb, t0 = nb - nb % 8;
+    if (nb >= ix->n) return;
+    const uint64_t *base = ix->codes + (t0 / 8) * c->W * 8;
+    const size_t len = ix->n - t0;
+    size_t pos = 0;
+    while (pos < len) {
+        size_t nc = 0;
+        /* k-NN: codes beyond the top-k threshold can be skipped; leaving them out of hist
+         * only delays the stopping test, never makes it wrong */
+        const int32_t th = mode == MODE_KNN ? st->tk.thr : thr;
+        pos = c->kt->filter(q, base, c->W, pos, len, th, st->cand, CAND_CAP, &nc);
+        for (size_t i = 0; i < nc; i++) {
+            const size_t r = t0 + st->cand[i].j;
+            if (r < nb) continue;
+            const int32_t d = st->cand[i].d;
+            if (mode == MODE_KNN) {
+                st->hist[d]++;
+                l2h_topk_push(&st->tk, d, ix->ids[r]);
+            } else if (!hits_push(st, d, ix->ids[r])) {
+                st->oom = 1;
+                return;
+            }
+        }
+    }
+}
+
+/* One query. Returns 1 if answered, 0 if the work budget ran out (caller scans instead). The
+ * body is always inlined into two wrappers so the popcount becomes POPCNT where the CPU has it
+ * without compiling the library for a particular CPU. */
+static inline __attribute__((always_inline)) int
+query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t radius, qstate *st)
+{
+    const l2h_index *ix = c->ix;
+    const l2h_mih *h = c->h;
+    const size_t W = c->W, m = h->m, nb = h->nb;
+    const int32_t B = (int32_t)ix->bits;
+    const uint64_t *rm = h->rowmajor ? h->rowmajor : ix->codes;
+    l2h_mih_scratch *sc = st->sc;
+    if (++sc->gen == 0) { /* wrapped: clear once every 2^32 queries */
+        memset(sc->stamp, 0, sc->cap * sizeof *sc->stamp);
+        sc->gen = 1;
+    }
+    const uint32_t gen = sc->gen;
+    uint32_t *restrict stamp = sc->stamp;
+    size_t below = 0; /* k-NN: seen codes at distance <= L */
+    scan_tail(c, q, mode, radius, st);
+    if (st->oom) return 1;
+    double work = (double)(ix->n - nb) * (double)W;
+    uint64_t probes = 0, cands = 0;
+    int done = 0;
+    for (int32_t L = 0; !done; L++) {
+        const size_t s = (size_t)L / m, j = (size_t)L % m;
+        if (mode == MODE_KNN && L <= B) below += st->hist[L];
+        const l2h_mih_table *t = &h->tables[j];
+        if (s <= t->nbits) {
+            const uint64_t qk = l2h_mih_substr(q, t->off, t->nbits);
+            uint64_t mask = s == 0 ? 0 : (s == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s) - 1));
+            for (;;) {
+                size_t b, e;
+                bucket(t, qk ^ mask, &b, &e);
+                probes++;
+                work += COST_PROBE + (double)(COST_CAND * (e - b));
+                for (size_t p = b; p < e; p++) {
+                    const uint32_t r = t->rows[p];
+                    if (stamp[r] == gen) continue;
+                    stamp[r] = gen;
+                    cands++;
+                    const uint64_t *cw = rm + (size_t)r * W;
+                    int32_t d = 0;
+                    for (size_t w = 0; w < W; w++)
+                        d += __builtin_popcountll(q[w] ^ cw[w]);
+                    if (mode == MODE_KNN) {
+                        st->hist[d]++;
+                        below += d <= L;
+                        l2h_topk_push(&st->tk, d, ix->ids[r]);
+                    } else if (d <= radius && !hits_push(st, d, ix->ids[r])) {
+                        st->oom = 1;
+                        return 1;
+                    }
+                }
+                if (work > c->budget) {
+                    st->probes += probes;
+                    st->cands += cands;
+                    return 0;
+                }
+                if (s == 0 || (mask = next_mask(mask, t->nbits)) == 0) break;
+            }
+        }
+        /* k-NN: k codes within L (all codes within L have been seen), or all codes seen */
+        if (mode == MODE_KNN)
+            done = below >= keff || L >= B || cands == nb;
+        else
+            done = L >= radius;
+    }
+    st->probes += probes;
+    st->cands += cands;
+    return 1;
+}
+
+static int query_generic(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t radius,
+                         qstate *st)
+{
+    return query_body(c, q, mode, keff, radius, st);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt"))) static int
+query_popcnt(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t radius, qstate *st)
+{
+    return query_body(c, q, mode, keff, radius, st);
+}
+#endif
+
+typedef int (*query_fn)(const mih_ctx *, const uint64_t *, int, size_t, int32_t, qstate *);
+
+static query_fn pick_query(const l2h_hamming_kernels *kt)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (strcmp(kt->name, "portable") != 0 && __builtin_cpu_supports("popcnt")) return query_popcnt;
+#else
+    (void)kt;
+#endif
+    return query_generic;
+}
+
+static double budget_of(const l2h_index *ix)
+{
+    const double scale =
+        l2h_mih_get_tuning()->budget_scale > 0 ? l2h_mih_get_tuning()->budget_scale : 1.0;
+    return 0.5 * scale * (double)ix->n * (double)ix->words;
+}
+
+/* Counts the lookups of a radius search (independent of the query). */
+static double range_probes(const l2h_mih *h, int32_t radius)
+{
+    double total = 0;
+    for (int32_t L = 0; L <= radius; L++) {
+        const size_t s = (size_t)L / h->m, j = (size_t)L % h->m, b = h->tables[j].nbits;
+        if (s > b) continue;
+        double cnk = 1; /* C(b, s) */
+        for (size_t i = 0; i < s; i++)
+            cnk = cnk * (double)(b - i) / (double)(i + 1);
+        total += cnk;
+    }
+    return total;
+}
+
+static void add_counters(const l2h_index *ix, size_t nq, uint64_t probes, uint64_t cands,
+                         size_t fallbacks)
+{
+    l2h_mih *h = ix->impl;
+    atomic_fetch_add(&h->queries, nq);
+    atomic_fetch_add(&h->probes, probes);
+    atomic_fetch_add(&h->candidates, cands);
+    atomic_fetch_add(&h->fallbacks, fallbacks);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    const size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Contiguous copy of the queries listed in idx[0..n). */
+static uint64_t *gather_queries(const uint64_t *q, size_t W, const size_t *idx, size_t n)
+{
+    uint64_t *g = l2h_malloc_array(n ? n : 1, W * sizeof *g);
+    if (g)
+        for (size_t i = 0; i < n; i++)
+            memcpy(g + i * W, q + idx[i] * W, W * sizeof *g);
+    return g;
+}
+
+/* ---- k-NN ---------------------------------------------------------------------------------- */
+
+l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, size_t k,
+                          int32_t *dist, l2h_id *ids)
+{
+    const l2h_mih *h = ix->impl;
+    const size_t n = ix->n, keff = k < n ? k : n, W = ix->words;
+    if (h->m == 0 || keff == n) {
+        add_counters(ix, nq, 0, 0, nq);
+        return l2h_scan_knn(ix, q, nq, k, dist, ids);
+    }
+    mih_ctx c = {ix, h, NULL, W, budget_of(ix)};
+    L2H_TRY(l2h_hamming_active(&c.kt));
+    const query_fn run = pick_query(c.kt);
+    const size_t max_d = ix->bits, cap = l2h_topk_cap(keff);
+    size_t *fb = l2h_malloc_array(nq, sizeof *fb); /* queries left to the scan */
+    L2H_NOMEM_IF_NULL(fb);
+    size_t nfb = 0;
+    uint64_t probes = 0, cands = 0;
+    int failed = 0;
+    int threads = l2h_threads();
+    if ((size_t)threads > nq) threads = (int)nq;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) reduction(+ : probes, cands)
+    {
+        qstate qs;
+        memset(&qs, 0, sizeof qs);
+        qs.sc = l2h_mih_scratch_get(ix);
+        l2h_hit *buf = l2h_malloc_array(cap, sizeof *buf);
+        uint32_t *cnt = l2h_malloc_array(max_d + 1, sizeof *cnt);
+        size_t *hist2 = l2h_malloc_array(max_d + 2, sizeof *hist2);
+        qs.hist = l2h_malloc_array(max_d + 1, sizeof *qs.hist);
+        const int ok = qs.sc && buf && cnt && hist2 && qs.hist;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+            l2h_topk_init(&qs.tk, buf, cap, cnt, hist2, keff, (int32_t)max_d, 0);
+        }
+#pragma omp for schedule(dynamic, 4)
+        for (size_t i = 0; i < nq; i++) {
+            if (!ok) continue;
+            memset(qs.hist, 0, (max_d + 1) * sizeof *qs.hist);
+            if (run(&c, q + i * W, MODE_KNN, keff, 0, &qs)) {
+                l2h_topk_finish(&qs.tk, dist + i * k, ids + i * k);
+                for (size_t j = keff; j < k; j++) {
+                    dist[i * k + j] = -1;
+                    ids[i * k + j] = -1;
+                }
+            } else {
+                l2h_topk_finish(&qs.tk, dist + i * k, ids + i * k); /* resets it */
+                size_t slot;
+#pragma omp atomic capture
+                slot = nfb++;
+                fb[slot] = i;
+            }
+        }
+        probes += qs.probes;
+        cands += qs.cands;
+        l2h_mih_scratch_put(ix, qs.sc);
+        l2h_free(buf);
+        l2h_free(cnt);
+        l2h_free(hist2);
+        l2h_free(qs.hist);
+    }
+    l2h_status st = L2H_OK;
+    if (failed) st = l2h_set_error(L2H_ERR_NOMEM, "out of memory for search buffers (k = %zu)", k);
+    if (st == L2H_OK && nfb > 0) {
+        size_t tot;
+        uint64_t *g = gather_queries(q, W, fb, nfb);
+        int32_t *fd = l2h_mul_ok(nfb, k, &tot) ? l2h_malloc_array(tot, sizeof *fd) : NULL;
+        l2h_id *fi = fd ? l2h_malloc_array(tot, sizeof *fi) : NULL;
+        if (!g || !fd || !fi)
+            st = l2h_set_error(L2H_ERR_NOMEM, "out of memory for search results");
+        else
+            st = l2h_scan_knn(ix, g, nfb, k, fd, fi);
+        for (size_t i = 0; st == L2H_OK && i < nfb; i++) {
+            memcpy(dist + fb[i] * k, fd + i * k, k * sizeof *fd);
+            memcpy(ids + fb[i] * k, fi + i * k, k * sizeof *fi);
+        }
+        l2h_free(g);
+        l2h_free(fd);
+        l2h_free(fi);
+    }
+    add_counters(ix, nq, probes, cands, nfb);
+    l2h_free(fb);
+    return st;
+}
+
+/* ---- radius -------------------------------------------------------------------------------- */
+
+l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int32_t radius,
+                         l2h_range_result *res)
+{
+    const l2h_mih *h = ix->impl;
+    const size_t W = ix->words;
+    mih_ctx c = {ix, h, NULL, W, budget_of(ix)};
+    if (h->m == 0 || range_probes(h, radius) * COST_PROBE > c.budget) {
+        add_counters(ix, nq, 0, 0, nq);
+        return l2h_scan_range(ix, q, nq, radius, res);
+    }
+    L2H_TRY(l2h_hamming_active(&c.kt));
+    const query_fn run = pick_query(c.kt);
+    l2h_hit **lists = l2h_calloc(nq, sizeof *lists); /* per query, sorted */
+    size_t *fb = l2h_malloc_array(nq, sizeof *fb);
+    l2h_range_result sub = {0};
+    uint64_t *g = NULL;
+    l2h_status st = L2H_OK;
+    if (!lists || !fb) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for %zu range queries", nq);
+    size_t nfb = 0;
+    uint64_t probes = 0, cands = 0;
+    int failed = 0;
+    int threads = l2h_threads();
+    if ((size_t)threads > nq) threads = (int)nq;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) reduction(+ : probes, cands)
+    {
+        qstate qs;
+        memset(&qs, 0, sizeof qs);
+        qs.sc = l2h_mih_scratch_get(ix);
+        size_t *counts = l2h_malloc_array((size_t)radius + 2, sizeof *counts);
+        l2h_hit *tmp = NULL;
+        size_t tmp_cap = 0;
+        int ok = qs.sc && counts;
+#pragma omp for schedule(dynamic, 4)
+        for (size_t i = 0; i < nq; i++) {
+            if (!ok) continue;
+            qs.nhits = 0;
+            if (!run(&c, q + i * W, MODE_RANGE, 0, radius, &qs)) {
+                size_t slot;
+#pragma omp atomic capture
+                slot = nfb++;
+                fb[slot] = i;
+                continue;
+            }
+            if (qs.oom) {
+                ok = 0;
+                continue;
+            }
+            if (tmp_cap < qs.nhits) {
+                l2h_free(tmp);
+                tmp = l2h_malloc_array(qs.nhits, sizeof *tmp);
+                tmp_cap = tmp ? qs.nhits : 0;
+            }
+            lists[i] = l2h_malloc_array(qs.nhits + 1, sizeof **lists);
+            if (!lists[i] || (qs.nhits && !tmp)) {
+                ok = 0;
+                continue;
+            }
+            lists[i][0].id = (l2h_id)qs.nhits; /* header: count */
+            l2h_hits_sort(qs.hits, qs.nhits, radius, counts, tmp);
+            memcpy(lists[i] + 1, qs.hits, qs.nhits * sizeof *qs.hits);
+        }
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        probes += qs.probes;
+        cands += qs.cands;
+        l2h_mih_scratch_put(ix, qs.sc);
+        l2h_free(qs.hits);
+        l2h_free(tmp);
+        l2h_free(counts);
+    }
+    if (failed) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
+    if (nfb > 0) { /* abandoned queries, in query order: one batched scan */
+        qsort(fb, nfb, sizeof *fb, cmp_size);
+        g = gather_queries(q, W, fb, nfb);
+        sub.nq = nfb;
+        sub.lims = l2h_calloc(nfb + 1, sizeof *sub.lims);
+        if (!g || !sub.lims) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
+        L2H_CHECK_GOTO(l2h_scan_range(ix, g, nfb, radius, &sub));
+    }
+    /* sizes, then copy */
+    res->lims[0] = 0;
+    for (size_t i = 0, f = 0; i < nq; i++) {
+        size_t cnt;
+        if (lists[i]) {
+            cnt = (size_t)lists[i][0].id;
+        } else {
+            cnt = sub.lims[f + 1] - sub.lims[f];
+            f++;
+        }
+        res->lims[i + 1] = res->lims[i] + cnt;
+    }
+    const size_t total = res->lims[nq];
+    res->ids = l2h_malloc_array(total ? total : 1, sizeof *res->ids);
+    res->dists = l2h_malloc_array(total ? total : 1, sizeof *res->dists);
+    if (!res->ids || !res->dists) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
+    for (size_t i = 0; i < nq; i++) {
+        const size_t o = res->lims[i];
+        if (lists[i]) {
+            const size_t cnt = (size_t)lists[i][0].id;
+            for (size_t j = 0; j < cnt; j++) {
+                res->ids[o + j] = lists[i][1 + j].id;
+                res->dists[o + j] = lists[i][1 + j].d;
+            }
+        }
+    }
+    for (size_t f = 0; f < nfb; f++) {
+        const size_t o = res->lims[fb[f]], cnt = sub.lims[f + 1] - sub.lims[f];
+        memcpy(res->ids + o, sub.ids + sub.lims[f], cnt * sizeof *res->ids);
+        memcpy(res->dists + o, sub.dists + sub.lims[f], cnt * sizeof *res->dists);
+    }
+    add_counters(ix, nq, probes, cands, nfb);
+done:
+    if (lists)
+        for (size_t i = 0; i < nq; i++)
+            l2h_free(lists[i]);
+    l2h_free(lists);
+    l2h_free(fb);
+    l2h_free(g);
+    l2h_free(sub.lims);
+    l2h_free(sub.ids);
+    l2h_free(sub.dists);
+    return st;
+}
