@@ -429,8 +429,10 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
                 continue;
             }
             lists[i][0].id = (l2h_id)qs.nhits; /* header: count */
-            l2h_hits_sort(qs.hits, qs.nhits, radius, counts, tmp);
-            memcpy(lists[i] + 1, qs.hits, qs.nhits * sizeof *qs.hits);
+            if (qs.nhits > 0) {
+                l2h_hits_sort(qs.hits, qs.nhits, radius, counts, tmp);
+                memcpy(lists[i] + 1, qs.hits, qs.nhits * sizeof *qs.hits);
+            }
         }
         if (!ok) {
 #pragma omp atomic write
