@@ -1,0 +1,153 @@
+/* objective.h -- learning objectives on the real outputs z of a hash network, the supervision
+ * they read, and the mutual-information quality measure of hard codes.
+ *
+ * Objective contract (style.md 7.6): an objective is an ops table with one function
+ *   loss_grad(obj, z[n, bits], n, supervision of those n items, dz[n, bits], &loss)
+ * that overwrites dz with dL/dz (dz NULL: loss only). Adding a method (HashNet, JMLH, ...) is one
+ * file obj_<method>.c exporting its constructor and keeping everything else static.
+ *
+ * Supervision: who is whose neighbour among n items, from
+ *   - single labels: i ~ j iff labels[i] == labels[j] (any int32 values),
+ *   - multi-labels: i ~ j iff rows i and j of the 0/1 matrix share at least one 1,
+ *   - an affinity matrix: i ~ j iff affinity[i·n + j] != 0 (row i = anchor i; need not be
+ *     symmetric; the diagonal is never read).
+ * An item is never its own neighbour here; the quality measure's reference mode adds the self
+ * pair explicitly (mi_quality.c). The maths and conventions are in docs/mihash.md. */
+#ifndef L2H_OBJECTIVE_H
+#define L2H_OBJECTIVE_H
+
+#include "core.h"
+
+typedef enum l2h_sup_kind {
+    L2H_SUP_LABELS = 0,
+    L2H_SUP_MULTILABELS = 1,
+    L2H_SUP_AFFINITY = 2
+} l2h_sup_kind;
+
+/* A borrowed view; nothing is copied or freed. */
+typedef struct l2h_supervision {
+    l2h_sup_kind kind;
+    size_t n;                   /* number of items described                          */
+    const int32_t *labels;      /* LABELS: [n]                                        */
+    const uint8_t *multilabels; /* MULTILABELS: [n, n_labels] of 0/1                  */
+    size_t n_labels;            /* MULTILABELS: columns                               */
+    const uint8_t *affinity;    /* AFFINITY: [n, n], nonzero = neighbours             */
+} l2h_supervision;
+
+/* L2H_ERR_ARG unless s describes exactly n items with the buffers its kind needs. */
+l2h_status l2h_sup_check(const l2h_supervision *s, size_t n);
+
+/* Whether j is a neighbour of anchor i (i != j; no bounds checks). */
+static inline int l2h_sup_similar(const l2h_supervision *s, size_t i, size_t j)
+{
+    switch (s->kind) {
+    case L2H_SUP_LABELS:
+        return s->labels[i] == s->labels[j];
+    case L2H_SUP_MULTILABELS: {
+        const uint8_t *a = s->multilabels + i * s->n_labels, *b = s->multilabels + j * s->n_labels;
+        for (size_t k = 0; k < s->n_labels; k++)
+            if (a[k] && b[k]) return 1;
+        return 0;
+    }
+    case L2H_SUP_AFFINITY:
+        return s->affinity[i * s->n + j] != 0;
+    }
+    return 0;
+}
+
+/* Supervision of the m items idx[0..m) of src (a mini-batch), built in buf, which must hold
+ * l2h_sup_gather_bytes(src, m) bytes (8-byte aligned); dst views buf. Indices must be < src->n
+ * (L2H_ERR_ARG otherwise). */
+size_t l2h_sup_gather_bytes(const l2h_supervision *src, size_t m);
+l2h_status l2h_sup_gather(const l2h_supervision *src, const size_t *idx, size_t m, void *buf,
+                          l2h_supervision *dst);
+
+/* ---- objectives --------------------------------------------------------------------------- */
+typedef struct l2h_objective l2h_objective;
+
+typedef struct l2h_objective_ops {
+    const char *name; /* "mihash", ... */
+    /* See the header comment. Called through l2h_objective_loss_grad, which has checked the
+     * arguments (z, loss non-NULL; n >= 1; s describes n items). */
+    l2h_status (*loss_grad)(l2h_objective *obj, const float *z, size_t n, const l2h_supervision *s,
+                            float *dz, float *loss);
+    void (*free)(l2h_objective *obj);
+} l2h_objective_ops;
+
+/* The first member of every objective's own struct. */
+struct l2h_objective {
+    const l2h_objective_ops *ops;
+    size_t bits;      /* width of z                                                    */
+    size_t n_anchors; /* after a call: items that contributed to the loss (diagnostic) */
+};
+
+l2h_status l2h_objective_loss_grad(l2h_objective *obj, const float *z, size_t n,
+                                   const l2h_supervision *s, float *dz, float *loss);
+void l2h_objective_free(l2h_objective *obj); /* NULL is a no-op */
+
+/* ---- MIHash, batch form (obj_mihash.c; seed §3.2, methods.md §1.7) ------------------------ */
+typedef struct l2h_mihash_params {
+    size_t bins; /* K: K + 1 triangular bins of width b/K centred on 0, b/K, ..., b; 1..bits */
+    float scale; /* a in φ = 2σ(a·z) − 1; finite, > 0                                       */
+} l2h_mihash_params;
+
+/* K = min(16, bits), a = 40 (methods.md §1.7: linear layer on centred, L2-normalised
+ * features). For deep networks whose outputs are not that small, a = 1..30 (deep-mihash). */
+l2h_mihash_params l2h_mihash_default_params(size_t bits);
+l2h_status l2h_mihash_params_check(const l2h_mihash_params *p, size_t bits);
+/* A sigmoid scale for outputs z[n, bits] that are not in the regime the default assumes:
+ * 1 / rms(z), so a·z has unit RMS and φ = 2σ(a·z) − 1 is neither saturated nor linear (the
+ * default a = 40 gives a·rms(z) ≈ 0.9 for the reference's linear layer on 4096-d normalised
+ * features, initialised with variance 2/4096). Returns 1 for all-zero or non-finite z. */
+float l2h_mihash_suggest_scale(const float *z, size_t n, size_t bits);
+/* A batch MIHash objective for outputs of width bits (1..L2H_MAX_BITS). */
+l2h_status l2h_mihash_create(l2h_objective **out, size_t bits, const l2h_mihash_params *p);
+/* The double-precision computation behind it (exposed for the gradient checks): loss =
+ * −mean MI over anchors with both neighbours and non-neighbours in the batch (0 if none);
+ * dz[n, bits] (NULL: not computed); *n_anchors (may be NULL) = anchors used. */
+l2h_status l2h_mihash_batch_f64(size_t bits, const l2h_mihash_params *p, const double *z, size_t n,
+                                const l2h_supervision *s, double *dz, double *loss,
+                                size_t *n_anchors);
+
+/* ---- MIHash, online form (obj_mihash_online.c; seed §4.3, methods.md §1.6) ----------------- */
+typedef struct l2h_mihash_online_params {
+    size_t bins;        /* K, as above                                                     */
+    float scale;        /* s in φ = σ(s·y)                                                 */
+    int reference_grad; /* 1: the reference code's ∂d/∂φ_k = −φ_rk / 2 (not the gradient) */
+} l2h_mihash_online_params;
+
+/* K = min(16, bits), s = 10 (release defaults), exact gradient. */
+l2h_mihash_online_params l2h_mihash_online_default_params(size_t bits);
+/* rc[n, bits] = σ(clamp(scale · y[n, bits], ±42)): relaxed codes in (0, 1) of reservoir items
+ * (hard codes are 0/1 and may be given directly). */
+void l2h_mihash_relax(const float *y, size_t n, size_t bits, float scale, float *rc);
+/* One item with outputs y[bits] against R reservoir codes rc[R, bits] in [0, 1] (constants),
+ * sim[R] nonzero = neighbour of the item. loss = −MI (0 with no neighbours or no
+ * non-neighbours); dy[bits] = dloss/dy, or NULL. L2H_ERR_ARG for bad sizes / parameters. */
+l2h_status l2h_mihash_online_loss_grad(const l2h_mihash_online_params *p, size_t bits,
+                                       const float *y, const float *rc, const uint8_t *sim,
+                                       size_t R, float *dy, float *loss);
+l2h_status l2h_mihash_online_f64(const l2h_mihash_online_params *p, size_t bits, const double *y,
+                                 const float *rc, const uint8_t *sim, size_t R, double *dy,
+                                 double *loss);
+
+/* ---- MI quality of hard codes (mi_quality.c; seed eqs. 2-6, methods.md §1.5) ------------- */
+typedef struct l2h_mi_quality_params {
+    int include_self;   /* anchor counted as its own neighbour at distance 0 (reference)    */
+    int clip_negative;  /* per-anchor MI below 0 (rounding) set to 0                        */
+    int merge_last_bin; /* b bins, distances b − 1 and b share the last (MATLAB histcounts) */
+} l2h_mi_quality_params;
+
+/* Ours: self pair excluded, clipping on, b + 1 bins (one per distance 0..b). */
+l2h_mi_quality_params l2h_mi_quality_default_params(void);
+/* The reference code's Q_R: all three on. */
+l2h_mi_quality_params l2h_mi_quality_reference_params(void);
+/* Q = mean over the n anchors of I(D; C) in bits, from packed codes[n, l2h_code_bytes(bits)]
+ * (bit j in byte j/8 at position j%8; bits past `bits` ignored). Anchors with no neighbour or
+ * no non-neighbour contribute 0 (C is then constant) and are still counted in the mean.
+ * mi[n] receives the per-anchor values (may be NULL). O(n² · bits/64). Parallel over anchors
+ * (l2h_threads()), result independent of the thread count. */
+l2h_status l2h_mi_quality(const uint8_t *codes, size_t n, size_t bits, const l2h_supervision *s,
+                          const l2h_mi_quality_params *p, double *q, double *mi);
+
+#endif

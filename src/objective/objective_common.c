@@ -1,0 +1,91 @@
+/* objective_common.c -- supervision checks and mini-batch gathering, and the objective
+ * dispatcher that validates arguments once for every method. */
+#include "objective.h"
+
+#include <string.h>
+
+l2h_status l2h_sup_check(const l2h_supervision *s, size_t n)
+{
+    L2H_FAIL_IF(s == NULL, L2H_ERR_ARG, "supervision: NULL");
+    L2H_FAIL_IF(s->n != n, L2H_ERR_ARG, "supervision describes %zu items, expected %zu", s->n, n);
+    switch (s->kind) {
+    case L2H_SUP_LABELS:
+        L2H_FAIL_IF(n > 0 && s->labels == NULL, L2H_ERR_ARG, "supervision: NULL labels");
+        return L2H_OK;
+    case L2H_SUP_MULTILABELS:
+        L2H_FAIL_IF(s->n_labels == 0, L2H_ERR_ARG, "supervision: multi-labels with 0 columns");
+        L2H_FAIL_IF(n > 0 && s->multilabels == NULL, L2H_ERR_ARG, "supervision: NULL multi-labels");
+        return L2H_OK;
+    case L2H_SUP_AFFINITY:
+        L2H_FAIL_IF(n > 0 && s->affinity == NULL, L2H_ERR_ARG, "supervision: NULL affinity");
+        L2H_FAIL_IF(n > ((size_t)1 << 31), L2H_ERR_ARG, "supervision: affinity too large");
+        return L2H_OK;
+    }
+    L2H_FAIL(L2H_ERR_ARG, "supervision: unknown kind %d", (int)s->kind);
+}
+
+size_t l2h_sup_gather_bytes(const l2h_supervision *src, size_t m)
+{
+    switch (src->kind) {
+    case L2H_SUP_LABELS:
+        return m * sizeof(int32_t);
+    case L2H_SUP_MULTILABELS:
+        return m * src->n_labels;
+    case L2H_SUP_AFFINITY:
+        return m * m;
+    }
+    return 0;
+}
+
+l2h_status l2h_sup_gather(const l2h_supervision *src, const size_t *idx, size_t m, void *buf,
+                          l2h_supervision *dst)
+{
+    L2H_TRY(l2h_sup_check(src, src ? src->n : 0));
+    L2H_FAIL_IF(dst == NULL || (m > 0 && (idx == NULL || buf == NULL)), L2H_ERR_ARG,
+                "supervision gather: NULL argument");
+    for (size_t i = 0; i < m; i++)
+        L2H_FAIL_IF(idx[i] >= src->n, L2H_ERR_ARG, "supervision gather: index %zu >= %zu", idx[i],
+                    src->n);
+    *dst = *src;
+    dst->n = m;
+    switch (src->kind) {
+    case L2H_SUP_LABELS: {
+        int32_t *lab = buf;
+        for (size_t i = 0; i < m; i++)
+            lab[i] = src->labels[idx[i]];
+        dst->labels = lab;
+        break;
+    }
+    case L2H_SUP_MULTILABELS: {
+        uint8_t *ml = buf;
+        const size_t L = src->n_labels;
+        for (size_t i = 0; i < m; i++)
+            memcpy(ml + i * L, src->multilabels + idx[i] * L, L);
+        dst->multilabels = ml;
+        break;
+    }
+    case L2H_SUP_AFFINITY: {
+        uint8_t *a = buf;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < m; j++)
+                a[i * m + j] = src->affinity[idx[i] * src->n + idx[j]];
+        dst->affinity = a;
+        break;
+    }
+    }
+    return L2H_OK;
+}
+
+l2h_status l2h_objective_loss_grad(l2h_objective *obj, const float *z, size_t n,
+                                   const l2h_supervision *s, float *dz, float *loss)
+{
+    L2H_FAIL_IF(obj == NULL || z == NULL || loss == NULL, L2H_ERR_ARG, "objective: NULL argument");
+    L2H_FAIL_IF(n == 0, L2H_ERR_ARG, "objective %s: empty batch", obj->ops->name);
+    L2H_TRY(l2h_sup_check(s, n));
+    return obj->ops->loss_grad(obj, z, n, s, dz, loss);
+}
+
+void l2h_objective_free(l2h_objective *obj)
+{
+    if (obj) obj->ops->free(obj);
+}
