@@ -14,7 +14,8 @@
  * Queries are always encoded with Φˢ. At checkpoints the engine evaluates the mAP of the table.
  *
  * Methods: "okh" (Online Kernel Hashing), "osh" (Online Supervised Hashing, needs labels),
- * "adapthash" (Adaptive Hashing), "sketchhash" (Online Sketching Hashing).
+ * "adapthash" (Adaptive Hashing), "sketchhash" (Online Sketching Hashing), "mihash" (online
+ * MIHash: SGD on the mutual information against the reservoir).
  *
  * Thread safety: a handle is used by one thread at a time. */
 #ifndef L2H_ONLINE_H
@@ -36,7 +37,7 @@ typedef enum l2h_online_policy {
 } l2h_online_policy;
 
 typedef struct l2h_online_params {
-    const char *method;       /* "okh" | "osh" | "adapthash" | "sketchhash" (copied)        */
+    const char *method;       /* "okh" | "osh" | "adapthash" | "sketchhash" | "mihash"      */
     size_t bits;              /* code length, 1..L2H_MAX_BITS; default 32                   */
     size_t reservoir;         /* R, reservoir size; default 200 (TRIGGER needs R >= 2)      */
     size_t interval;          /* U, stream items between policy checks; default 100         */
@@ -53,15 +54,20 @@ typedef struct l2h_online_params {
     float dist_threshold;     /* unlabelled data: neighbours iff Euclidean distance <= this;
                                * 0 = 5th percentile of distances among 2,000 pool items    */
     /* method hyper-parameters (defaults in brackets, methods.md §1.8) */
-    double okh_c;       /* OKH aggressiveness C [0.1]                                  */
-    double okh_alpha;   /* OKH dissimilar margin as a fraction of bits [0.2]           */
-    size_t okh_anchors; /* OKH kernel anchors [300]                                    */
-    double osh_eta;     /* OSH step size [0.1]                                         */
-    int osh_boost;      /* OSH: 0 = hinge per bit [default], 1 = online boosting       */
-    double adapt_alpha; /* AdaptHash margin α [0.9]                                    */
-    double adapt_beta;  /* AdaptHash orthogonality weight β [0.01]                     */
-    double adapt_step;  /* AdaptHash step size [1]                                     */
-    size_t sketch_size; /* SketchHash Frequent-Directions rows l [200]                 */
+    double okh_c;              /* OKH aggressiveness C [0.1]                                  */
+    double okh_alpha;          /* OKH dissimilar margin as a fraction of bits [0.2]           */
+    size_t okh_anchors;        /* OKH kernel anchors [300]                                    */
+    double osh_eta;            /* OSH step size [0.1]                                         */
+    int osh_boost;             /* OSH: 0 = hinge per bit [default], 1 = online boosting       */
+    double adapt_alpha;        /* AdaptHash margin α [0.9]                                    */
+    double adapt_beta;         /* AdaptHash orthogonality weight β [0.01]                     */
+    double adapt_step;         /* AdaptHash step size [1]                                     */
+    size_t sketch_size;        /* SketchHash Frequent-Directions rows l [200]                 */
+    size_t mihash_bins;        /* MIHash histogram bins K; 0 = min(16, bits)               */
+    double mihash_scale;       /* MIHash sigmoid scale s in σ(s·wᵀx) [10]                  */
+    double mihash_step;        /* MIHash SGD step [1]                                      */
+    double mihash_decay;       /* MIHash step decay: step / (1 + decay·t) [0]              */
+    int mihash_reference_grad; /* 1: the reference's ∂d/∂φ = −φ_r/2, not the exact one     */
 } l2h_online_params;
 
 /* Counters and summary of a run (or of the items pushed so far). */

@@ -43,6 +43,11 @@ l2h_online_params l2h_online_default_params(void)
     p.adapt_beta = 0.01;
     p.adapt_step = 1.0;
     p.sketch_size = 200;
+    p.mihash_bins = 0;
+    p.mihash_scale = 10.0;
+    p.mihash_step = 1.0;
+    p.mihash_decay = 0.0;
+    p.mihash_reference_grad = 0;
     return p;
 }
 
@@ -76,7 +81,7 @@ static l2h_status check_params(const l2h_online_params *p, size_t dim)
 {
     L2H_FAIL_IF(p->method == NULL, L2H_ERR_ARG, "online: no method given");
     L2H_FAIL_IF(l2h_online_find_ops(p->method) == NULL, L2H_ERR_ARG,
-                "online: unknown method '%s' (okh, osh, adapthash, sketchhash)", p->method);
+                "online: unknown method '%s' (okh, osh, adapthash, sketchhash, mihash)", p->method);
     L2H_FAIL_IF(strlen(p->method) >= 32, L2H_ERR_ARG, "online: method name too long");
     L2H_FAIL_IF(dim == 0, L2H_ERR_ARG, "online: dimension is 0");
     L2H_FAIL_IF(p->bits == 0 || p->bits > L2H_MAX_BITS, L2H_ERR_ARG,
@@ -261,16 +266,16 @@ static l2h_status policy_check(l2h_online *o, const l2h_dataset *db)
         return table_update(o, db, true);
     }
     const size_t r = o->res.n;
-    for (size_t i = 0; i < r; i++)
-        for (size_t j = 0; j < r; j++)
-            o->aff[i * r + j] =
-                l2h_online_similar(o->res.x + i * o->dim, o->res.x + j * o->dim, o->dim,
-                                   o->labelled == 1 ? o->res.labels + i : NULL,
-                                   o->labelled == 1 ? o->res.labels + j : NULL, o->dist_threshold);
+    const int32_t *lab = o->labelled == 1 ? o->res.labels : NULL;
+    if (lab == NULL) /* unlabelled: affinity from the Euclidean threshold */
+        for (size_t i = 0; i < r; i++)
+            for (size_t j = 0; j < r; j++)
+                o->aff[i * r + j] = l2h_online_similar(o->res.x + i * o->dim, o->res.x + j * o->dim,
+                                                       o->dim, NULL, NULL, o->dist_threshold);
     L2H_TRY(o->ops->encode(o->cur, o->res.x, r, o->res_cur));
     double q_cur, q_snap;
-    L2H_TRY(l2h_online_quality(o->res_cur, r, o->bits, o->aff, &q_cur));
-    L2H_TRY(l2h_online_quality(o->res.codes, r, o->bits, o->aff, &q_snap));
+    L2H_TRY(l2h_online_quality(o->res_cur, r, o->bits, o->aff, lab, &q_cur));
+    L2H_TRY(l2h_online_quality(o->res.codes, r, o->bits, o->aff, lab, &q_snap));
     if (q_cur - q_snap > o->p.theta) return table_update(o, db, true);
     return L2H_OK;
 }

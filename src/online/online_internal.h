@@ -56,8 +56,9 @@ extern const l2h_online_ops l2h_online_okh_ops;
 extern const l2h_online_ops l2h_online_osh_ops;
 extern const l2h_online_ops l2h_online_adapthash_ops;
 extern const l2h_online_ops l2h_online_sketchhash_ops;
+extern const l2h_online_ops l2h_online_mihash_ops;
 
-/* Method by name ("okh", "osh", "adapthash", "sketchhash"); NULL if unknown. */
+/* Method by name ("okh", "osh", "adapthash", "sketchhash", "mihash"); NULL if unknown. */
 const l2h_online_ops *l2h_online_find_ops(const char *name);
 
 /* ---- linear hash helpers (online_linear.c) ------------------------------------------------ */
@@ -94,11 +95,10 @@ void l2h_reservoir_clear(l2h_reservoir *r);
 size_t l2h_reservoir_offer(l2h_reservoir *r, l2h_rng *rng, const float *x, const int32_t *label,
                            const uint8_t *code);
 
-/* ---- trigger quality Q_R ------------------------------------------------------------------ */
-/* Q_R of hard codes [n, bytes] with a 0/1 affinity matrix aff[n, n] (methods.md §1.5). */
-typedef l2h_status (*l2h_online_quality_fn)(const uint8_t *codes, size_t n, size_t bits,
-                                            const uint8_t *aff, double *q);
+/* ---- trigger quality Q_R (online_trigger.c) ----------------------------------------------
+ * Q_R of hard codes [n, bytes] (methods.md §1.5, the reference's conventions): neighbours from
+ * labels[n] (same label) if given, else from the 0/1 affinity matrix aff[n, n]. */
 l2h_status l2h_online_quality(const uint8_t *codes, size_t n, size_t bits, const uint8_t *aff,
-                              double *q);
+                              const int32_t *labels, double *q);
 
 #endif

@@ -10,10 +10,8 @@
 #include <string.h>
 
 static const l2h_online_ops *const k_methods[] = {
-    &l2h_online_okh_ops,
-    &l2h_online_osh_ops,
-    &l2h_online_adapthash_ops,
-    &l2h_online_sketchhash_ops,
+    &l2h_online_okh_ops,        &l2h_online_osh_ops,    &l2h_online_adapthash_ops,
+    &l2h_online_sketchhash_ops, &l2h_online_mihash_ops,
 };
 #define N_METHODS (sizeof k_methods / sizeof k_methods[0])
 
@@ -27,7 +25,7 @@ const l2h_online_ops *l2h_online_find_ops(const char *name)
 
 const char *const *l2h_online_methods(void)
 {
-    static const char *const names[] = {"okh", "osh", "adapthash", "sketchhash", NULL};
+    static const char *const names[] = {"okh", "osh", "adapthash", "sketchhash", "mihash", NULL};
     _Static_assert(sizeof names / sizeof names[0] == N_METHODS + 1, "method name table");
     return names;
 }

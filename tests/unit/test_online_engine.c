@@ -247,7 +247,7 @@ static void test_errors(void)
         CHECK(l2h_online_find_ops(names[n]) != NULL);
         n++;
     }
-    CHECK_EQ_I(n, 4);
+    CHECK_EQ_I(n, 5);
 }
 
 static void test_unsupervised(void)
@@ -329,6 +329,7 @@ int main(void)
     test_policies("osh");
     test_policies("adapthash");
     test_policies("sketchhash");
+    test_policies("mihash");
     test_snapshot_queries();
     test_unsupervised();
     test_nomem();

@@ -44,15 +44,26 @@ static double quality_of(const l2h_online_ops *ops, const void *st, const float 
             aff[i * n + j] = y[i] == y[j];
     double q = -1.0;
     CHECK_OK(ops->encode(st, x, n, codes));
-    CHECK_OK(l2h_online_quality(codes, n, bits, aff, &q));
+    CHECK_OK(l2h_online_quality(codes, n, bits, aff, NULL, &q));
     free(codes);
     free(aff);
     return q;
 }
 
+/* The reservoir seen by methods that learn against it (online MIHash): fixed items. */
+static const float *g_res_x;
+static const int32_t *g_res_y;
+static size_t g_res_n;
+
 static l2h_online_batch batch_of(const float *x, const int32_t *y, size_t n)
 {
-    l2h_online_batch b = {.x = x, .labels = y, .n = n, .dist_threshold = 1.0f};
+    l2h_online_batch b = {.x = x,
+                          .labels = y,
+                          .n = n,
+                          .dist_threshold = 1.0f,
+                          .res_x = g_res_x,
+                          .res_labels = g_res_y,
+                          .n_res = g_res_n};
     return b;
 }
 
@@ -90,6 +101,9 @@ static void test_method(const char *name, size_t bits, double min_gain, uint64_t
     make_data(&rng, centres, n_init, xi, yi);
     make_data(&rng, centres, n_train, xt, yt);
     make_data(&rng, centres, n_test, xq, yq);
+    g_res_x = xi; /* 200 of the initial items act as the reservoir */
+    g_res_y = yi;
+    g_res_n = 200;
 
     void *a = NULL, *b = NULL, *c = NULL, *init = NULL;
     CHECK_OK(ops->create(&a, DIM, bits, &p, 7, xi, yi, n_init));
@@ -159,11 +173,11 @@ static void test_quality_hand(void)
     const uint8_t codes[4] = {0x00, 0x00, 0xFF, 0xFF};
     const uint8_t aff[16] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1};
     double q = -1.0;
-    CHECK_OK(l2h_online_quality(codes, 4, 8, aff, &q));
+    CHECK_OK(l2h_online_quality(codes, 4, 8, aff, NULL, &q));
     CHECK_NEAR(q, 1.0, 0, 1e-12);
     /* all codes equal: the distance tells nothing */
     const uint8_t same[4] = {0x5A, 0x5A, 0x5A, 0x5A};
-    CHECK_OK(l2h_online_quality(same, 4, 8, aff, &q));
+    CHECK_OK(l2h_online_quality(same, 4, 8, aff, NULL, &q));
     CHECK_NEAR(q, 0.0, 0, 1e-12);
     /* 3 items of class A at distances 0,1 (bins 0 and 1), 1 of class B at 7 and 8 (last bin,
      * closed) from anchor 0 -- computed by hand: anchor 0: pos {0,1,1}? see below */
@@ -175,7 +189,10 @@ static void test_quality_hand(void)
      * anchor 2: pos d = 0; neg d = 8, 7 -> bins {0 | 7, 7}: H(D) = H(1/3), H(+) = 0, H(-) = 0 */
     const double h13 = -(1.0 / 3) * log2(1.0 / 3) - (2.0 / 3) * log2(2.0 / 3);
     const double want = (2.0 * (log2(3.0) - 2.0 / 3.0) + h13) / 3.0;
-    CHECK_OK(l2h_online_quality(c3, 3, 8, a3, &q));
+    CHECK_OK(l2h_online_quality(c3, 3, 8, a3, NULL, &q));
+    CHECK_NEAR(q, want, 1e-12, 1e-12);
+    const int32_t l3[3] = {4, 4, 9}; /* the same neighbourhoods from labels */
+    CHECK_OK(l2h_online_quality(c3, 3, 8, NULL, l3, &q));
     CHECK_NEAR(q, want, 1e-12, 1e-12);
 }
 
@@ -227,5 +244,7 @@ int main(void)
     test_method("sketchhash", 16, 0.05, seed);
     test_method("sketchhash", 12, 0.05, seed + 1);
     test_method("osh", 12, 0.1, seed + 2);
+    test_method("mihash", 16, 0.05, seed);
+    test_method("mihash", 12, 0.05, seed + 3);
     return check_report();
 }
