@@ -1,5 +1,5 @@
 /* index_mih.c -- L2H_INDEX_MIH: the substring tables (index_mih.h), their count-then-fill build,
- * the rebuild policy, the scratch pool and the ops table. Searching is in index_mih_query.c. */
+ * the rebuild policy and the ops table. Searching is in index_mih_query.c. */
 #include "index_mih.h"
 
 #include <math.h>
@@ -36,7 +36,7 @@ static size_t tail_limit(size_t nb)
 size_t l2h_mih_auto_tables(size_t bits, size_t n)
 {
     const double lg = n > 2 ? log2((double)n) : 1.0;
-    size_t m = (size_t)ceil((double)bits / lg);
+    size_t m = (size_t)floor((double)bits / lg + 0.5);
     const size_t lo = (bits + 63) / 64;
     if (m < lo) m = lo;
     if (m > bits) m = bits;
@@ -50,6 +50,7 @@ static void table_free(l2h_mih_table *t)
     l2h_free(t->keys);
     l2h_free(t->offs);
     l2h_free(t->rows);
+    l2h_aligned_free(t->codes);
     memset(t, 0, sizeof *t);
 }
 
@@ -58,9 +59,7 @@ static void tables_free(l2h_mih *h)
     for (size_t j = 0; j < h->m; j++)
         table_free(&h->tables[j]);
     l2h_free(h->tables);
-    l2h_aligned_free(h->rowmajor);
     h->tables = NULL;
-    h->rowmajor = NULL;
     h->m = 0;
     h->nb = 0;
 }
@@ -86,6 +85,22 @@ static int cmp_key_row(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* Copies the codes of t->rows into t->codes (bucket order). */
+static int fill_codes(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_mih_table *t)
+{
+    const size_t W = ix->words;
+    size_t bytes;
+    if (!l2h_mul_ok(nb ? nb : 1, W * sizeof(uint64_t), &bytes)) return 0;
+    t->codes = l2h_aligned_alloc(64, bytes);
+    if (!t->codes) return 0;
+    for (size_t p = 0; p < nb; p++) {
+        const size_t r = t->rows[p];
+        for (size_t w = 0; w < W; w++)
+            t->codes[p * W + w] = rm ? rm[r * W + w] : ix->codes[r];
+    }
+    return 1;
+}
+
 /* Dense table: counts per key, exclusive prefix sums, then fill (rows stay in increasing order
  * within a bucket). Returns 0 when out of memory. */
 static int build_dense(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_mih_table *t)
@@ -104,7 +119,7 @@ static int build_dense(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_m
     for (size_t k = nk; k > 0; k--)
         t->offs[k] = t->offs[k - 1];
     t->offs[0] = 0;
-    return 1;
+    return fill_codes(ix, rm, nb, t);
 }
 
 /* Sparse table: (key, row) pairs sorted, distinct keys with offsets. */
@@ -142,7 +157,7 @@ static int build_sparse(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_
     t->offs[nk] = (uint32_t)nb;
     t->nkeys = nk;
     l2h_free(kr);
-    return 1;
+    return fill_codes(ix, rm, nb, t);
 }
 
 /* Builds tables over all current rows into a fresh state; on success replaces h's tables. */
@@ -187,18 +202,11 @@ static l2h_status build(l2h_index *ix, l2h_mih *h)
         l2h_aligned_free(rm);
         L2H_FAIL(L2H_ERR_NOMEM, "out of memory for multi-index hashing tables (%zu codes)", nb);
     }
+    l2h_aligned_free(rm);
     tables_free(h);
     h->tables = tabs;
-    h->rowmajor = rm;
     h->m = m;
     h->nb = nb;
-    /* scratch objects were sized for the old tables */
-    while (h->pool) {
-        l2h_mih_scratch *s = h->pool;
-        h->pool = s->next;
-        l2h_free(s->stamp);
-        l2h_free(s);
-    }
     return L2H_OK;
 }
 
@@ -213,10 +221,6 @@ static l2h_status mih_init(l2h_index *ix)
                 m, B, (B + 63) / 64, B);
     l2h_mih *h = l2h_calloc(1, sizeof *h);
     L2H_NOMEM_IF_NULL(h);
-    if (pthread_mutex_init(&h->pool_lock, NULL) != 0) {
-        l2h_free(h);
-        L2H_FAIL(L2H_ERR_NOMEM, "cannot create a mutex");
-    }
     atomic_init(&h->queries, 0);
     atomic_init(&h->probes, 0);
     atomic_init(&h->candidates, 0);
@@ -230,13 +234,6 @@ static void mih_destroy(l2h_index *ix)
     l2h_mih *h = ix->impl;
     if (!h) return;
     tables_free(h);
-    while (h->pool) {
-        l2h_mih_scratch *s = h->pool;
-        h->pool = s->next;
-        l2h_free(s->stamp);
-        l2h_free(s);
-    }
-    pthread_mutex_destroy(&h->pool_lock);
     l2h_free(h);
     ix->impl = NULL;
 }
@@ -250,13 +247,15 @@ static l2h_status mih_added(l2h_index *ix, size_t first)
     return build(ix, h);
 }
 
-/* After remove/replace: rebuild. Out of memory leaves no tables: searches scan, still exact. */
+/* After remove/replace: rebuild. The change itself is applied and stays; if the tables cannot
+ * be rebuilt (out of memory) there are none, searches scan (still exact) and the next add
+ * retries, so the caller's call still succeeds. */
 static l2h_status mih_rebuilt(l2h_index *ix)
 {
     l2h_mih *h = ix->impl;
     tables_free(h);
-    if (ix->n < min_rows()) return L2H_OK;
-    return build(ix, h);
+    if (ix->n >= min_rows() && build(ix, h) != L2H_OK) l2h_clear_error();
+    return L2H_OK;
 }
 
 static void mih_describe(const l2h_index *ix, l2h_index_info *out)
@@ -268,47 +267,13 @@ static void mih_describe(const l2h_index *ix, l2h_index_info *out)
         const l2h_mih_table *t = &h->tables[j];
         const size_t nk = t->dense ? ((size_t)1 << t->nbits) : t->nkeys;
         mem += (nk + 1) * sizeof *t->offs + h->nb * sizeof *t->rows +
-               (t->dense ? 0 : nk * sizeof *t->keys);
+               h->nb * ix->words * sizeof *t->codes + (t->dense ? 0 : nk * sizeof *t->keys);
     }
-    if (h->rowmajor) mem += h->nb * ix->words * sizeof(uint64_t);
     out->memory_bytes += mem;
     out->queries = atomic_load(&h->queries);
     out->probes = atomic_load(&h->probes);
     out->candidates = atomic_load(&h->candidates);
     out->fallbacks = atomic_load(&h->fallbacks);
-}
-
-l2h_mih_scratch *l2h_mih_scratch_get(const l2h_index *ix)
-{
-    l2h_mih *h = ix->impl;
-    pthread_mutex_lock(&h->pool_lock);
-    l2h_mih_scratch *s = h->pool;
-    if (s) h->pool = s->next;
-    pthread_mutex_unlock(&h->pool_lock);
-    if (s && s->cap >= h->nb) return s;
-    if (s) {
-        l2h_free(s->stamp);
-        l2h_free(s);
-    }
-    s = l2h_calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->cap = h->nb;
-    s->stamp = l2h_calloc(h->nb ? h->nb : 1, sizeof *s->stamp);
-    if (!s->stamp) {
-        l2h_free(s);
-        return NULL;
-    }
-    return s;
-}
-
-void l2h_mih_scratch_put(const l2h_index *ix, l2h_mih_scratch *s)
-{
-    if (!s) return;
-    l2h_mih *h = ix->impl;
-    pthread_mutex_lock(&h->pool_lock);
-    s->next = h->pool;
-    h->pool = s;
-    pthread_mutex_unlock(&h->pool_lock);
 }
 
 const l2h_index_ops l2h_index_mih_ops = {

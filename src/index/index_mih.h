@@ -16,36 +16,26 @@
 
 #include "index_internal.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #define L2H_MIH_TAIL_MIN 4096
 
 typedef struct l2h_mih_table {
-    uint32_t off;   /* first bit of the substring */
-    uint32_t nbits; /* substring length, 1..64 */
-    int dense;      /* offs indexed by key (2^nbits + 1 entries) vs sorted keys */
-    size_t nkeys;   /* sparse: distinct keys */
-    uint64_t *keys; /* sparse: [nkeys], increasing */
-    uint32_t *offs; /* dense: [2^nbits + 1]; sparse: [nkeys + 1] */
-    uint32_t *rows; /* [nb] rows, grouped by key */
+    uint32_t off;    /* first bit of the substring */
+    uint32_t nbits;  /* substring length, 1..64 */
+    int dense;       /* offs indexed by key (2^nbits + 1 entries) vs sorted keys */
+    size_t nkeys;    /* sparse: distinct keys */
+    uint64_t *keys;  /* sparse: [nkeys], increasing */
+    uint32_t *offs;  /* dense: [2^nbits + 1]; sparse: [nkeys + 1] */
+    uint32_t *rows;  /* [nb] rows, grouped by key */
+    uint64_t *codes; /* [nb, words] the codes of `rows`, same order, 64-byte aligned: a bucket
+                        is verified by reading consecutive memory */
 } l2h_mih_table;
-
-/* Per-thread search scratch, pooled so small searches do not reallocate it. */
-typedef struct l2h_mih_scratch {
-    struct l2h_mih_scratch *next;
-    uint32_t *stamp; /* [cap] generation of the query that last saw each row */
-    size_t cap;
-    uint32_t gen;
-} l2h_mih_scratch;
 
 typedef struct l2h_mih {
     size_t m;              /* tables (0: none built, every search scans) */
     size_t nb;             /* rows covered by the tables */
     l2h_mih_table *tables; /* [m] */
-    uint64_t *rowmajor;    /* [nb, words] row-major copy for verification when words > 1 */
-    pthread_mutex_t pool_lock;
-    l2h_mih_scratch *pool; /* free scratch objects */
     atomic_ullong queries, probes, candidates, fallbacks;
 } l2h_mih;
 
@@ -59,7 +49,8 @@ void l2h_mih_set_tuning(const l2h_mih_tuning *t);
 const l2h_mih_tuning *l2h_mih_get_tuning(void);
 
 /* Substring count chosen for n codes of `bits` bits when params.n_tables = 0:
- * ceil(bits / log2 n), so buckets hold about one code (Norouzi's b ~ log2 n), clamped to
+ * round(bits / log2 n), so buckets hold about one code (Norouzi's b ~ log2 n; rounding
+ * rather than ceil gives longer substrings, which clustered real codes need), clamped to
  * ceil(bits / 64) .. bits. */
 size_t l2h_mih_auto_tables(size_t bits, size_t n);
 
@@ -79,10 +70,6 @@ static inline void l2h_mih_gather(const l2h_index *ix, size_t r, uint64_t *out)
     for (size_t w = 0; w < ix->words; w++)
         out[w] = g[w * 8];
 }
-
-/* Scratch for one search thread, able to stamp nb rows; NULL when out of memory. */
-l2h_mih_scratch *l2h_mih_scratch_get(const l2h_index *ix);
-void l2h_mih_scratch_put(const l2h_index *ix, l2h_mih_scratch *s);
 
 l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, size_t k,
                           int32_t *dist, l2h_id *ids);

@@ -10,9 +10,11 @@
  *    one less), keep candidates with d <= r.
  *  - k-NN: run steps until k seen codes lie at distance <= L (then the k-th distance is <= L and
  *    every code at or below it has been seen) or every code has been seen.
- * Candidates are deduplicated with a generation-stamped array (one uint32 per row, no clearing
- * per query), verified with the full distance, and fed to the same top-k / sorting code as the
- * scan, so results equal the flat index's element for element (ties by id, same padding).
+ * Each table keeps the codes of its buckets inline, so a bucket is verified by reading
+ * consecutive memory; a code within reach is reported only at the first step that meets it,
+ * which its substring distances tell (first_seen), so no per-row "seen" array is needed. The
+ * survivors feed the same top-k / sorting code as the scan, so results equal the flat index's
+ * element for element (ties by id, same padding).
  * Rows appended since the last build (the tail) are scanned with the filter kernel.
  *
  * Cost model: probing work is counted (a bucket lookup and a verified candidate cost a fixed
@@ -27,10 +29,10 @@
 #include <string.h>
 
 /* Costs in scanned 64-bit code words, the flat scan's unit of work. Measured on 1M x 64-bit
- * codes (docs/search.md): the batched AVX-512 scan spends ~0.06 ns per code word, while a
- * bucket lookup costs ~60-100 ns and a verified candidate ~30-130 ns (cache misses on the
- * stamp array, the code and the id), so a candidate is worth ~1000 scanned words. */
-enum { COST_PROBE = 1500, COST_CAND = 1000, CAND_CAP = 128 };
+ * codes (docs/mih.md): the batched AVX-512 scan spends ~0.06 ns per code word; a bucket lookup
+ * (offsets, then the start of the bucket: cache misses) ~150 ns; a verified candidate, read
+ * sequentially from the bucket, ~1.5 ns. */
+enum { COST_PROBE = 2500, COST_CAND = 25, CAND_CAP = 128, PROBE_BATCH = 32 };
 
 typedef struct mih_ctx {
     const l2h_index *ix;
@@ -42,7 +44,6 @@ typedef struct mih_ctx {
 
 /* Per-thread query state. */
 typedef struct qstate {
-    l2h_mih_scratch *sc;
     l2h_topk tk;    /* k-NN */
     uint32_t *hist; /* k-NN: [bits + 1] seen codes per distance */
     l2h_hit *hits;  /* radius: hits of the current query */
@@ -134,6 +135,23 @@ static void scan_tail(const mih_ctx *c, const uint64_t *q, int mode, int32_t thr
     }
 }
 
+/* Whether a code found in table j at step (s, j) is met there for the first time: it is met
+ * at step (d_i, i) in every table i (d_i = its distance to the query in substring i), so it is
+ * new iff no table i < j has d_i <= s and no table i > j has d_i < s. This replaces a
+ * per-row "seen" array: no O(n) memory per thread and no random access per candidate. */
+static inline __attribute__((always_inline)) int first_seen(const l2h_mih *h, const uint64_t *q,
+                                                            const uint64_t *cw, size_t j, size_t s)
+{
+    for (size_t i = 0; i < h->m; i++) {
+        if (i == j) continue;
+        const l2h_mih_table *t = &h->tables[i];
+        const size_t di = (size_t)__builtin_popcountll(l2h_mih_substr(q, t->off, t->nbits) ^
+                                                       l2h_mih_substr(cw, t->off, t->nbits));
+        if (i < j ? di <= s : di < s) return 0;
+    }
+    return 1;
+}
+
 /* One query. Returns 1 if answered, 0 if the work budget ran out (caller scans instead). The
  * body is always inlined into two wrappers so the popcount becomes POPCNT where the CPU has it
  * without compiling the library for a particular CPU. */
@@ -144,15 +162,7 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
     const l2h_mih *h = c->h;
     const size_t W = c->W, m = h->m, nb = h->nb;
     const int32_t B = (int32_t)ix->bits;
-    const uint64_t *rm = h->rowmajor ? h->rowmajor : ix->codes;
-    l2h_mih_scratch *sc = st->sc;
-    if (++sc->gen == 0) { /* wrapped: clear once every 2^32 queries */
-        memset(sc->stamp, 0, sc->cap * sizeof *sc->stamp);
-        sc->gen = 1;
-    }
-    const uint32_t gen = sc->gen;
-    uint32_t *restrict stamp = sc->stamp;
-    size_t below = 0; /* k-NN: seen codes at distance <= L */
+    size_t below = 0; /* k-NN: counted codes at distance <= L */
     scan_tail(c, q, mode, radius, st);
     if (st->oom) return 1;
     double work = (double)(ix->n - nb) * (double)W;
@@ -165,27 +175,45 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
         if (s <= t->nbits) {
             const uint64_t qk = l2h_mih_substr(q, t->off, t->nbits);
             uint64_t mask = s == 0 ? 0 : (s == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s) - 1));
-            for (;;) {
-                size_t b, e;
-                bucket(t, qk ^ mask, &b, &e);
-                probes++;
-                work += COST_PROBE + (double)(COST_CAND * (e - b));
-                for (size_t p = b; p < e; p++) {
-                    const uint32_t r = t->rows[p];
-                    if (stamp[r] == gen) continue;
-                    stamp[r] = gen;
-                    cands++;
-                    const uint64_t *cw = rm + (size_t)r * W;
-                    int32_t d = 0;
-                    for (size_t w = 0; w < W; w++)
-                        d += __builtin_popcountll(q[w] ^ cw[w]);
-                    if (mode == MODE_KNN) {
-                        st->hist[d]++;
-                        below += d <= L;
-                        l2h_topk_push(&st->tk, d, ix->ids[r]);
-                    } else if (d <= radius && !hits_push(st, d, ix->ids[r])) {
-                        st->oom = 1;
-                        return 1;
+            int more = 1;
+            while (more) {
+                /* a batch of keys: prefetch every offset, then every bucket start, so the cache
+                 * misses of the lookups overlap instead of queueing one after another */
+                uint64_t keys[PROBE_BATCH];
+                size_t bs[PROBE_BATCH], es[PROBE_BATCH], nk = 0;
+                while (more && nk < PROBE_BATCH) {
+                    keys[nk++] = qk ^ mask;
+                    if (s == 0 || (mask = next_mask(mask, t->nbits)) == 0) more = 0;
+                }
+                if (t->dense)
+                    for (size_t i = 0; i < nk; i++)
+                        __builtin_prefetch(&t->offs[keys[i]]);
+                for (size_t i = 0; i < nk; i++) {
+                    bucket(t, keys[i], &bs[i], &es[i]);
+                    if (es[i] > bs[i]) __builtin_prefetch(t->codes + bs[i] * W);
+                    cands += es[i] - bs[i];
+                    work += COST_PROBE + (double)(COST_CAND * (es[i] - bs[i]));
+                }
+                probes += nk;
+                for (size_t i = 0; i < nk; i++) {
+                    const uint64_t *cw = t->codes + bs[i] * W;
+                    for (size_t p = bs[i]; p < es[i]; p++, cw += W) {
+                        int32_t d = 0;
+                        for (size_t w = 0; w < W; w++)
+                            d += __builtin_popcountll(q[w] ^ cw[w]);
+                        /* k-NN: a code beyond the top-k threshold is not needed; leaving it out
+                         * of hist cannot delay the stop, since k codes within thr are held */
+                        if (d > (mode == MODE_KNN ? st->tk.thr : radius)) continue;
+                        if (!first_seen(h, q, cw, j, s)) continue;
+                        const l2h_id id = ix->ids[t->rows[p]];
+                        if (mode == MODE_KNN) {
+                            st->hist[d]++;
+                            below += d <= L;
+                            l2h_topk_push(&st->tk, d, id);
+                        } else if (!hits_push(st, d, id)) {
+                            st->oom = 1;
+                            return 1;
+                        }
                     }
                 }
                 if (work > c->budget) {
@@ -193,12 +221,11 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
                     st->cands += cands;
                     return 0;
                 }
-                if (s == 0 || (mask = next_mask(mask, t->nbits)) == 0) break;
             }
         }
-        /* k-NN: k codes within L (all codes within L have been seen), or all codes seen */
+        /* k-NN: k codes within L (and every code within L has been seen) */
         if (mode == MODE_KNN)
-            done = below >= keff || L >= B || cands == nb;
+            done = below >= keff || L >= B;
         else
             done = L >= radius;
     }
@@ -307,12 +334,11 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
     {
         qstate qs;
         memset(&qs, 0, sizeof qs);
-        qs.sc = l2h_mih_scratch_get(ix);
         l2h_hit *buf = l2h_malloc_array(cap, sizeof *buf);
         uint32_t *cnt = l2h_malloc_array(max_d + 1, sizeof *cnt);
         size_t *hist2 = l2h_malloc_array(max_d + 2, sizeof *hist2);
         qs.hist = l2h_malloc_array(max_d + 1, sizeof *qs.hist);
-        const int ok = qs.sc && buf && cnt && hist2 && qs.hist;
+        const int ok = buf && cnt && hist2 && qs.hist;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -339,7 +365,6 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
         }
         probes += qs.probes;
         cands += qs.cands;
-        l2h_mih_scratch_put(ix, qs.sc);
         l2h_free(buf);
         l2h_free(cnt);
         l2h_free(hist2);
@@ -398,11 +423,10 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
     {
         qstate qs;
         memset(&qs, 0, sizeof qs);
-        qs.sc = l2h_mih_scratch_get(ix);
         size_t *counts = l2h_malloc_array((size_t)radius + 2, sizeof *counts);
         l2h_hit *tmp = NULL;
         size_t tmp_cap = 0;
-        int ok = qs.sc && counts;
+        int ok = counts != NULL;
 #pragma omp for schedule(dynamic, 4)
         for (size_t i = 0; i < nq; i++) {
             if (!ok) continue;
@@ -440,7 +464,6 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
         }
         probes += qs.probes;
         cands += qs.cands;
-        l2h_mih_scratch_put(ix, qs.sc);
         l2h_free(qs.hits);
         l2h_free(tmp);
         l2h_free(counts);
