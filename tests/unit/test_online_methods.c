@@ -50,6 +50,9 @@ static double quality_of(const l2h_online_ops *ops, const void *st, const float 
     return q;
 }
 
+/* Online MIHash with the reference code's ∂d/∂φ (a descent direction, not the gradient). */
+static int g_reference_grad;
+
 /* The reservoir seen by methods that learn against it (online MIHash): fixed items. */
 static const float *g_res_x;
 static const int32_t *g_res_y;
@@ -88,6 +91,7 @@ static void test_method(const char *name, size_t bits, double min_gain, uint64_t
     p.okh_anchors = 60;
     p.sketch_size = 40;
     p.adapt_step = ADAPT_STEP;
+    p.mihash_reference_grad = g_reference_grad;
     l2h_rng rng;
     l2h_rng_seed(&rng, seed);
     float centres[NCLASS * DIM];
@@ -167,6 +171,37 @@ done:
     free(yq);
 }
 
+/* The reference-gradient flag reaches the objective: same seed and data, other trajectory. */
+static void test_mihash_flag(void)
+{
+    const l2h_online_ops *ops = l2h_online_find_ops("mihash");
+    l2h_online_params p = l2h_online_default_params();
+    l2h_rng rng;
+    l2h_rng_seed(&rng, 5);
+    float centres[NCLASS * DIM], x[120 * DIM];
+    int32_t y[120];
+    for (size_t i = 0; i < NCLASS * DIM; i++)
+        centres[i] = (float)l2h_rng_normal(&rng);
+    make_data(&rng, centres, 120, x, y);
+    g_res_x = x;
+    g_res_y = y;
+    g_res_n = 60;
+    void *a = NULL, *b = NULL;
+    CHECK_OK(ops->create(&a, DIM, 16, &p, 3, NULL, NULL, 0));
+    p.mihash_reference_grad = 1;
+    CHECK_OK(ops->create(&b, DIM, 16, &p, 3, NULL, NULL, 0));
+    if (a && b) {
+        CHECK(ops->distance(a, b) == 0.0);
+        learn_all(ops, a, x + 60 * DIM, y + 60, 60);
+        learn_all(ops, b, x + 60 * DIM, y + 60, 60);
+        CHECK(ops->distance(a, b) > 1e-6);
+    }
+    ops->destroy(a);
+    ops->destroy(b);
+    p.mihash_bins = 17; /* more bins than bits */
+    CHECK_STATUS(ops->create(&a, DIM, 16, &p, 3, NULL, NULL, 0), L2H_ERR_ARG);
+}
+
 static void test_quality_hand(void)
 {
     /* two classes, codes 0x00 vs 0xFF: positives at 0, negatives at 8 -> MI = H(1/2) = 1 bit */
@@ -235,6 +270,7 @@ int main(void)
 {
     const uint64_t seed = test_seed();
     test_quality_hand();
+    test_mihash_flag();
     test_reservoir();
     /* OKH and AdaptHash learn noisily (pairs, hinge on Hamming distance): they are required to
      * improve, by a margin that holds over many seeds; OSH and SketchHash improve a lot */
@@ -246,5 +282,7 @@ int main(void)
     test_method("osh", 12, 0.1, seed + 2);
     test_method("mihash", 16, 0.05, seed);
     test_method("mihash", 12, 0.05, seed + 3);
+    g_reference_grad = 1;
+    test_method("mihash", 16, 0.05, seed + 4);
     return check_report();
 }
