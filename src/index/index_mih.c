@@ -36,7 +36,7 @@ static size_t tail_limit(size_t nb)
 size_t l2h_mih_auto_tables(size_t bits, size_t n)
 {
     const double lg = n > 2 ? log2((double)n) : 1.0;
-    size_t m = (size_t)floor((double)bits / lg + 0.5);
+    size_t m = (size_t)ceil((double)bits / lg);
     const size_t lo = (bits + 63) / 64;
     if (m < lo) m = lo;
     if (m > bits) m = bits;

@@ -49,9 +49,10 @@ void l2h_mih_set_tuning(const l2h_mih_tuning *t);
 const l2h_mih_tuning *l2h_mih_get_tuning(void);
 
 /* Substring count chosen for n codes of `bits` bits when params.n_tables = 0:
- * round(bits / log2 n), so buckets hold about one code (Norouzi's b ~ log2 n; rounding
- * rather than ceil gives longer substrings, which clustered real codes need), clamped to
- * ceil(bits / 64) .. bits. */
+ * ceil(bits / log2 n), so buckets hold about one code (Norouzi's b ~ log2 n), clamped to
+ * ceil(bits / 64) .. bits. Longer substrings (fewer tables) verify fewer candidates on
+ * clustered codes but need many more lookups for radius >= m; with candidates verified from
+ * inline codes, lookups are the dearer part (docs/mih.md). */
 size_t l2h_mih_auto_tables(size_t bits, size_t n);
 
 /* Bits [off, off + len) of a padded row-major code, len in 1..64. */

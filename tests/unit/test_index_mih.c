@@ -218,12 +218,12 @@ static void test_candidates_sublinear(void)
     CHECK(same_results(mih, flat, q, nq, 1, 3, "sublinear"));
     l2h_index_info info;
     CHECK_OK(l2h_index_describe(mih, &info));
-    CHECK_EQ_I(info.n_tables, l2h_mih_auto_tables(64, n)); /* round(64 / log2 20000) = 4 */
-    CHECK_EQ_I(info.n_tables, 4);
+    CHECK_EQ_I(info.n_tables, l2h_mih_auto_tables(64, n)); /* ceil(64 / log2 20000) = 5 */
+    CHECK_EQ_I(info.n_tables, 5);
     CHECK_EQ_I(info.fallbacks, 0);
     CHECK(info.candidates < 2 * nq * n / 50);
     CHECK(info.probes > 0);
-    CHECK(info.memory_bytes > n * 8 + n * (8 + 4) * 4);
+    CHECK(info.memory_bytes > n * 8 + n * (8 + 4) * 5);
     l2h_index_free(mih);
     l2h_index_free(flat);
     l2h_mih_set_tuning(NULL);
@@ -369,11 +369,11 @@ static void test_params(void)
     p.n_tables = 2;
     CHECK_OK(l2h_index_create(&ix, &p));
     l2h_index_free(ix);
-    CHECK_EQ_I(l2h_mih_auto_tables(64, 1000000), 3); /* round(64 / 19.93) */
+    CHECK_EQ_I(l2h_mih_auto_tables(64, 1000000), 4); /* ceil(64 / 19.93) */
     CHECK_EQ_I(l2h_mih_auto_tables(256, 1000000), 13);
     CHECK_EQ_I(l2h_mih_auto_tables(64, 1), 64);
     CHECK_EQ_I(l2h_mih_auto_tables(1024, 2), 1024);
-    CHECK_EQ_I(l2h_mih_auto_tables(1024, 1 << 20), 51);
+    CHECK_EQ_I(l2h_mih_auto_tables(1024, 1 << 20), 52);
     l2h_index_info info;
     CHECK_STATUS(l2h_index_describe(NULL, &info), L2H_ERR_ARG);
 }
