@@ -201,7 +201,8 @@ l2h_status l2h_index_load_mem(l2h_index **out, const void *buf, size_t len, cons
     p.n_tables = h.n_tables;
     l2h_index *ix = NULL;
     const l2h_status cs = l2h_index_create(&ix, &p);
-    if (cs != L2H_OK) return with_name(cs, name);
+    /* parameters the constructor refuses (MIH n_tables) make the file invalid */
+    if (cs != L2H_OK) return with_name(cs == L2H_ERR_ARG ? L2H_ERR_FORMAT : cs, name);
 
     l2h_status st = L2H_OK;
     l2h_id *ids = NULL;

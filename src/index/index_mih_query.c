@@ -345,11 +345,16 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
         } else {
             l2h_topk_init(&qs.tk, buf, cap, cnt, hist2, keff, (int32_t)max_d, 0);
         }
+        size_t tried = 0, abandoned = 0;
 #pragma omp for schedule(dynamic, 4)
         for (size_t i = 0; i < nq; i++) {
             if (!ok) continue;
             memset(qs.hist, 0, (max_d + 1) * sizeof *qs.hist);
-            if (run(&c, q + i * W, MODE_KNN, keff, 0, &qs)) {
+            /* once this thread has seen nearly every query of the call run out of budget (large
+             * k, random-like data), the rest go straight to the scan */
+            const int hopeless = tried >= 16 && abandoned * 10 >= tried * 9;
+            tried++;
+            if (!hopeless && run(&c, q + i * W, MODE_KNN, keff, 0, &qs)) {
                 l2h_topk_finish(&qs.tk, dist + i * k, ids + i * k);
                 for (size_t j = keff; j < k; j++) {
                     dist[i * k + j] = -1;
@@ -357,6 +362,7 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
                 }
             } else {
                 l2h_topk_finish(&qs.tk, dist + i * k, ids + i * k); /* resets it */
+                abandoned++;
                 size_t slot;
 #pragma omp atomic capture
                 slot = nfb++;
