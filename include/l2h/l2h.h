@@ -21,5 +21,6 @@
 #include "l2h/eval.h"
 #include "l2h/model.h"
 #include "l2h/online.h"
+#include "l2h/train.h"
 
 #endif

@@ -9,7 +9,8 @@
 #include <string.h>
 
 /* Every architecture a model file may name. Adding one: its ops table here. */
-static const l2h_net_ops *const arch_table[] = {&l2h_net_linear_ops};
+static const l2h_net_ops *const arch_table[] = {&l2h_net_linear_ops, &l2h_net_mlp_ops,
+                                                 &l2h_net_cnn_ops};
 
 const l2h_net_ops *l2h_net_ops_find(const char *arch)
 {

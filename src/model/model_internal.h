@@ -19,6 +19,7 @@
 #include "core.h"
 #include "l2h/codes.h"
 #include "l2h/model.h"
+#include "nn.h"
 #include "safetensors.h"
 
 #define L2H_MODEL_FORMAT "l2h-model"
@@ -63,6 +64,16 @@ l2h_status l2h_net_linear_create(l2h_net **out, size_t in_dim, size_t out_dim, c
                                  const float *b);
 /* Parameters of a linear network (views into the net); L2H_ERR_ARG for another arch. */
 l2h_status l2h_net_linear_params(const l2h_net *net, const float **w, const float **b);
+
+/* Networks from src/nn layer stacks (net_nn.c): "mlp" and "cnn", tensors under their l2h_nn
+ * names, metadata "nn_arch" (layer text) and "nn_input" ("C,H,W"); encoding by l2h_nn_infer. */
+extern const l2h_net_ops l2h_net_mlp_ops;
+extern const l2h_net_ops l2h_net_cnn_ops;
+/* A model network from a trained l2h_nn, which it TAKES (freed on failure too): arch "linear"
+ * becomes the plain linear network (parameters copied, nn freed), "mlp" / "cnn" wrap it. */
+l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn);
+/* The l2h_nn behind an "mlp" / "cnn" network, NULL for other architectures. */
+const l2h_nn *l2h_net_nn(const l2h_net *net);
 
 /* ---- the model --------------------------------------------------------------------------- */
 struct l2h_model {

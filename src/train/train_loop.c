@@ -1,14 +1,14 @@
 /* train_loop.c -- the mini-batch loop of train.h: seeded shuffling, gathering, forward, loss,
  * backward, NaN/Inf checks naming the place, one optimiser step per batch. */
-#include "train.h"
+#include "train_loop.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-l2h_train_params l2h_train_default_params(void)
+l2h_loop_params l2h_loop_default_params(void)
 {
-    l2h_train_params p;
+    l2h_loop_params p;
     memset(&p, 0, sizeof p);
     p.epochs = 100;
     p.batch = 100;
@@ -20,7 +20,7 @@ l2h_train_params l2h_train_default_params(void)
     return p;
 }
 
-l2h_status l2h_train_params_check(const l2h_train_params *p)
+l2h_status l2h_loop_params_check(const l2h_loop_params *p)
 {
     L2H_FAIL_IF(p == NULL, L2H_ERR_ARG, "train: NULL parameters");
     L2H_FAIL_IF(p->epochs == 0, L2H_ERR_ARG, "train: epochs must be >= 1");
@@ -75,7 +75,7 @@ static void buf_free(train_buf *b)
 }
 
 static l2h_status buf_alloc(train_buf *b, const l2h_nn *net, size_t n, const l2h_supervision *s,
-                            const l2h_train_params *p, size_t *n_ranges)
+                            const l2h_loop_params *p, size_t *n_ranges)
 {
     const size_t din = l2h_nn_in_dim(net), dout = l2h_nn_out_dim(net);
     size_t nt;
@@ -101,7 +101,7 @@ static l2h_status buf_alloc(train_buf *b, const l2h_nn *net, size_t n, const l2h
 /* One mini-batch: rows idx[0..m) of x. */
 static l2h_status train_step(l2h_nn *net, l2h_objective *obj, const float *x,
                              const l2h_supervision *s, const size_t *idx, size_t m,
-                             const l2h_train_params *p, train_buf *b, size_t n_ranges, size_t step,
+                             const l2h_loop_params *p, train_buf *b, size_t n_ranges, size_t step,
                              float lr, size_t epoch, size_t batch, float *loss)
 {
     const size_t din = l2h_nn_in_dim(net);
@@ -127,10 +127,10 @@ static l2h_status train_step(l2h_nn *net, l2h_objective *obj, const float *x,
 }
 
 l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t n,
-                         const l2h_supervision *s, const l2h_train_params *p, float *epoch_loss)
+                         const l2h_supervision *s, const l2h_loop_params *p, float *epoch_loss)
 {
     L2H_FAIL_IF(net == NULL || obj == NULL || x == NULL, L2H_ERR_ARG, "train: NULL argument");
-    L2H_TRY(l2h_train_params_check(p));
+    L2H_TRY(l2h_loop_params_check(p));
     L2H_TRY(l2h_sup_check(s, n));
     L2H_FAIL_IF(n < 2, L2H_ERR_ARG, "train: %zu items, need at least 2", n);
     L2H_FAIL_IF(obj->bits != l2h_nn_out_dim(net), L2H_ERR_ARG,
@@ -163,7 +163,9 @@ l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t
             sum += (double)loss;
             batches++;
         }
-        if (epoch_loss) epoch_loss[e] = batches ? (float)(sum / (double)batches) : 0.0f;
+        const float el = batches ? (float)(sum / (double)batches) : 0.0f;
+        if (epoch_loss) epoch_loss[e] = el;
+        if (st == L2H_OK && p->on_epoch) st = p->on_epoch(p->user, e, el);
     }
     buf_free(&b);
     return st;

@@ -6,7 +6,7 @@
 
 #include "core.h"
 #include "l2h/codes.h"
-#include "train.h"
+#include "train_loop.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -65,9 +65,9 @@ static double quality(const l2h_nn *net, const l2h_supervision *s)
     return q;
 }
 
-static l2h_train_params test_params(void)
+static l2h_loop_params test_params(void)
 {
-    l2h_train_params p = l2h_train_default_params();
+    l2h_loop_params p = l2h_loop_default_params();
     p.epochs = 40;
     p.batch = 60;
     p.seed = check_seed;
@@ -97,7 +97,7 @@ static void test_learns_and_repeats(void)
     const l2h_supervision s = {.kind = L2H_SUP_LABELS, .n = N, .labels = g_lab};
     l2h_nn *net[2];
     l2h_objective *obj[2];
-    const l2h_train_params p = test_params();
+    const l2h_loop_params p = test_params();
     float loss[2][40];
     double q0 = 0, q1 = 0;
     for (int run = 0; run < 2; run++) {
@@ -121,7 +121,7 @@ static void test_learns_and_repeats(void)
                  l2h_nn_n_params(net[0]) * sizeof(float)) == 0);
     CHECK(memcmp(loss[0], loss[1], sizeof loss[0]) == 0);
     /* another seed shuffles differently */
-    l2h_train_params p2 = p;
+    l2h_loop_params p2 = p;
     p2.seed = p.seed + 1;
     p2.epochs = 1;
     l2h_nn *n3;
@@ -156,7 +156,7 @@ static void test_adam_multilabel(void)
     l2h_objective *obj;
     setup(&net, &obj);
     if (!net || !obj) return;
-    l2h_train_params p = test_params();
+    l2h_loop_params p = test_params();
     p.optim = l2h_optim_default_params(L2H_OPTIM_ADAM);
     p.lr = (l2h_lr_schedule){.kind = L2H_LR_INV, .lr0 = 0.02f, .decay = 0.01f, .power = 0.75f};
     p.lr_unit = L2H_LR_PER_STEP;
@@ -178,7 +178,7 @@ static void test_errors(void)
     l2h_objective *obj;
     setup(&net, &obj);
     if (!net || !obj) return;
-    l2h_train_params p = test_params();
+    l2h_loop_params p = test_params();
     p.epochs = 2;
     /* an exploding learning rate: named tensor after the step */
     p.lr.lr0 = 1e38f;

@@ -12,8 +12,8 @@
  * Numerical failures stop the run with L2H_ERR_NUMERIC and say where: "epoch 3, batch 17:"
  * followed by the objective's message (non-finite output z[i, k]), or "non-finite gradient
  * in tensor 'cnn.0.weight'" / "non-finite parameter in tensor ... after the step". */
-#ifndef L2H_TRAIN_H
-#define L2H_TRAIN_H
+#ifndef L2H_TRAIN_LOOP_H
+#define L2H_TRAIN_LOOP_H
 
 #include "nn.h"
 #include "objective.h"
@@ -24,19 +24,23 @@ typedef enum l2h_lr_unit {
     L2H_LR_PER_STEP = 1   /* schedule t = optimiser steps taken so far (online) */
 } l2h_lr_unit;
 
-typedef struct l2h_train_params {
+typedef struct l2h_loop_params {
     size_t epochs;          /* >= 1                                          */
     size_t batch;           /* 2 .. l2h_nn_max_batch(net)                    */
     uint64_t seed;          /* shuffling                                     */
     l2h_optim_params optim; /* optimiser and weight decay                    */
     l2h_lr_schedule lr;     /* learning rate                                 */
     l2h_lr_unit lr_unit;
-} l2h_train_params;
+    /* Called after every epoch with its index and mean batch loss (may be NULL); a status
+     * other than L2H_OK stops the run and is returned (validation, progress, cancelling). */
+    l2h_status (*on_epoch)(void *user, size_t epoch, float loss);
+    void *user;
+} l2h_loop_params;
 
 /* batch-MIHash reference settings (methods.md §1.7): 100 epochs, batch 100, SGD momentum 0.9,
  * weight decay 5e-4, lr 0.1 halved every 10 epochs. */
-l2h_train_params l2h_train_default_params(void);
-l2h_status l2h_train_params_check(const l2h_train_params *p);
+l2h_loop_params l2h_loop_default_params(void);
+l2h_status l2h_loop_params_check(const l2h_loop_params *p);
 
 /* Trains net in place on x[n, l2h_nn_in_dim(net)] (already preprocessed) with supervision s
  * of the same n items and objective obj (obj->bits must equal l2h_nn_out_dim(net)).
@@ -45,6 +49,6 @@ l2h_status l2h_train_params_check(const l2h_train_params *p);
  * parameters), L2H_ERR_NOMEM, L2H_ERR_NUMERIC (see above); on error the parameters are those
  * of the failing step. */
 l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t n,
-                         const l2h_supervision *s, const l2h_train_params *p, float *epoch_loss);
+                         const l2h_supervision *s, const l2h_loop_params *p, float *epoch_loss);
 
 #endif

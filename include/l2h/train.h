@@ -1,0 +1,99 @@
+/* l2h/train.h -- learned hash functions: MIHash (Cakir et al.) on a linear layer, an MLP or a
+ * small CNN, trained by mini-batch SGD / Adam on the labelled training rows.
+ *
+ * The result is an ordinary l2h_model (model.h): preprocessing (centring by the training mean,
+ * then optional L2 normalisation; statistics from the rows actually trained on), the network,
+ * and the sign. Training is bit-for-bit repeatable for a seed and thread count. Conventions
+ * and the reasons behind the defaults: docs/mihash.md. */
+#ifndef L2H_TRAIN_H
+#define L2H_TRAIN_H
+
+#include "l2h/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum l2h_net_kind {
+    L2H_NET_LINEAR = 0, /* one linear layer dim -> bits (the papers' shallow setting)     */
+    L2H_NET_MLP = 1,    /* dim -> hidden... (ReLU) -> bits                                  */
+    L2H_NET_CNN = 2     /* LeNet-sized CNN on 1x28x28 images (dim must be 784)              */
+} l2h_net_kind;
+
+typedef enum l2h_optimizer {
+    L2H_OPT_SGD = 0, /* momentum, optional Nesterov, L2 weight decay */
+    L2H_OPT_ADAM = 1 /* bias-corrected, L2 weight decay              */
+} l2h_optimizer;
+
+typedef enum l2h_schedule {
+    L2H_SCHED_CONST = 0, /* lr                                   */
+    L2H_SCHED_STEP = 1,  /* lr * gamma^floor(epoch / step)       */
+    L2H_SCHED_INV = 2    /* lr * (1 + gamma * epoch)^(-power)    */
+} l2h_schedule;
+
+/* Reported after every epoch. */
+typedef struct l2h_train_progress {
+    size_t epoch;       /* 1-based epochs done                                       */
+    size_t epochs;      /* total                                                     */
+    double loss;        /* mean mini-batch loss of the epoch (-mean MI for MIHash)   */
+    double val_map;     /* validation mAP measured after this epoch, or -1 if none   */
+    double val_map_tie; /* tie-aware validation mAP, or -1                            */
+    double examples_per_s; /* training examples per second over this epoch            */
+    double seconds;     /* since training started                                    */
+} l2h_train_progress;
+
+/* Return nonzero to stop training (l2h_train then fails with L2H_ERR_STATE, "cancelled"). */
+typedef int (*l2h_train_callback)(const l2h_train_progress *p, void *user);
+
+typedef struct l2h_train_params {
+    const char *method;     /* "mihash" (the only learned method so far)                    */
+    l2h_net_kind net;       /* default LINEAR                                               */
+    size_t bits;            /* 1..L2H_MAX_BITS                                              */
+    size_t hidden[4];       /* MLP hidden sizes (default one layer of 1024)                 */
+    size_t n_hidden;        /* 1..4                                                         */
+    size_t epochs;          /* default 50                                                   */
+    size_t batch;           /* mini-batch size, >= 2 (default 100)                          */
+    l2h_optimizer optimizer;/* default SGD                                                  */
+    double lr;              /* initial learning rate (default 0.1 SGD; set 1e-3 for Adam)   */
+    double momentum;        /* SGD (0.9)                                                    */
+    int nesterov;           /* SGD (0)                                                      */
+    double weight_decay;    /* L2 decay on weights, not biases (5e-4)                       */
+    l2h_schedule schedule;  /* default STEP                                                 */
+    size_t lr_step;         /* STEP: epochs per decay (default 10)                          */
+    double lr_gamma;        /* STEP: factor (0.5); INV: gamma                               */
+    double lr_power;        /* INV: power (0.75)                                            */
+    double last_lr_mult;    /* learning-rate multiplier of the last layer (1; HashNet: 10)  */
+    size_t bins;            /* MIHash K (0 = min(16, bits))                                 */
+    double scale;           /* sigmoid scale a; 0 = auto: 2 / rms of the initial outputs    */
+    uint64_t seed;          /* initialisation, shuffling, validation split                  */
+    int center;             /* subtract the training mean (1)                               */
+    int l2_normalize;       /* scale rows to unit length after centring (1)                 */
+    double val_fraction;    /* hold out this fraction of the TRAINING rows (0 = none)       */
+    size_t val_every;       /* measure validation mAP every N epochs (default 1)            */
+    l2h_train_callback callback; /* may be NULL                                             */
+    void *user;
+} l2h_train_params;
+
+L2H_API l2h_train_params l2h_train_default_params(size_t bits);
+
+/* Trains a model on the labelled rows of `train` (single labels or multi-labels; neighbours
+ * share a label). With val_fraction > 0 a seeded random part of the rows is held out and never
+ * trained on: validation mAP = those rows as queries against the other rows as database.
+ * Errors: L2H_ERR_ARG (parameters, unlabelled data, CNN with dim != 784), L2H_ERR_NUMERIC
+ * (NaN/Inf in data, loss or parameters; the message says where), L2H_ERR_NOMEM,
+ * L2H_ERR_STATE (cancelled by the callback). *out is NULL on failure. */
+L2H_API L2H_NODISCARD l2h_status l2h_train(l2h_model **out, const l2h_dataset *train,
+                                           const l2h_train_params *p);
+
+/* MI quality (seed eqs. 2-6) of packed codes[n, l2h_code_bytes(bits)] whose neighbours are
+ * given by the labels of `labelled` (n rows): mean over anchors of I(D; C) in bits, self pair
+ * excluded. hist (may be NULL) receives [2, bits + 1] counts of the Hamming distances of all
+ * ordered neighbour pairs (row 0) and non-neighbour pairs (row 1). */
+L2H_API L2H_NODISCARD l2h_status l2h_mi_quality_codes(const uint8_t *codes, size_t n, size_t bits,
+                                                      const l2h_dataset *labelled, double *q,
+                                                      double *hist);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

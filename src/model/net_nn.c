@@ -1,0 +1,192 @@
+/* net_nn.c -- networks built from src/nn layer stacks ("mlp", "cnn") as model architectures.
+ *
+ * File layout: every tensor of the parameter arena under its l2h_nn name ("mlp.0.weight",
+ * "cnn.3.bias", ...; PyTorch's nn.Sequential numbering) with its PyTorch shape, plus two
+ * metadata entries: "nn_arch", the layer stack as l2h_nn_specs_format text, and "nn_input",
+ * the input shape "C,H,W" (feature vectors: "dim,1,1"). Encoding runs l2h_nn_infer
+ * (thread-safe, scratch per call). Linear networks trained through src/nn are stored as the
+ * plain "linear" architecture instead (same tensor names), so old and new linear files agree. */
+#include "model_internal.h"
+
+#include "nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NN_MAX_LAYERS 64
+
+typedef struct net_nn {
+    l2h_net base;
+    l2h_nn *nn;
+} net_nn;
+
+static void nn_net_free(l2h_net *net)
+{
+    net_nn *n = (net_nn *)net;
+    l2h_nn_free(n->nn);
+    l2h_free(n);
+}
+
+static l2h_status nn_net_forward(const l2h_net *net, const float *x, size_t n, float *z)
+{
+    return l2h_nn_infer(((const net_nn *)net)->nn, x, n, z);
+}
+
+static l2h_status nn_net_save(const l2h_net *net, l2h_st_writer *w)
+{
+    const l2h_nn *nn = ((const net_nn *)net)->nn;
+    size_t ns, nt;
+    const l2h_layer_spec *specs = l2h_nn_specs(nn, &ns);
+    char text[2048];
+    L2H_TRY(l2h_nn_specs_format(specs, ns, text, sizeof text));
+    L2H_TRY(l2h_st_writer_set_meta(w, "nn_arch", text));
+    size_t c, h, wd;
+    l2h_nn_in_shape(nn, &c, &h, &wd);
+    char shape[96];
+    snprintf(shape, sizeof shape, "%zu,%zu,%zu", c, h, wd);
+    L2H_TRY(l2h_st_writer_set_meta(w, "nn_input", shape));
+    const l2h_nn_tensor *t = l2h_nn_tensors(nn, &nt);
+    const float *params = l2h_nn_params_const(nn);
+    for (size_t k = 0; k < nt; k++)
+        L2H_TRY(l2h_st_writer_add(w, t[k].name, L2H_ST_F32, t[k].rank, t[k].shape,
+                                  params + t[k].offset));
+    return L2H_OK;
+}
+
+static const l2h_net_ops *ops_of(const char *arch);
+
+static l2h_status wrap(l2h_net **out, l2h_nn *nn, const l2h_net_ops *ops)
+{
+    net_nn *n = l2h_calloc(1, sizeof *n);
+    if (!n) {
+        l2h_nn_free(nn);
+        L2H_FAIL(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+    }
+    n->base.ops = ops;
+    n->base.in_dim = l2h_nn_in_dim(nn);
+    n->base.out_dim = l2h_nn_out_dim(nn);
+    n->nn = nn;
+    *out = &n->base;
+    return L2H_OK;
+}
+
+static l2h_status parse_shape(const char *s, size_t v[3])
+{
+    for (int i = 0; i < 3; i++) {
+        size_t x = 0;
+        if (*s < '0' || *s > '9') return L2H_ERR_FORMAT;
+        while (*s >= '0' && *s <= '9') {
+            if (x > 100000000) return L2H_ERR_FORMAT;
+            x = x * 10 + (size_t)(*s++ - '0');
+        }
+        if (x == 0) return L2H_ERR_FORMAT;
+        v[i] = x;
+        if (i < 2 && *s++ != ',') return L2H_ERR_FORMAT;
+    }
+    return *s == '\0' ? L2H_OK : L2H_ERR_FORMAT;
+}
+
+static l2h_status nn_net_load_arch(l2h_net **out, const l2h_st_file *f, size_t in_dim,
+                                   size_t out_dim, const char *arch)
+{
+    *out = NULL;
+    const char *name = l2h_st_file_name(f);
+    const char *text = l2h_st_meta(f, "nn_arch"), *in = l2h_st_meta(f, "nn_input");
+    L2H_FAIL_IF(!text || !in, L2H_ERR_FORMAT, "%s: metadata \"nn_arch\" or \"nn_input\" missing",
+                name);
+    size_t shape[3];
+    L2H_FAIL_IF(parse_shape(in, shape) != L2H_OK, L2H_ERR_FORMAT,
+                "%s: metadata \"nn_input\" = \"%.40s\" is not C,H,W", name, in);
+    l2h_layer_spec specs[NN_MAX_LAYERS];
+    size_t ns;
+    if (l2h_nn_specs_parse(text, specs, NN_MAX_LAYERS, &ns) != L2H_OK)
+        L2H_FAIL(L2H_ERR_FORMAT, "%s: bad \"nn_arch\": %s", name, l2h_last_error());
+    l2h_nn *nn;
+    if (l2h_nn_create(&nn, arch, shape[0], shape[1], shape[2], specs, ns, 0) != L2H_OK)
+        L2H_FAIL(L2H_ERR_FORMAT, "%s: bad \"nn_arch\": %s", name, l2h_last_error());
+    l2h_status st = L2H_OK;
+    if (l2h_nn_in_dim(nn) != in_dim || l2h_nn_out_dim(nn) != out_dim)
+        st = l2h_set_error(L2H_ERR_FORMAT, "%s: network %zu -> %zu, metadata says %zu -> %zu",
+                           name, l2h_nn_in_dim(nn), l2h_nn_out_dim(nn), in_dim, out_dim);
+    size_t nt;
+    const l2h_nn_tensor *t = l2h_nn_tensors(nn, &nt);
+    float *params = l2h_nn_params(nn);
+    for (size_t k = 0; k < nt && st == L2H_OK; k++) {
+        const l2h_st_tensor *tt; /* shape first: allocate only what the file backs */
+        st = l2h_st_expect(f, t[k].name, L2H_ST_F32, t[k].rank, t[k].shape, &tt);
+        if (st == L2H_OK)
+            st = l2h_st_read(f, t[k].name, L2H_ST_F32, t[k].rank, t[k].shape,
+                             params + t[k].offset);
+        for (size_t i = 0; st == L2H_OK && i < t[k].count; i++)
+            if (!isfinite(params[t[k].offset + i]))
+                st = l2h_set_error(L2H_ERR_FORMAT, "%s: tensor '%s' holds a non-finite value",
+                                   name, t[k].name);
+    }
+    if (st == L2H_OK) return wrap(out, nn, ops_of(arch));
+    l2h_nn_free(nn);
+    return st;
+}
+
+static l2h_status mlp_load(l2h_net **out, const l2h_st_file *f, size_t in_dim, size_t out_dim)
+{
+    return nn_net_load_arch(out, f, in_dim, out_dim, "mlp");
+}
+
+static l2h_status cnn_load(l2h_net **out, const l2h_st_file *f, size_t in_dim, size_t out_dim)
+{
+    return nn_net_load_arch(out, f, in_dim, out_dim, "cnn");
+}
+
+const l2h_net_ops l2h_net_mlp_ops = {
+    .arch = "mlp",
+    .forward = nn_net_forward,
+    .save = nn_net_save,
+    .load = mlp_load,
+    .free = nn_net_free,
+};
+
+const l2h_net_ops l2h_net_cnn_ops = {
+    .arch = "cnn",
+    .forward = nn_net_forward,
+    .save = nn_net_save,
+    .load = cnn_load,
+    .free = nn_net_free,
+};
+
+static const l2h_net_ops *ops_of(const char *arch)
+{
+    return strcmp(arch, "cnn") == 0 ? &l2h_net_cnn_ops : &l2h_net_mlp_ops;
+}
+
+l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn)
+{
+    *out = NULL;
+    L2H_FAIL_IF(nn == NULL, L2H_ERR_ARG, "l2h_net_from_nn: NULL network");
+    const char *arch = l2h_nn_arch(nn);
+    if (strcmp(arch, "linear") == 0) {
+        size_t nt;
+        const l2h_nn_tensor *t = l2h_nn_tensors(nn, &nt);
+        l2h_status st = L2H_ERR_ARG;
+        if (nt == 2 && t[0].rank == 2 && t[1].is_bias) {
+            const float *p = l2h_nn_params_const(nn);
+            st = l2h_net_linear_create(out, l2h_nn_in_dim(nn), l2h_nn_out_dim(nn),
+                                       p + t[0].offset, p + t[1].offset);
+        } else {
+            l2h_set_error(L2H_ERR_ARG, "l2h_net_from_nn: 'linear' network is not one linear layer");
+        }
+        l2h_nn_free(nn);
+        return st;
+    }
+    if (strcmp(arch, "mlp") != 0 && strcmp(arch, "cnn") != 0) {
+        l2h_nn_free(nn);
+        L2H_FAIL(L2H_ERR_ARG, "l2h_net_from_nn: no model architecture for '%s'", arch);
+    }
+    return wrap(out, nn, ops_of(arch));
+}
+
+const l2h_nn *l2h_net_nn(const l2h_net *net)
+{
+    if (!net || (net->ops != &l2h_net_mlp_ops && net->ops != &l2h_net_cnn_ops)) return NULL;
+    return ((const net_nn *)net)->nn;
+}

@@ -1,0 +1,381 @@
+/* train_api.c -- the public trainer of l2h/train.h: validation split of the training rows,
+ * preprocessing statistics, network construction and initialisation, automatic sigmoid scale,
+ * the mini-batch loop of train_loop.h with per-epoch progress and validation mAP, and the
+ * conversion of the trained network into an l2h_model. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "l2h/train.h"
+
+#include "l2h/codes.h"
+#include "l2h/eval.h"
+#include "model_internal.h"
+#include "train_loop.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define VAL_SALT 0x7a11da7e5eedull
+#define SCALE_ROWS 2000
+
+l2h_train_params l2h_train_default_params(size_t bits)
+{
+    l2h_train_params p;
+    memset(&p, 0, sizeof p);
+    p.method = "mihash";
+    p.net = L2H_NET_LINEAR;
+    p.bits = bits;
+    p.hidden[0] = 1024;
+    p.n_hidden = 1;
+    p.epochs = 50;
+    p.batch = 100;
+    p.optimizer = L2H_OPT_SGD;
+    p.lr = 0.1;
+    p.momentum = 0.9;
+    p.weight_decay = 5e-4;
+    p.schedule = L2H_SCHED_STEP;
+    p.lr_step = 10;
+    p.lr_gamma = 0.5;
+    p.lr_power = 0.75;
+    p.last_lr_mult = 1.0;
+    p.seed = 1;
+    p.center = 1;
+    p.l2_normalize = 1;
+    p.val_every = 1;
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
+{
+    L2H_FAIL_IF(p == NULL || ds == NULL, L2H_ERR_ARG, "l2h_train: NULL argument");
+    L2H_FAIL_IF(p->method == NULL || strcmp(p->method, "mihash") != 0, L2H_ERR_ARG,
+                "l2h_train: unknown method '%s' (mihash)", p->method ? p->method : "(null)");
+    L2H_FAIL_IF(p->bits == 0 || p->bits > L2H_MAX_BITS, L2H_ERR_ARG,
+                "l2h_train: bits %zu outside 1..%d", p->bits, L2H_MAX_BITS);
+    L2H_FAIL_IF(p->net != L2H_NET_LINEAR && p->net != L2H_NET_MLP && p->net != L2H_NET_CNN,
+                L2H_ERR_ARG, "l2h_train: unknown network kind %d", (int)p->net);
+    L2H_FAIL_IF(p->net == L2H_NET_MLP && (p->n_hidden < 1 || p->n_hidden > 4), L2H_ERR_ARG,
+                "l2h_train: MLP needs 1..4 hidden layers, got %zu", p->n_hidden);
+    for (size_t i = 0; p->net == L2H_NET_MLP && i < p->n_hidden; i++)
+        L2H_FAIL_IF(p->hidden[i] == 0, L2H_ERR_ARG, "l2h_train: hidden layer %zu has 0 units", i);
+    L2H_FAIL_IF(p->net == L2H_NET_CNN && l2h_dataset_dim(ds) != 784, L2H_ERR_ARG,
+                "l2h_train: the CNN takes 1x28x28 images (dim 784), the data has dim %zu",
+                l2h_dataset_dim(ds));
+    L2H_FAIL_IF(p->epochs == 0 || p->batch < 2, L2H_ERR_ARG,
+                "l2h_train: need epochs >= 1 and batch >= 2 (got %zu, %zu)", p->epochs, p->batch);
+    L2H_FAIL_IF(!(p->lr > 0) || !isfinite(p->lr) || !(p->last_lr_mult >= 0) ||
+                    !isfinite(p->last_lr_mult),
+                L2H_ERR_ARG, "l2h_train: learning rate %g / last-layer multiplier %g invalid",
+                p->lr, p->last_lr_mult);
+    L2H_FAIL_IF(!(p->scale >= 0) || !isfinite(p->scale), L2H_ERR_ARG,
+                "l2h_train: sigmoid scale %g (0 = auto, else > 0)", p->scale);
+    L2H_FAIL_IF(!(p->val_fraction >= 0 && p->val_fraction < 1), L2H_ERR_ARG,
+                "l2h_train: validation fraction %g outside [0, 1)", p->val_fraction);
+    const l2h_label_kind lk = l2h_dataset_label_kind(ds);
+    L2H_FAIL_IF(lk != L2H_LABELS_SINGLE && lk != L2H_LABELS_MULTI, L2H_ERR_ARG,
+                "l2h_train: MIHash needs labelled training rows");
+    return L2H_OK;
+}
+
+static l2h_status build_nn(l2h_nn **out, const l2h_train_params *p, size_t dim)
+{
+    switch (p->net) {
+    case L2H_NET_LINEAR:
+        L2H_TRY(l2h_nn_create_linear(out, dim, p->bits, p->batch));
+        break;
+    case L2H_NET_MLP:
+        L2H_TRY(l2h_nn_create_mlp(out, dim, p->hidden, p->n_hidden, p->bits, p->batch));
+        break;
+    case L2H_NET_CNN: {
+        const l2h_cnn_params cp = l2h_cnn_default_params();
+        L2H_TRY(l2h_nn_create_cnn(out, &cp, p->bits, p->batch));
+        break;
+    }
+    }
+    l2h_status st = l2h_nn_init(*out, L2H_INIT_HE, 0.0f, p->seed);
+    size_t nt;
+    const l2h_nn_tensor *t = l2h_nn_tensors(*out, &nt);
+    for (size_t k = nt >= 2 ? nt - 2 : 0; st == L2H_OK && k < nt; k++)
+        st = l2h_nn_set_mult(*out, k, (float)p->last_lr_mult, t[k].decay_mult);
+    if (st != L2H_OK) {
+        l2h_nn_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+typedef struct trainer {
+    const l2h_train_params *p;
+    l2h_nn *nn;
+    size_t dim, n_tr, n_val;
+    float *mean;                /* [dim] or NULL                    */
+    float *xp;                  /* preprocessed training rows       */
+    float *xv;                  /* preprocessed validation rows     */
+    l2h_groundtruth *gt;        /* validation vs training rows      */
+    double t0, t_epoch;
+} trainer;
+
+static l2h_status validate(trainer *t, double *map, double *map_tie)
+{
+    const size_t bits = t->p->bits, bytes = l2h_code_bytes(bits);
+    const size_t nz = t->n_tr > t->n_val ? t->n_tr : t->n_val;
+    float *z = l2h_malloc_array(nz, bits * sizeof *z);
+    uint8_t *cq = l2h_malloc_array(t->n_val, bytes), *cd = l2h_malloc_array(t->n_tr, bytes);
+    l2h_status st = L2H_OK;
+    if (!z || !cq || !cd) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+    L2H_CHECK_GOTO(l2h_nn_infer(t->nn, t->xv, t->n_val, z));
+    L2H_CHECK_GOTO(l2h_codes_pack(z, t->n_val, bits, cq));
+    L2H_CHECK_GOTO(l2h_nn_infer(t->nn, t->xp, t->n_tr, z));
+    L2H_CHECK_GOTO(l2h_codes_pack(z, t->n_tr, bits, cd));
+    l2h_eval_params ep = l2h_eval_default_params();
+    l2h_eval_result r;
+    L2H_CHECK_GOTO(l2h_eval_codes(cq, t->n_val, cd, t->n_tr, bits, t->gt, &ep, &r));
+    *map = r.map;
+    *map_tie = r.map_tie;
+done:
+    l2h_free(z);
+    l2h_free(cq);
+    l2h_free(cd);
+    return st;
+}
+
+static l2h_status on_epoch(void *user, size_t epoch, float loss)
+{
+    trainer *t = user;
+    const double t1 = now_s();
+    l2h_train_progress pr = {.epoch = epoch + 1,
+                             .epochs = t->p->epochs,
+                             .loss = loss,
+                             .val_map = -1,
+                             .val_map_tie = -1};
+    pr.examples_per_s = t1 > t->t_epoch ? (double)t->n_tr / (t1 - t->t_epoch) : 0.0;
+    const size_t every = t->p->val_every ? t->p->val_every : 1;
+    if (t->gt && ((epoch + 1) % every == 0 || epoch + 1 == t->p->epochs))
+        L2H_TRY(validate(t, &pr.val_map, &pr.val_map_tie));
+    pr.seconds = now_s() - t->t0;
+    if (t->p->callback && t->p->callback(&pr, t->p->user))
+        L2H_FAIL(L2H_ERR_STATE, "training cancelled after epoch %zu", epoch + 1);
+    t->t_epoch = now_s();
+    return L2H_OK;
+}
+
+/* Rows of the training part and of the validation part (both ascending). */
+static l2h_status split_rows(const l2h_train_params *p, size_t n, size_t **tr, size_t *n_tr,
+                             size_t **val, size_t *n_val)
+{
+    size_t nv = 0;
+    if (p->val_fraction > 0) {
+        nv = (size_t)floor(p->val_fraction * (double)n + 0.5);
+        if (nv < 1) nv = 1;
+    }
+    L2H_FAIL_IF(n < nv + 2, L2H_ERR_ARG, "l2h_train: %zu rows, %zu held out: need 2 to train", n,
+                nv);
+    size_t *perm = l2h_malloc_array(n, sizeof *perm);
+    uint8_t *is_val = l2h_calloc(n, 1);
+    *tr = l2h_malloc_array(n - nv, sizeof **tr);
+    *val = l2h_malloc_array(nv ? nv : 1, sizeof **val);
+    if (!perm || !is_val || !*tr || !*val) {
+        l2h_free(perm);
+        l2h_free(is_val);
+        l2h_free(*tr);
+        l2h_free(*val);
+        *tr = *val = NULL;
+        L2H_FAIL(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+    }
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    l2h_rng rng;
+    l2h_rng_seed(&rng, p->seed ^ VAL_SALT);
+    if (nv) l2h_rng_shuffle(&rng, perm, n);
+    for (size_t i = 0; i < nv; i++) is_val[perm[i]] = 1;
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_val[i]) (*val)[b++] = i;
+        else (*tr)[a++] = i;
+    }
+    *n_tr = a;
+    *n_val = b;
+    l2h_free(perm);
+    l2h_free(is_val);
+    return L2H_OK;
+}
+
+static l2h_status gather_rows(const l2h_dataset *ds, const size_t *rows, size_t n, float **out)
+{
+    const size_t dim = l2h_dataset_dim(ds);
+    const float *x = l2h_dataset_features(ds);
+    float *o = l2h_malloc_array(n ? n : 1, dim * sizeof *o);
+    L2H_NOMEM_IF_NULL(o);
+    for (size_t i = 0; i < n; i++) {
+        const float *r = x + rows[i] * dim;
+        for (size_t j = 0; j < dim; j++)
+            if (!isfinite(r[j])) {
+                l2h_free(o);
+                L2H_FAIL(L2H_ERR_NUMERIC, "l2h_train: non-finite feature in row %zu, column %zu",
+                         rows[i], j);
+            }
+        memcpy(o + i * dim, r, dim * sizeof *o);
+    }
+    *out = o;
+    return L2H_OK;
+}
+
+static l2h_status set_meta_num(l2h_model *m, const char *key, double v)
+{
+    char buf[48];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    return l2h_model_set_meta(m, key, buf);
+}
+
+l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p)
+{
+    L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "l2h_train: NULL output");
+    *out = NULL;
+    L2H_TRY(check_params(p, train));
+    const size_t n = l2h_dataset_n(train), dim = l2h_dataset_dim(train);
+    trainer t = {.p = p, .dim = dim};
+    size_t *tr = NULL, *val = NULL;
+    l2h_dataset *dtr = NULL, *dval = NULL;
+    l2h_objective *obj = NULL;
+    float *z = NULL;
+    L2H_TRY(split_rows(p, n, &tr, &t.n_tr, &val, &t.n_val));
+    l2h_status st = L2H_OK;
+    L2H_CHECK_GOTO(gather_rows(train, tr, t.n_tr, &t.xp));
+    if (p->center) {
+        t.mean = l2h_malloc_array(dim, sizeof *t.mean);
+        if (!t.mean) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+        L2H_CHECK_GOTO(l2h_rows_mean(l2h_dataset_features(train), dim, tr, t.n_tr, t.mean));
+    }
+    l2h_preprocess_rows(t.mean, p->l2_normalize, dim, t.xp, t.n_tr, t.xp);
+    L2H_CHECK_GOTO(l2h_dataset_subset(&dtr, train, tr, t.n_tr));
+    if (t.n_val) {
+        L2H_CHECK_GOTO(gather_rows(train, val, t.n_val, &t.xv));
+        l2h_preprocess_rows(t.mean, p->l2_normalize, dim, t.xv, t.n_val, t.xv);
+        L2H_CHECK_GOTO(l2h_dataset_subset(&dval, train, val, t.n_val));
+        L2H_CHECK_GOTO(l2h_groundtruth_from_labels(&t.gt, dval, dtr));
+    }
+    l2h_supervision sup = {.n = t.n_tr};
+    if (l2h_dataset_label_kind(dtr) == L2H_LABELS_SINGLE) {
+        sup.kind = L2H_SUP_LABELS;
+        sup.labels = l2h_dataset_labels(dtr);
+    } else {
+        sup.kind = L2H_SUP_MULTILABELS;
+        sup.multilabels = l2h_dataset_multilabels(dtr);
+        sup.n_labels = l2h_dataset_n_labels(dtr);
+    }
+    L2H_CHECK_GOTO(build_nn(&t.nn, p, dim));
+
+    l2h_mihash_params mp = l2h_mihash_default_params(p->bits);
+    if (p->bins) mp.bins = p->bins;
+    if (p->scale > 0) {
+        mp.scale = (float)p->scale;
+    } else {
+        const size_t ns = t.n_tr < SCALE_ROWS ? t.n_tr : SCALE_ROWS;
+        z = l2h_malloc_array(ns, p->bits * sizeof *z);
+        if (!z) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+        L2H_CHECK_GOTO(l2h_nn_infer(t.nn, t.xp, ns, z));
+        mp.scale = 2.0f * l2h_mihash_suggest_scale(z, ns, p->bits);
+    }
+    L2H_CHECK_GOTO(l2h_mihash_params_check(&mp, p->bits));
+    L2H_CHECK_GOTO(l2h_mihash_create(&obj, p->bits, &mp));
+
+    l2h_loop_params lp = l2h_loop_default_params();
+    lp.epochs = p->epochs;
+    lp.batch = p->batch;
+    lp.seed = p->seed;
+    lp.optim = l2h_optim_default_params(p->optimizer == L2H_OPT_ADAM ? L2H_OPTIM_ADAM
+                                                                      : L2H_OPTIM_SGD);
+    lp.optim.weight_decay = (float)p->weight_decay;
+    if (p->optimizer == L2H_OPT_SGD) {
+        lp.optim.momentum = (float)p->momentum;
+        lp.optim.nesterov = p->nesterov;
+    }
+    lp.lr = (l2h_lr_schedule){.kind = L2H_LR_CONSTANT, .lr0 = (float)p->lr};
+    if (p->schedule == L2H_SCHED_STEP) {
+        lp.lr.kind = L2H_LR_STEP;
+        lp.lr.gamma = (float)p->lr_gamma;
+        lp.lr.step = p->lr_step ? p->lr_step : 1;
+    } else if (p->schedule == L2H_SCHED_INV) {
+        lp.lr.kind = L2H_LR_INV;
+        lp.lr.decay = (float)p->lr_gamma;
+        lp.lr.power = (float)p->lr_power;
+    }
+    lp.lr_unit = L2H_LR_PER_EPOCH;
+    lp.on_epoch = on_epoch;
+    lp.user = &t;
+    t.t0 = t.t_epoch = now_s();
+    L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, t.xp, t.n_tr, &sup, &lp, NULL));
+
+    l2h_net *net;
+    st = l2h_net_from_nn(&net, t.nn);
+    t.nn = NULL; /* taken */
+    if (st != L2H_OK) goto done;
+    L2H_CHECK_GOTO(l2h_model_create(out, "mihash", net, t.mean, p->l2_normalize));
+    L2H_CHECK_GOTO(set_meta_num(*out, "seed", (double)p->seed));
+    L2H_CHECK_GOTO(set_meta_num(*out, "epochs", (double)p->epochs));
+    L2H_CHECK_GOTO(set_meta_num(*out, "train_rows", (double)t.n_tr));
+    L2H_CHECK_GOTO(set_meta_num(*out, "mihash_bins", (double)mp.bins));
+    L2H_CHECK_GOTO(set_meta_num(*out, "mihash_scale", (double)mp.scale));
+done:
+    if (st != L2H_OK) {
+        l2h_model_free(*out);
+        *out = NULL;
+    }
+    l2h_nn_free(t.nn);
+    l2h_objective_free(obj);
+    l2h_groundtruth_free(t.gt);
+    l2h_dataset_free(dtr);
+    l2h_dataset_free(dval);
+    l2h_free(z);
+    l2h_free(t.mean);
+    l2h_free(t.xp);
+    l2h_free(t.xv);
+    l2h_free(tr);
+    l2h_free(val);
+    return st;
+}
+
+l2h_status l2h_mi_quality_codes(const uint8_t *codes, size_t n, size_t bits,
+                                const l2h_dataset *labelled, double *q, double *hist)
+{
+    L2H_FAIL_IF(codes == NULL || labelled == NULL || q == NULL, L2H_ERR_ARG,
+                "l2h_mi_quality_codes: NULL argument");
+    L2H_FAIL_IF(l2h_dataset_n(labelled) != n, L2H_ERR_ARG,
+                "l2h_mi_quality_codes: %zu codes, %zu labelled rows", n, l2h_dataset_n(labelled));
+    L2H_FAIL_IF(bits == 0 || bits > L2H_MAX_BITS, L2H_ERR_ARG,
+                "l2h_mi_quality_codes: bits %zu outside 1..%d", bits, L2H_MAX_BITS);
+    l2h_supervision s = {.n = n};
+    switch (l2h_dataset_label_kind(labelled)) {
+    case L2H_LABELS_SINGLE:
+        s.kind = L2H_SUP_LABELS;
+        s.labels = l2h_dataset_labels(labelled);
+        break;
+    case L2H_LABELS_MULTI:
+        s.kind = L2H_SUP_MULTILABELS;
+        s.multilabels = l2h_dataset_multilabels(labelled);
+        s.n_labels = l2h_dataset_n_labels(labelled);
+        break;
+    default:
+        L2H_FAIL(L2H_ERR_ARG, "l2h_mi_quality_codes: the rows have no labels");
+    }
+    const l2h_mi_quality_params mp = l2h_mi_quality_default_params();
+    L2H_TRY(l2h_mi_quality(codes, n, bits, &s, &mp, q, NULL));
+    if (!hist) return L2H_OK;
+    memset(hist, 0, 2 * (bits + 1) * sizeof *hist);
+    const size_t bytes = l2h_code_bytes(bits);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            if (i == j) continue;
+            const uint32_t d = l2h_hamming(codes + i * bytes, codes + j * bytes, bits);
+            hist[(l2h_sup_similar(&s, i, j) ? 0 : bits + 1) + d] += 1.0;
+        }
+    return L2H_OK;
+}
