@@ -1,7 +1,152 @@
 /* cmd_train.c -- `l2h train`: learn a hash function on the training split, save it. */
 #include "cli.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- MIHash options ------------------------------------------------------------------ */
+
+void cli_mihash_defaults(cli_mihash_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->model = "linear";
+    o->hidden = "1024";
+    o->epochs = 50;
+    o->batch = 100;
+    o->optimizer = "sgd";
+    o->lr = 0; /* 0: 0.1 for SGD, 1e-3 for Adam */
+    o->momentum = 0.9;
+    o->weight_decay = 5e-4;
+    o->schedule = "step";
+    o->lr_step = 10;
+    o->lr_gamma = 0.5;
+    o->last_lr_mult = 1.0;
+    o->val_every = 1;
+}
+
+void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
+{
+    const cli_opt own[CLI_MIHASH_N_OPTS] = {
+        {"model", 0, CLI_STR, &o->model, "linear|mlp|cnn", "MIHash network (linear)"},
+        {"hidden", 0, CLI_STR, &o->hidden, "H1,H2", "MLP hidden sizes (1024)"},
+        {"epochs", 0, CLI_SIZE, &o->epochs, "N", "MIHash training epochs (50)"},
+        {"batch", 0, CLI_SIZE, &o->batch, "N", "mini-batch size (100)"},
+        {"optimizer", 0, CLI_STR, &o->optimizer, "sgd|adam", "optimiser (sgd)"},
+        {"lr", 0, CLI_DOUBLE, &o->lr, "LR", "learning rate (0.1 sgd, 1e-3 adam)"},
+        {"momentum", 0, CLI_DOUBLE, &o->momentum, "M", "SGD momentum (0.9)"},
+        {"nesterov", 0, CLI_FLAG, &o->nesterov, NULL, "Nesterov momentum"},
+        {"weight-decay", 0, CLI_DOUBLE, &o->weight_decay, "W", "L2 weight decay (5e-4)"},
+        {"schedule", 0, CLI_STR, &o->schedule, "const|step|inv", "learning-rate schedule (step)"},
+        {"lr-step", 0, CLI_SIZE, &o->lr_step, "N", "step schedule: epochs per decay (10)"},
+        {"lr-gamma", 0, CLI_DOUBLE, &o->lr_gamma, "G", "step factor / inv gamma (0.5)"},
+        {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X", "last layer lr multiplier (1)"},
+        {"bins", 0, CLI_SIZE, &o->bins, "K", "MIHash histogram bins (min(16, bits))"},
+        {"scale", 0, CLI_DOUBLE, &o->scale, "A", "sigmoid scale (0 = auto 2/rms)"},
+        {"val-fraction", 0, CLI_DOUBLE, &o->val_fraction, "F",
+         "hold out F of the training rows for validation mAP (0)"},
+        {"val-every", 0, CLI_SIZE, &o->val_every, "N", "validation every N epochs (1)"},
+        {"log", 0, CLI_STR, &o->log, "CSV", "per-epoch loss / validation mAP log"},
+        {"plot", 0, CLI_STR, &o->plot, "PNG", "plot of the --log data (gnuplot)"},
+    };
+    memcpy(opts, own, sizeof own);
+}
+
+typedef struct progress_ctx {
+    FILE *log;
+    const char *what;
+} progress_ctx;
+
+static int train_progress(const l2h_train_progress *p, void *user)
+{
+    progress_ctx *c = user;
+    const double eta = p->epoch ? p->seconds / (double)p->epoch * (double)(p->epochs - p->epoch)
+                                : 0.0;
+    char val[48] = "";
+    if (p->val_map >= 0) snprintf(val, sizeof val, ", val mAP %.4f", p->val_map);
+    cli_progress("%s: epoch %zu/%zu, loss %.4f, %.0f ex/s, ETA %.0f s%s", c->what, p->epoch,
+                 p->epochs, p->loss, p->examples_per_s, eta, val);
+    if (c->log) {
+        fprintf(c->log, "%zu,%.6f,", p->epoch, p->loss);
+        if (p->val_map >= 0) fprintf(c->log, "%.6f,%.6f", p->val_map, p->val_map_tie);
+        else fprintf(c->log, ",");
+        fprintf(c->log, ",%.1f,%.3f\n", p->examples_per_s, p->seconds);
+        fflush(c->log);
+    }
+    return 0;
+}
+
+int cli_train_mihash(const cli_mihash_opts *o, const l2h_dataset *train, size_t bits,
+                     uint64_t seed, int center, int l2_normalize, l2h_model **out)
+{
+    l2h_train_params p = l2h_train_default_params(bits);
+    if (!strcmp(o->model, "linear")) p.net = L2H_NET_LINEAR;
+    else if (!strcmp(o->model, "mlp")) p.net = L2H_NET_MLP;
+    else if (!strcmp(o->model, "cnn")) p.net = L2H_NET_CNN;
+    else return cli_usage_error("train", "--model must be linear, mlp or cnn");
+    p.n_hidden = 0;
+    for (const char *s = o->hidden; s && *s && p.n_hidden < 4;) {
+        char *end;
+        const unsigned long v = strtoul(s, &end, 10);
+        if (end == s || v == 0) return cli_usage_error("train", "--hidden: bad list '%s'", o->hidden);
+        p.hidden[p.n_hidden++] = v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return cli_usage_error("train", "--hidden: bad list '%s'", o->hidden);
+    }
+    if (!strcmp(o->optimizer, "sgd")) p.optimizer = L2H_OPT_SGD;
+    else if (!strcmp(o->optimizer, "adam")) p.optimizer = L2H_OPT_ADAM;
+    else return cli_usage_error("train", "--optimizer must be sgd or adam");
+    if (!strcmp(o->schedule, "const")) p.schedule = L2H_SCHED_CONST;
+    else if (!strcmp(o->schedule, "step")) p.schedule = L2H_SCHED_STEP;
+    else if (!strcmp(o->schedule, "inv")) p.schedule = L2H_SCHED_INV;
+    else return cli_usage_error("train", "--schedule must be const, step or inv");
+    p.epochs = o->epochs;
+    p.batch = o->batch;
+    p.lr = o->lr > 0 ? o->lr : (p.optimizer == L2H_OPT_ADAM ? 1e-3 : 0.1);
+    p.momentum = o->momentum;
+    p.nesterov = o->nesterov;
+    p.weight_decay = o->weight_decay;
+    p.lr_step = o->lr_step;
+    p.lr_gamma = o->lr_gamma;
+    p.last_lr_mult = o->last_lr_mult;
+    p.bins = o->bins;
+    p.scale = o->scale;
+    p.seed = seed;
+    p.center = center;
+    p.l2_normalize = l2_normalize;
+    p.val_fraction = o->val_fraction;
+    p.val_every = o->val_every;
+    progress_ctx c = {NULL, "train"};
+    if (o->plot && !o->log) return cli_usage_error("train", "--plot needs --log");
+    if (o->log) {
+        c.log = fopen(o->log, "w");
+        if (!c.log) {
+            fprintf(stderr, "l2h: error: cannot write %s\n", o->log);
+            return CLI_ERR;
+        }
+        fprintf(c.log, "epoch,loss,val_map,val_map_tie,examples_per_s,seconds\n");
+    }
+    p.callback = train_progress;
+    p.user = &c;
+    const l2h_status st = l2h_train(out, train, &p);
+    cli_progress_done();
+    if (c.log) fclose(c.log);
+    if (st != L2H_OK) return cli_fail(st, "mihash");
+    if (o->plot) {
+        char script[2048];
+        snprintf(script, sizeof script,
+                 "set datafile separator ','\nset key center right\nset grid\n"
+                 "set title 'MIHash (%s, %zu bits): training loss and validation mAP'\n"
+                 "set xlabel 'epoch'\nset ylabel 'loss (-MI, bits)'\nset y2label 'validation mAP'\n"
+                 "set ytics nomirror\nset y2tics\n"
+                 "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss', "
+                 "'' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with linespoints lw 2 pt 7 "
+                 "title 'validation mAP'",
+                 o->model, bits, o->log);
+        return cli_gnuplot(o->plot, script);
+    }
+    return CLI_OK;
+}
 
 int cli_train_baseline(const char *method, const l2h_dataset *train,
                        const l2h_baseline_params *bp, l2h_model **out)
@@ -10,7 +155,7 @@ int cli_train_baseline(const char *method, const l2h_dataset *train,
     if (strcmp(method, "lsh") == 0) st = l2h_lsh_train(out, train, bp);
     else if (strcmp(method, "itq") == 0) st = l2h_itq_train(out, train, bp);
     else {
-        fprintf(stderr, "l2h: error: unknown method '%s' (lsh or itq)\n", method);
+        fprintf(stderr, "l2h: error: unknown method '%s' (lsh, itq or mihash)\n", method);
         return CLI_USAGE;
     }
     if (st != L2H_OK) return cli_fail(st, method);
@@ -24,22 +169,29 @@ int cmd_train(int argc, char **argv)
     const char *method = NULL, *output = NULL;
     size_t bits = 32, max_train = 0, itq_iters = 50;
     bool no_center = false, l2norm = false, json = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 9];
+    bool no_l2 = false;
+    cli_mihash_opts mo;
+    cli_mihash_defaults(&mo);
+    cli_opt opts[CLI_DATA_N_OPTS + 10 + CLI_MIHASH_N_OPTS];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
-        {"method", 'm', CLI_STR, &method, "lsh|itq", "hashing method (required)"},
+        {"method", 'm', CLI_STR, &method, "lsh|itq|mihash", "hashing method (required)"},
         {"bits", 'b', CLI_SIZE, &bits, "B", "code length in bits (32)"},
         {"output", 'o', CLI_STR, &output, "FILE", "model file to write (safetensors; required)"},
         {"no-center", 0, CLI_FLAG, &no_center, NULL, "do not subtract the training mean"},
-        {"l2-normalize", 0, CLI_FLAG, &l2norm, NULL, "scale rows to unit length after centring"},
+        {"l2-normalize", 0, CLI_FLAG, &l2norm, NULL,
+         "scale rows to unit length after centring (always on for mihash)"},
+        {"no-l2-normalize", 0, CLI_FLAG, &no_l2, NULL, "mihash: no L2 normalisation"},
         {"itq-iters", 0, CLI_SIZE, &itq_iters, "N", "ITQ rotation iterations (50)"},
         {"max-train", 0, CLI_SIZE, &max_train, "N", "use at most N training rows (0 = all)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print the summary as JSON"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    const size_t n_opts = CLI_DATA_N_OPTS + sizeof own / sizeof own[0];
+    cli_mihash_options(&mo, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
+    const size_t n_opts = CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_MIHASH_N_OPTS;
     int r = cli_parse(argc, argv, opts, n_opts,
-                      "l2h train --method lsh|itq --bits B --output MODEL [data options]",
+                      "l2h train --method lsh|itq|mihash --bits B --output MODEL [--model linear|mlp|cnn] "
+                      "[data options]",
                       "Learns a hash function from the training rows of the chosen split (or from "
                       "all rows with --split none) and writes it as a model file that\n"
                       "`l2h encode` and `l2h eval` apply.",
@@ -66,7 +218,10 @@ int cmd_train(int argc, char **argv)
     cli_progress("train: %s, %zu bits, on %zu rows", method, bits, l2h_dataset_n(data.train));
     const double t1 = cli_now();
     l2h_model *m = NULL;
-    r = cli_train_baseline(method, data.train, &bp, &m);
+    if (strcmp(method, "mihash") == 0)
+        r = cli_train_mihash(&mo, data.train, bits, d.seed, !no_center, !no_l2, &m);
+    else
+        r = cli_train_baseline(method, data.train, &bp, &m);
     const double t2 = cli_now();
     cli_progress_done();
     if (r == CLI_OK) {

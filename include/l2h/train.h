@@ -51,7 +51,7 @@ typedef struct l2h_train_params {
     size_t bits;            /* 1..L2H_MAX_BITS                                              */
     size_t hidden[4];       /* MLP hidden sizes (default one layer of 1024)                 */
     size_t n_hidden;        /* 1..4                                                         */
-    size_t epochs;          /* default 50                                                   */
+    size_t epochs;          /* default 50; 0 = the initialised network, untrained           */
     size_t batch;           /* mini-batch size, >= 2 (default 100)                          */
     l2h_optimizer optimizer;/* default SGD                                                  */
     double lr;              /* initial learning rate (default 0.1 SGD; set 1e-3 for Adam)   */

@@ -70,8 +70,7 @@ static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
     L2H_FAIL_IF(p->net == L2H_NET_CNN && l2h_dataset_dim(ds) != 784, L2H_ERR_ARG,
                 "l2h_train: the CNN takes 1x28x28 images (dim 784), the data has dim %zu",
                 l2h_dataset_dim(ds));
-    L2H_FAIL_IF(p->epochs == 0 || p->batch < 2, L2H_ERR_ARG,
-                "l2h_train: need epochs >= 1 and batch >= 2 (got %zu, %zu)", p->epochs, p->batch);
+    L2H_FAIL_IF(p->batch < 2, L2H_ERR_ARG, "l2h_train: need batch >= 2 (got %zu)", p->batch);
     L2H_FAIL_IF(!(p->lr > 0) || !isfinite(p->lr) || !(p->last_lr_mult >= 0) ||
                     !isfinite(p->last_lr_mult),
                 L2H_ERR_ARG, "l2h_train: learning rate %g / last-layer multiplier %g invalid",
@@ -312,7 +311,8 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     lp.on_epoch = on_epoch;
     lp.user = &t;
     t.t0 = t.t_epoch = now_s();
-    L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, t.xp, t.n_tr, &sup, &lp, NULL));
+    if (p->epochs > 0) /* 0: the initialised, untrained network (e.g. the "before" of a plot) */
+        L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, t.xp, t.n_tr, &sup, &lp, NULL));
 
     l2h_net *net;
     st = l2h_net_from_nn(&net, t.nn);
