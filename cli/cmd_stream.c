@@ -34,6 +34,19 @@ static void preprocess(l2h_dataset *const *sets, size_t n_sets, const l2h_datase
     free(mean);
 }
 
+/* Replaces *ds by a copy of its features without labels (unsupervised protocol). */
+static l2h_status strip_labels(l2h_dataset **ds)
+{
+    if (!*ds) return L2H_OK;
+    l2h_dataset *c = NULL;
+    l2h_status st = l2h_dataset_create(&c, l2h_dataset_n(*ds), l2h_dataset_dim(*ds),
+                                       l2h_dataset_features(*ds));
+    if (st != L2H_OK) return st;
+    l2h_dataset_free(*ds);
+    *ds = c;
+    return L2H_OK;
+}
+
 static int write_outputs(const char *csv, const char *png, const char *title, size_t n,
                          const size_t *items, const double *map, const size_t *updates)
 {
@@ -80,10 +93,12 @@ int cmd_stream(int argc, char **argv)
     const char *method = "okh", *policy = "trigger", *curve = NULL, *png = NULL;
     size_t items = 20000;
     bool json = false, raw = false;
+    size_t prefill = 0;
     cli_opt opts[CLI_DATA_N_OPTS + 16];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
-        {"method", 'm', CLI_STR, &method, "NAME", "okh, osh, adapthash or sketchhash (okh)"},
+        {"method", 'm', CLI_STR, &method, "NAME",
+         "okh, osh, adapthash, sketchhash or mihash (okh)"},
         {"policy", 0, CLI_STR, &policy, "fixed|trigger", "table update policy (trigger)"},
         {"bits", 'b', CLI_SIZE, &op.bits, "B", "code length (32)"},
         {"reservoir", 0, CLI_SIZE, &op.reservoir, "R", "reservoir size (200)"},
@@ -92,6 +107,7 @@ int cmd_stream(int argc, char **argv)
         {"items", 0, CLI_SIZE, &items, "N", "stream items to consume (20000)"},
         {"checkpoints", 0, CLI_SIZE, &op.n_checkpoints, "N", "mAP evaluations along the run (50)"},
         {"batch", 0, CLI_SIZE, &op.batch, "N", "items per learning step (method default)"},
+        {"prefill", 0, CLI_SIZE, &prefill, "N", "initial items put into the reservoir (0)"},
         {"raw", 0, CLI_FLAG, &raw, NULL, "skip mean-centring and L2 normalisation"},
         {"curve", 0, CLI_STR, &curve, "CSV", "write the mAP curve"},
         {"plot", 0, CLI_STR, &png, "PNG", "plot the curve with gnuplot (needs --curve)"},
@@ -106,13 +122,18 @@ int cmd_stream(int argc, char **argv)
                       "decides whether the table is\nrecomputed (fixed: always; trigger: only if "
                       "the mutual-information quality on the reservoir improves by more than\n"
                       "--theta). Reports table updates, bits recomputed, final mAP and the area "
-                      "under the mAP curve (its mean over checkpoints).",
+                      "under the mAP curve (its mean over checkpoints).\n--ground-truth euclidean drops the "
+                      "labels: neighbours are rows within the --percentile (5) distance.",
                       NULL, 0, NULL);
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     if (strcmp(policy, "fixed") == 0) op.policy = L2H_ONLINE_POLICY_FIXED;
     else if (strcmp(policy, "trigger") == 0) op.policy = L2H_ONLINE_POLICY_TRIGGER;
     else return cli_usage_error("stream", "--policy must be fixed or trigger");
     op.method = method;
+    op.reservoir_prefill = prefill;
+    const bool euclid = d.gt && strcmp(d.gt, "euclidean") == 0;
+    if (d.gt && !euclid && strcmp(d.gt, "labels") != 0)
+        return cli_usage_error("stream", "--ground-truth must be labels or euclidean");
     op.seed = d.seed;
     if (strcmp(d.split, "random") != 0)
         return cli_usage_error("stream", "the stream protocol uses --split random");
@@ -128,6 +149,21 @@ int cmd_stream(int argc, char **argv)
     if (!raw) {
         l2h_dataset *sets[3] = {data.train, data.db, data.query};
         preprocess(sets, 3, data.train);
+    }
+    if (euclid) { /* labels dropped: neighbours by the Euclidean percentile rule */
+        l2h_status ls = strip_labels(&data.train);
+        if (ls == L2H_OK) ls = strip_labels(&data.db);
+        if (ls == L2H_OK) ls = strip_labels(&data.query);
+        if (ls == L2H_OK && d.percentile != 5.0) {
+            float thr = 0;
+            ls = l2h_distance_percentile(data.train, 2000, d.percentile, d.seed, &thr);
+            op.dist_threshold = thr;
+        }
+        if (ls != L2H_OK) {
+            cli_progress_done();
+            cli_data_free(&data);
+            return cli_fail(ls, "stream");
+        }
     }
     l2h_online *o = NULL;
     l2h_status st = l2h_online_create(&o, &op, l2h_dataset_dim(data.all));
