@@ -5,6 +5,7 @@
  *   bench_mih --random N --bits B                       uniform random codes (seed 1234)
  *   bench_mih --npy codes.npy --replicate N [--flip F]  real codes (l2h encode), replicated to N
  *                                                       rows, each copy with 0..F random flips
+ *   bench_mih --db db.u8 --queries q.u8 --bits B           raw packed rows (faiss_binary.py --dump)
  *   options: --nq 1000 --qflip 3 (queries = database codes with 0..qflip flips; --qrandom for
  *            uniform random queries) --radius 0,1,2,3,4 --k 1,10,100 --threads 1 --repeat 3
  *            --tables M (0 = automatic)
@@ -40,6 +41,23 @@ static void flips(uint8_t *c, size_t bits, size_t maxf)
         const size_t b = (size_t)(rnd() % bits);
         c[b / 8] ^= (uint8_t)(1u << (b % 8));
     }
+}
+
+static uint8_t *read_raw(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    const long l = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = l > 0 ? malloc((size_t)l) : NULL;
+    if (b && fread(b, 1, (size_t)l, f) != (size_t)l) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = b ? (size_t)l : 0;
+    return b;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -120,7 +138,7 @@ static int same(const run_out *x, const run_out *y, size_t nq, long k)
 int main(int argc, char **argv)
 {
     size_t n = 0, bits = 64, nq = 1000, qflip = 3, flip = 2, tables = 0;
-    const char *npy = NULL;
+    const char *npy = NULL, *dbf = NULL, *qf = NULL;
     int threads = 1, repeat = 3, qrandom = 0;
     long radii[16] = {0, 1, 2, 3, 4}, ks[16] = {1, 10, 100};
     size_t nr = 5, nk = 3;
@@ -132,6 +150,10 @@ int main(int argc, char **argv)
             bits = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--npy"))
             npy = v, i++;
+        else if (!strcmp(a, "--db"))
+            dbf = v, i++;
+        else if (!strcmp(a, "--queries"))
+            qf = v, i++;
         else if (!strcmp(a, "--replicate"))
             n = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--flip"))
@@ -157,6 +179,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    uint8_t *rawdb = NULL, *rawq = NULL;
+    if (dbf) { /* raw rows: n and nq from the file sizes */
+        size_t lb = 0, lq = 0;
+        rawdb = read_raw(dbf, &lb);
+        rawq = qf ? read_raw(qf, &lq) : NULL;
+        if (!rawdb || (qf && !rawq)) DIE("cannot read %s / %s", dbf, qf ? qf : "-");
+        n = lb / l2h_code_bytes(bits);
+        if (rawq && lq / l2h_code_bytes(bits) < nq) nq = lq / l2h_code_bytes(bits);
+    }
     if (repeat < 1 || repeat > 31 || n == 0) {
         fprintf(stderr, "bench_mih: need --random N or --npy FILE --replicate N; repeat 1..31\n");
         return 2;
@@ -174,7 +205,9 @@ int main(int argc, char **argv)
     if (!db || !q) DIE("out of memory");
     for (size_t i = 0; i < n; i++) {
         uint8_t *c = db + i * bytes;
-        if (src) {
+        if (rawdb) {
+            memcpy(c, rawdb + i * bytes, bytes);
+        } else if (src) {
             memcpy(c, src + (i % nsrc) * bytes, bytes);
             if (i >= nsrc) flips(c, bits, flip); /* copies beyond the originals get noise */
         } else {
@@ -184,7 +217,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < nq; i++) {
         uint8_t *c = q + i * bytes;
-        if (qrandom) {
+        if (rawq) {
+            memcpy(c, rawq + i * bytes, bytes);
+        } else if (qrandom) {
             for (size_t j = 0; j < bytes; j++)
                 c[j] = (uint8_t)rnd();
         } else {
@@ -208,8 +243,9 @@ int main(int argc, char **argv)
         DIE("describe");
     printf("{\"what\":\"build\",\"codes\":\"%s\",\"n\":%zu,\"bits\":%zu,\"tables\":%zu,"
            "\"build_s\":%.3f,\"flat_mb\":%.1f,\"mih_mb\":%.1f,\"kernel\":\"%s\",\"threads\":%d}\n",
-           npy ? npy : "random", n, bits, mi.n_tables, build_s, (double)fi.memory_bytes / 1e6,
-           (double)mi.memory_bytes / 1e6, l2h_hamming_kernel(), threads);
+           npy ? npy : (dbf ? dbf : "random"), n, bits, mi.n_tables, build_s,
+           (double)fi.memory_bytes / 1e6, (double)mi.memory_bytes / 1e6, l2h_hamming_kernel(),
+           threads);
     fflush(stdout);
     long kmax = 1;
     for (size_t i = 0; i < nk; i++)
@@ -241,6 +277,6 @@ int main(int argc, char **argv)
     free(fo.d), free(mo.d), free(fo.id), free(mo.id);
     l2h_index_free(flat);
     l2h_index_free(mih);
-    free(db), free(q), free(src);
+    free(db), free(q), free(src), free(rawdb), free(rawq);
     return all_exact ? 0 : 1;
 }
