@@ -439,6 +439,60 @@ static void test_file_round_trip(void)
     free(codes), free(q), free(ids), free(file);
 }
 
+/* With L2H_FAULT_INJECTION, failing each allocation in turn: every call returns OK or
+ * L2H_ERR_NOMEM, a failed create leaves no handle, a failed add leaves the size as it was, and
+ * (under ASan) nothing leaks. In other builds the first attempt succeeds. */
+static void test_nomem(void)
+{
+    const size_t bits = 64, n = 300, nq = 4;
+    uint8_t *codes = malloc(n * 8), *q = malloc(nq * 8);
+    make_codes(codes, n, bits, 1);
+    make_queries(q, nq, codes, n, bits);
+    const l2h_mih_tuning t = {.min_rows = 1, .budget_scale = 1e4, .tail_min = 8};
+    l2h_mih_set_tuning(&t);
+    int bad = 0;
+    long k = 0;
+    for (; k < 20000; k++) {
+        l2h_index_params p = l2h_index_default_params(bits);
+        p.kind = L2H_INDEX_MIH;
+        l2h_index *ix = NULL;
+        int32_t d[4 * 5];
+        l2h_id id[4 * 5];
+        const l2h_id rm[3] = {1, 2, 3}, rp[2] = {10, 11};
+        l2h_range_result *rr = NULL;
+        size_t removed = 0;
+        l2h_fault_inject_after(k);
+        l2h_status st[7];
+        st[0] = l2h_index_create(&ix, &p);
+        const int created = st[0] == L2H_OK;
+        st[1] = created ? l2h_index_add(ix, codes, NULL, n / 2) : L2H_OK;
+        const size_t half = created ? l2h_index_size(ix) : 0;
+        st[2] = created ? l2h_index_add(ix, codes + n / 2 * 8, NULL, n - n / 2) : L2H_OK;
+        const size_t full = created ? l2h_index_size(ix) : 0;
+        st[3] = created ? l2h_index_search(ix, q, nq, 5, d, id) : L2H_OK;
+        st[4] = created ? l2h_index_range_search(ix, q, nq, 4, &rr) : L2H_OK;
+        st[5] = created ? l2h_index_remove(ix, rm, 3, &removed) : L2H_OK;
+        st[6] = created ? l2h_index_replace(ix, rp, codes, 2) : L2H_OK;
+        l2h_fault_inject_after(-1);
+        int all_ok = 1;
+        for (int i = 0; i < 7; i++) {
+            if (st[i] != L2H_OK && st[i] != L2H_ERR_NOMEM) bad++;
+            all_ok &= st[i] == L2H_OK;
+        }
+        if (!created && ix != NULL) bad++;
+        if (created && half != (st[1] == L2H_OK ? n / 2 : 0)) bad++;
+        if (created && st[2] != L2H_OK && full != half) bad++;
+        if (st[4] != L2H_OK && rr != NULL) bad++;
+        l2h_range_result_free(rr);
+        l2h_index_free(ix);
+        if (all_ok) break;
+    }
+    CHECK_EQ_I(bad, 0);
+    CHECK(k < 20000);
+    l2h_mih_set_tuning(NULL);
+    free(codes), free(q);
+}
+
 int main(void)
 {
     l2h_rng_seed(&rng, test_seed());
@@ -450,5 +504,6 @@ int main(void)
     test_living(L2H_INDEX_MIH, 130);
     test_living(L2H_INDEX_FLAT, 13);
     test_file_round_trip();
+    test_nomem();
     return check_report();
 }
