@@ -199,6 +199,9 @@ int cmd_train(int argc, char **argv)
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     if (!method) return cli_usage_error("train", "--method is required");
     if (!output) return cli_usage_error("train", "--output is required");
+    if (strcmp(method, "mihash") == 0 && strcmp(mo.model, "linear") && strcmp(mo.model, "mlp") &&
+        strcmp(mo.model, "cnn"))
+        return cli_usage_error("train", "--model must be linear, mlp or cnn");
 
     cli_data data;
     const double t0 = cli_now();

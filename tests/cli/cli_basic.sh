@@ -20,13 +20,15 @@ expect_code 2 "no arguments" "$L2H"
 expect_code 0 "--help" "$L2H" --help
 expect_code 0 "--version" "$L2H" --version
 expect_code 2 "unknown command" "$L2H" frobnicate
-for c in demo train encode search eval info; do
+for c in demo train encode search eval info mi; do
   expect_code 0 "$c --help" "$L2H" "$c" --help
   grep -q "usage: l2h $c" "$T/out" && ok || bad "$c --help prints usage"
 done
 expect_code 2 "train without method" "$L2H" train --output "$T/m.safetensors"
 expect_code 2 "bad option value" "$L2H" train --method lsh --bits abc --output "$T/m"
 expect_code 2 "unknown option" "$L2H" eval --model x --frobnicate
+expect_code 2 "mi without model or codes" "$L2H" mi
+expect_code 2 "mihash with a bad network" "$L2H" train --method mihash --model resnet --output "$T/m"
 expect_code 1 "missing data file" "$L2H" train --method lsh --data "$T/nope.fvecs" --split none --output "$T/m"
 grep -q "nope.fvecs" "$T/err" && ok || bad "error names the missing file"
 expect_code 1 "missing model" "$L2H" eval --model "$T/nope.safetensors"
