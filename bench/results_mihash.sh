@@ -25,7 +25,7 @@ for b in 16 32 64; do
   ev "fmnist mlp $b" "$O/fm_mlp$b.st" ""
 done
 for b in 16 32 64; do
-  "$L" train --method mihash --model cnn --bits $b --optimizer adam --lr 1e-3 --epochs 20 \
+  "$L" train --method mihash --model cnn --bits $b --optimizer adam --lr 1e-3 --epochs 30 --no-l2-normalize \
     --lr-step 10 --val-fraction 0.1 --val-every 5 -o "$O/fm_cnn$b.st" --log "$O/fm_cnn$b.csv" \
     2>/dev/null >/dev/null
   ev "fmnist cnn $b" "$O/fm_cnn$b.st" ""
