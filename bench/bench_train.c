@@ -3,7 +3,7 @@
  * (same network, loss, batch and thread count):
  *
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 build/rel/bench/bench_train 5000 5 1
- *   python3 bench/train_torch.py 5000 5 1
+ *   /usr/bin/python3 bench/train_torch.py 5000 5 1
  *
  * usage: bench_train [N=5000] [EPOCHS=5] [THREADS=1]. Prints one line per model: the mean
  * examples/s over the epochs after the first (warm-up). */
