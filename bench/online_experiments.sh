@@ -148,10 +148,10 @@ for data in $DATA; do
   done
   if [ -n "$plot" ]; then
     gnuplot <<GP || echo "gnuplot failed" >&2
-set terminal pngcairo size 900,600
+set terminal pngcairo size 1000,600
 set output '$OUT/fig5_${data}_${gtname}.png'
 set datafile separator ','
-set key bottom right; set grid
+set key outside right top; set grid
 set title 'mAP vs stream items, trigger update, $BITS bits, $data ($gtname), R=$RESERVOIR, U=$INTERVAL'
 set xlabel 'stream items seen'; set ylabel 'mAP'
 plot $plot
