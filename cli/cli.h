@@ -97,7 +97,8 @@ int cli_evaluate_model(const l2h_model *m, const cli_data *data, const l2h_groun
 /* Trains a baseline ("lsh" or "itq") on data->train. */
 int cli_train_baseline(const char *method, const l2h_dataset *train,
                        const l2h_baseline_params *bp, l2h_model **out);
-/* MIHash training options shared by train and demo. */
+/* Options of the learned methods (network, optimiser, schedule, method settings), shared by
+ * train and demo. */
 typedef struct cli_mihash_opts {
     const char *model, *hidden, *optimizer, *schedule, *log, *plot;
     size_t epochs, batch, lr_step, bins, val_every;
@@ -107,9 +108,11 @@ typedef struct cli_mihash_opts {
 #define CLI_MIHASH_N_OPTS 19
 void cli_mihash_defaults(cli_mihash_opts *o);
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts);
-/* Trains MIHash with a progress bar (and the --log / --plot outputs). */
-int cli_train_mihash(const cli_mihash_opts *o, const l2h_dataset *train, size_t bits,
-                     uint64_t seed, int center, int l2_normalize, l2h_model **out);
+/* Whether `method` is one of the learned methods l2h_train knows (mihash, ...). */
+bool cli_is_learned_method(const char *method);
+/* Trains a learned method with a progress bar (and the --log / --plot outputs). */
+int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_dataset *train,
+                      size_t bits, uint64_t seed, int center, int l2_normalize, l2h_model **out);
 /* Parses "16,32,64" into bits[] (at most max). */
 int cli_parse_bits_list(const char *cmd, const char *s, size_t *bits, size_t max, size_t *n);
 

@@ -97,11 +97,11 @@ int cmd_demo(int argc, char **argv)
             bp.seed = d.seed;
             l2h_model *m = NULL;
             const double t1 = cli_now();
-            if (strcmp(methods[mi], "mihash") == 0) {
+            if (cli_is_learned_method(methods[mi])) {
                 cli_mihash_opts mo;
                 cli_mihash_defaults(&mo);
                 mo.epochs = mh_epochs;
-                r = cli_train_mihash(&mo, data.train, bits[bi], d.seed, 1, 1, &m);
+                r = cli_train_learned(methods[mi], &mo, data.train, bits[bi], d.seed, 1, 1, &m);
             } else {
                 r = cli_train_baseline(methods[mi], data.train, &bp, &m);
             }

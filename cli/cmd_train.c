@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- MIHash options ------------------------------------------------------------------ */
+/* ---- options of the learned methods (network, optimiser, schedule, method settings) ----- */
 
 void cli_mihash_defaults(cli_mihash_opts *o)
 {
@@ -28,9 +28,9 @@ void cli_mihash_defaults(cli_mihash_opts *o)
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
 {
     const cli_opt own[CLI_MIHASH_N_OPTS] = {
-        {"model", 0, CLI_STR, &o->model, "linear|mlp|cnn", "MIHash network (linear)"},
+        {"model", 0, CLI_STR, &o->model, "linear|mlp|cnn", "network of a learned method (linear)"},
         {"hidden", 0, CLI_STR, &o->hidden, "H1,H2", "MLP hidden sizes (1024)"},
-        {"epochs", 0, CLI_SIZE, &o->epochs, "N", "MIHash training epochs (50)"},
+        {"epochs", 0, CLI_SIZE, &o->epochs, "N", "training epochs of a learned method (50)"},
         {"batch", 0, CLI_SIZE, &o->batch, "N", "mini-batch size (100)"},
         {"optimizer", 0, CLI_STR, &o->optimizer, "sgd|adam", "optimiser (sgd)"},
         {"lr", 0, CLI_DOUBLE, &o->lr, "LR", "learning rate (0.1 sgd, 1e-3 adam)"},
@@ -76,10 +76,20 @@ static int train_progress(const l2h_train_progress *p, void *user)
     return 0;
 }
 
-int cli_train_mihash(const cli_mihash_opts *o, const l2h_dataset *train, size_t bits,
-                     uint64_t seed, int center, int l2_normalize, l2h_model **out)
+static const char *const learned_methods[] = {"mihash"};
+
+bool cli_is_learned_method(const char *method)
+{
+    for (size_t i = 0; i < sizeof learned_methods / sizeof *learned_methods; i++)
+        if (!strcmp(method, learned_methods[i])) return true;
+    return false;
+}
+
+int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_dataset *train,
+                      size_t bits, uint64_t seed, int center, int l2_normalize, l2h_model **out)
 {
     l2h_train_params p = l2h_train_default_params(bits);
+    p.method = method;
     if (!strcmp(o->model, "linear")) p.net = L2H_NET_LINEAR;
     else if (!strcmp(o->model, "mlp")) p.net = L2H_NET_MLP;
     else if (!strcmp(o->model, "cnn")) p.net = L2H_NET_CNN;
@@ -131,18 +141,18 @@ int cli_train_mihash(const cli_mihash_opts *o, const l2h_dataset *train, size_t 
     const l2h_status st = l2h_train(out, train, &p);
     cli_progress_done();
     if (c.log) fclose(c.log);
-    if (st != L2H_OK) return cli_fail(st, "mihash");
+    if (st != L2H_OK) return cli_fail(st, method);
     if (o->plot) {
         char script[2048];
         snprintf(script, sizeof script,
                  "set datafile separator ','\nset key center right\nset grid\n"
-                 "set title 'MIHash (%s, %zu bits): training loss and validation mAP'\n"
-                 "set xlabel 'epoch'\nset ylabel 'loss (-MI, bits)'\nset y2label 'validation mAP'\n"
+                 "set title '%s (%s, %zu bits): training loss and validation mAP'\n"
+                 "set xlabel 'epoch'\nset ylabel 'loss'\nset y2label 'validation mAP'\n"
                  "set ytics nomirror\nset y2tics\n"
                  "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss', "
                  "'' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with linespoints lw 2 pt 7 "
                  "title 'validation mAP'",
-                 o->model, bits, o->log);
+                 method, o->model, bits, o->log);
         return cli_gnuplot(o->plot, script);
     }
     return CLI_OK;
@@ -199,7 +209,7 @@ int cmd_train(int argc, char **argv)
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     if (!method) return cli_usage_error("train", "--method is required");
     if (!output) return cli_usage_error("train", "--output is required");
-    if (strcmp(method, "mihash") == 0 && strcmp(mo.model, "linear") && strcmp(mo.model, "mlp") &&
+    if (cli_is_learned_method(method) && strcmp(mo.model, "linear") && strcmp(mo.model, "mlp") &&
         strcmp(mo.model, "cnn"))
         return cli_usage_error("train", "--model must be linear, mlp or cnn");
 
@@ -221,8 +231,8 @@ int cmd_train(int argc, char **argv)
     cli_progress("train: %s, %zu bits, on %zu rows", method, bits, l2h_dataset_n(data.train));
     const double t1 = cli_now();
     l2h_model *m = NULL;
-    if (strcmp(method, "mihash") == 0)
-        r = cli_train_mihash(&mo, data.train, bits, d.seed, !no_center, !no_l2, &m);
+    if (cli_is_learned_method(method))
+        r = cli_train_learned(method, &mo, data.train, bits, d.seed, !no_center, !no_l2, &m);
     else
         r = cli_train_baseline(method, data.train, &bp, &m);
     const double t2 = cli_now();

@@ -36,6 +36,7 @@ typedef struct l2h_train_progress {
     size_t epoch;       /* 1-based epochs done                                       */
     size_t epochs;      /* total                                                     */
     double loss;        /* mean mini-batch loss of the epoch (-mean MI for MIHash)   */
+    double loss_aux;    /* the method's second loss (HashNet: of the sign codes, L(h)), NaN if none */
     double val_map;     /* validation mAP measured after this epoch, or -1 if none   */
     double val_map_tie; /* tie-aware validation mAP, or -1                            */
     double examples_per_s; /* training examples per second over this epoch            */
@@ -45,8 +46,42 @@ typedef struct l2h_train_progress {
 /* Return nonzero to stop training (l2h_train then fails with L2H_ERR_STATE, "cancelled"). */
 typedef int (*l2h_train_callback)(const l2h_train_progress *p, void *user);
 
+/* HashNet (Cao et al., ICCV 2017): weighted pairwise likelihood, continuation tanh(βz) -> sign.
+ * Filled in by l2h_train_default_params; see docs/hashnet.md. */
+typedef enum l2h_hashnet_weighting {
+    L2H_HASHNET_WEIGHT_BATCH = 0, /* c_ij = |S|/|S1| (similar), |S|/|S0| (dissimilar) per batch */
+    L2H_HASHNET_WEIGHT_NONE = 1,  /* c_ij = 1 (HashNet-W)                                       */
+    L2H_HASHNET_WEIGHT_CONST = 2  /* similar pairs weigh `weight`, dissimilar pairs 1           */
+} l2h_hashnet_weighting;
+
+typedef struct l2h_hashnet_options {
+    double alpha;                  /* adaptive sigmoid parameter α                        */
+    l2h_hashnet_weighting weighting;
+    double weight;                 /* CONST: weight of a similar pair                      */
+    int continuation;              /* 1: β grows (HashNet); 0: β = 1 throughout (HashNet-C) */
+    double beta_gamma, beta_power; /* β = (1 + gamma·t)^power, t = iterations / beta_step  */
+    size_t beta_step;              /* iterations per β stage (formula schedule)            */
+    double beta_stages[16];        /* explicit stages, each for an equal share of epochs;  */
+    size_t n_beta_stages;          /*   used instead of the formula when n_beta_stages > 0 */
+} l2h_hashnet_options;
+
+/* JMLH (Shen et al., ICASSP 2019): classifier on a stochastic binary bottleneck, KL prior.
+ * Filled in by l2h_train_default_params; see docs/jmlh.md. */
+typedef enum l2h_jmlh_regularizer {
+    L2H_JMLH_REG_KL = 0,   /* gamma · KL(q(b|x) || Bernoulli(0.5)) per bit (JMLH)       */
+    L2H_JMLH_REG_QR = 1,   /* a quantisation regulariser instead (JMLH-QR)              */
+    L2H_JMLH_REG_NONE = 2  /* no regulariser (JMLH-NR)                                  */
+} l2h_jmlh_regularizer;
+
+typedef struct l2h_jmlh_options {
+    double gamma;                   /* regulariser weight                                   */
+    l2h_jmlh_regularizer regularizer;
+    int deterministic;              /* ε = 0.5 while training instead of ε ~ U(0, 1)        */
+    int continuous;                 /* sigmoid bottleneck, no binarisation (JMLH-Cont)      */
+} l2h_jmlh_options;
+
 typedef struct l2h_train_params {
-    const char *method;     /* "mihash" (the only learned method so far)                    */
+    const char *method;     /* "mihash", "hashnet" or "jmlh"                                */
     l2h_net_kind net;       /* default LINEAR                                               */
     size_t bits;            /* 1..L2H_MAX_BITS                                              */
     size_t hidden[4];       /* MLP hidden sizes (default one layer of 1024)                 */
@@ -65,6 +100,8 @@ typedef struct l2h_train_params {
     double last_lr_mult;    /* learning-rate multiplier of the last layer (1; HashNet: 10)  */
     size_t bins;            /* MIHash K (0 = min(16, bits))                                 */
     double scale;           /* sigmoid scale a; 0 = auto: 2 / rms of the initial outputs    */
+    l2h_hashnet_options hashnet; /* method "hashnet"                                         */
+    l2h_jmlh_options jmlh;       /* method "jmlh"                                            */
     uint64_t seed;          /* initialisation, shuffling, validation split                  */
     int center;             /* subtract the training mean (1)                               */
     int l2_normalize;       /* scale rows to unit length after centring (1)                 */

@@ -203,7 +203,13 @@ l2h_status l2h_mihash_create(l2h_objective **out, size_t bits, const l2h_mihash_
     L2H_NOMEM_IF_NULL(o);
     o->base.ops = &mihash_ops;
     o->base.bits = bits;
+    o->base.aux_loss = NAN;
     o->p = *p;
     *out = &o->base;
     return L2H_OK;
+}
+
+l2h_mihash_params l2h_mihash_objective_params(const l2h_objective *obj)
+{
+    return ((const obj_mihash *)obj)->p;
 }

@@ -71,6 +71,10 @@ typedef struct l2h_objective_ops {
      * arguments (z, loss non-NULL; n >= 1; s describes n items). */
     l2h_status (*loss_grad)(l2h_objective *obj, const float *z, size_t n, const l2h_supervision *s,
                             float *dz, float *loss);
+    /* Optional (NULL = nothing to do): called by the training loop before optimiser step
+     * `step` (1-based, counted over the whole run) of epoch `epoch` (0-based) of `epochs`, for
+     * objectives whose shape changes during training (HashNet's continuation raises β). */
+    l2h_status (*begin_step)(l2h_objective *obj, size_t step, size_t epoch, size_t epochs);
     void (*free)(l2h_objective *obj);
 } l2h_objective_ops;
 
@@ -79,10 +83,20 @@ struct l2h_objective {
     const l2h_objective_ops *ops;
     size_t bits;      /* width of z                                                    */
     size_t n_anchors; /* after a call: items that contributed to the loss (diagnostic) */
+    /* Parameters the objective owns (JMLH's classifier on the bits), trained by the loop with
+     * the network's optimiser, learning rate and weight decay (multipliers 1). loss_grad
+     * OVERWRITES grads[n_params] when dz is non-NULL. n_params = 0: none (params/grads NULL). */
+    size_t n_params;
+    float *params, *grads;
+    /* After a call: a second loss the objective reports for diagnostics (HashNet: the loss of
+     * the sign codes, L(h)); NAN when the objective has none. */
+    float aux_loss;
 };
 
 l2h_status l2h_objective_loss_grad(l2h_objective *obj, const float *z, size_t n,
                                    const l2h_supervision *s, float *dz, float *loss);
+/* obj->ops->begin_step if it has one, else L2H_OK. */
+l2h_status l2h_objective_begin_step(l2h_objective *obj, size_t step, size_t epoch, size_t epochs);
 void l2h_objective_free(l2h_objective *obj); /* NULL is a no-op */
 
 /* ---- MIHash, batch form (obj_mihash.c; seed §3.2, methods.md §1.7) ------------------------ */
@@ -102,6 +116,8 @@ l2h_status l2h_mihash_params_check(const l2h_mihash_params *p, size_t bits);
 float l2h_mihash_suggest_scale(const float *z, size_t n, size_t bits);
 /* A batch MIHash objective for outputs of width bits (1..L2H_MAX_BITS). */
 l2h_status l2h_mihash_create(l2h_objective **out, size_t bits, const l2h_mihash_params *p);
+/* The parameters of an objective made by l2h_mihash_create. */
+l2h_mihash_params l2h_mihash_objective_params(const l2h_objective *obj);
 /* The double-precision computation behind it (exposed for the gradient checks): loss =
  * −mean MI over anchors with both neighbours and non-neighbours in the batch (0 if none);
  * dz[n, bits] (NULL: not computed); *n_anchors (may be NULL) = anchors used. */

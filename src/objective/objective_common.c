@@ -85,6 +85,12 @@ l2h_status l2h_objective_loss_grad(l2h_objective *obj, const float *z, size_t n,
     return obj->ops->loss_grad(obj, z, n, s, dz, loss);
 }
 
+l2h_status l2h_objective_begin_step(l2h_objective *obj, size_t step, size_t epoch, size_t epochs)
+{
+    L2H_FAIL_IF(obj == NULL, L2H_ERR_ARG, "objective: NULL argument");
+    return obj->ops->begin_step ? obj->ops->begin_step(obj, step, epoch, epochs) : L2H_OK;
+}
+
 void l2h_objective_free(l2h_objective *obj)
 {
     if (obj) obj->ops->free(obj);

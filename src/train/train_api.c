@@ -11,6 +11,7 @@
 #include "l2h/eval.h"
 #include "model_internal.h"
 #include "train_loop.h"
+#include "train_methods.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +19,17 @@
 #include <time.h>
 
 #define VAL_SALT 0x7a11da7e5eedull
-#define SCALE_ROWS 2000
+
+/* The learned methods l2h_train knows (train_methods.h). */
+static const l2h_train_method *const methods[] = {&l2h_train_mihash};
+#define N_METHODS (sizeof methods / sizeof methods[0])
+
+static const l2h_train_method *find_method(const char *name)
+{
+    for (size_t i = 0; name && i < N_METHODS; i++)
+        if (!strcmp(methods[i]->name, name)) return methods[i];
+    return NULL;
+}
 
 l2h_train_params l2h_train_default_params(size_t bits)
 {
@@ -57,8 +68,15 @@ static double now_s(void)
 static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
 {
     L2H_FAIL_IF(p == NULL || ds == NULL, L2H_ERR_ARG, "l2h_train: NULL argument");
-    L2H_FAIL_IF(p->method == NULL || strcmp(p->method, "mihash") != 0, L2H_ERR_ARG,
-                "l2h_train: unknown method '%s' (mihash)", p->method ? p->method : "(null)");
+    const l2h_train_method *m = find_method(p->method);
+    if (!m) {
+        char known[128] = "";
+        for (size_t i = 0; i < N_METHODS; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                     methods[i]->name);
+        L2H_FAIL(L2H_ERR_ARG, "l2h_train: unknown method '%s' (%s)",
+                 p->method ? p->method : "(null)", known);
+    }
     L2H_FAIL_IF(p->bits == 0 || p->bits > L2H_MAX_BITS, L2H_ERR_ARG,
                 "l2h_train: bits %zu outside 1..%d", p->bits, L2H_MAX_BITS);
     L2H_FAIL_IF(p->net != L2H_NET_LINEAR && p->net != L2H_NET_MLP && p->net != L2H_NET_CNN,
@@ -81,8 +99,8 @@ static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
                 "l2h_train: validation fraction %g outside [0, 1)", p->val_fraction);
     const l2h_label_kind lk = l2h_dataset_label_kind(ds);
     L2H_FAIL_IF(lk != L2H_LABELS_SINGLE && lk != L2H_LABELS_MULTI, L2H_ERR_ARG,
-                "l2h_train: MIHash needs labelled training rows");
-    return L2H_OK;
+                "l2h_train: %s needs labelled training rows", p->method);
+    return m->check ? m->check(p) : L2H_OK;
 }
 
 static l2h_status build_nn(l2h_nn **out, const l2h_train_params *p, size_t dim)
@@ -147,13 +165,14 @@ done:
     return st;
 }
 
-static l2h_status on_epoch(void *user, size_t epoch, float loss)
+static l2h_status on_epoch(void *user, size_t epoch, float loss, float aux_loss)
 {
     trainer *t = user;
     const double t1 = now_s();
     l2h_train_progress pr = {.epoch = epoch + 1,
                              .epochs = t->p->epochs,
                              .loss = loss,
+                             .loss_aux = aux_loss,
                              .val_map = -1,
                              .val_map_tie = -1};
     pr.examples_per_s = t1 > t->t_epoch ? (double)t->n_tr / (t1 - t->t_epoch) : 0.0;
@@ -227,11 +246,22 @@ static l2h_status gather_rows(const l2h_dataset *ds, const size_t *rows, size_t 
     return L2H_OK;
 }
 
-static l2h_status set_meta_num(l2h_model *m, const char *key, double v)
+l2h_status l2h_train_set_meta_num(l2h_model *m, const char *key, double v)
 {
     char buf[48];
     snprintf(buf, sizeof buf, "%.9g", v);
     return l2h_model_set_meta(m, key, buf);
+}
+
+/* Classes of single-label rows (max label + 1) or columns of multi-labels. */
+static size_t n_labels(const l2h_dataset *ds)
+{
+    if (l2h_dataset_label_kind(ds) == L2H_LABELS_MULTI) return l2h_dataset_n_labels(ds);
+    const int32_t *y = l2h_dataset_labels(ds);
+    size_t c = 0;
+    for (size_t i = 0; i < l2h_dataset_n(ds); i++)
+        if (y[i] >= 0 && (size_t)y[i] + 1 > c) c = (size_t)y[i] + 1;
+    return c;
 }
 
 l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p)
@@ -244,7 +274,6 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     size_t *tr = NULL, *val = NULL;
     l2h_dataset *dtr = NULL, *dval = NULL;
     l2h_objective *obj = NULL;
-    float *z = NULL;
     L2H_TRY(split_rows(p, n, &tr, &t.n_tr, &val, &t.n_val));
     l2h_status st = L2H_OK;
     L2H_CHECK_GOTO(gather_rows(train, tr, t.n_tr, &t.xp));
@@ -272,19 +301,16 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     }
     L2H_CHECK_GOTO(build_nn(&t.nn, p, dim));
 
-    l2h_mihash_params mp = l2h_mihash_default_params(p->bits);
-    if (p->bins) mp.bins = p->bins;
-    if (p->scale > 0) {
-        mp.scale = (float)p->scale;
-    } else {
-        const size_t ns = t.n_tr < SCALE_ROWS ? t.n_tr : SCALE_ROWS;
-        z = l2h_malloc_array(ns, p->bits * sizeof *z);
-        if (!z) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
-        L2H_CHECK_GOTO(l2h_nn_infer(t.nn, t.xp, ns, z));
-        mp.scale = 2.0f * l2h_mihash_suggest_scale(z, ns, p->bits);
-    }
-    L2H_CHECK_GOTO(l2h_mihash_params_check(&mp, p->bits));
-    L2H_CHECK_GOTO(l2h_mihash_create(&obj, p->bits, &mp));
+    const l2h_train_method *method = find_method(p->method);
+    const l2h_trainer tc = {.p = p,
+                            .nn = t.nn,
+                            .dim = dim,
+                            .n_tr = t.n_tr,
+                            .n_val = t.n_val,
+                            .xp = t.xp,
+                            .sup = &sup,
+                            .n_labels = n_labels(dtr)};
+    L2H_CHECK_GOTO(method->create(&tc, &obj));
 
     l2h_loop_params lp = l2h_loop_default_params();
     lp.epochs = p->epochs;
@@ -318,12 +344,11 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     st = l2h_net_from_nn(&net, t.nn);
     t.nn = NULL; /* taken */
     if (st != L2H_OK) goto done;
-    L2H_CHECK_GOTO(l2h_model_create(out, "mihash", net, t.mean, p->l2_normalize));
-    L2H_CHECK_GOTO(set_meta_num(*out, "seed", (double)p->seed));
-    L2H_CHECK_GOTO(set_meta_num(*out, "epochs", (double)p->epochs));
-    L2H_CHECK_GOTO(set_meta_num(*out, "train_rows", (double)t.n_tr));
-    L2H_CHECK_GOTO(set_meta_num(*out, "mihash_bins", (double)mp.bins));
-    L2H_CHECK_GOTO(set_meta_num(*out, "mihash_scale", (double)mp.scale));
+    L2H_CHECK_GOTO(l2h_model_create(out, method->name, net, t.mean, p->l2_normalize));
+    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "seed", (double)p->seed));
+    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "epochs", (double)p->epochs));
+    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "train_rows", (double)t.n_tr));
+    if (method->finish) L2H_CHECK_GOTO(method->finish(&tc, obj, *out));
 done:
     if (st != L2H_OK) {
         l2h_model_free(*out);
@@ -334,7 +359,6 @@ done:
     l2h_groundtruth_free(t.gt);
     l2h_dataset_free(dtr);
     l2h_dataset_free(dval);
-    l2h_free(z);
     l2h_free(t.mean);
     l2h_free(t.xp);
     l2h_free(t.xv);

@@ -59,6 +59,7 @@ typedef struct train_buf {
     float *xb;            /* [batch, in_dim]        */
     float *z, *dz;        /* [batch, out_dim]       */
     float *state;         /* optimiser state        */
+    float *ostate;        /* optimiser state of the objective's own parameters */
     void *sup;            /* gathered supervision   */
     l2h_param_range *rng; /* one range per tensor   */
 } train_buf;
@@ -70,12 +71,13 @@ static void buf_free(train_buf *b)
     l2h_free(b->z);
     l2h_free(b->dz);
     l2h_free(b->state);
+    l2h_free(b->ostate);
     l2h_free(b->sup);
     l2h_free(b->rng);
 }
 
-static l2h_status buf_alloc(train_buf *b, const l2h_nn *net, size_t n, const l2h_supervision *s,
-                            const l2h_loop_params *p, size_t *n_ranges)
+static l2h_status buf_alloc(train_buf *b, const l2h_nn *net, const l2h_objective *obj, size_t n,
+                            const l2h_supervision *s, const l2h_loop_params *p, size_t *n_ranges)
 {
     const size_t din = l2h_nn_in_dim(net), dout = l2h_nn_out_dim(net);
     size_t nt;
@@ -86,9 +88,12 @@ static l2h_status buf_alloc(train_buf *b, const l2h_nn *net, size_t n, const l2h
     b->z = l2h_malloc_array(p->batch, dout * sizeof *b->z);
     b->dz = l2h_malloc_array(p->batch, dout * sizeof *b->dz);
     b->state = l2h_calloc(ns ? ns : 1, sizeof *b->state);
+    const size_t nos = l2h_optim_state_floats(p->optim.kind, obj->n_params);
+    b->ostate = l2h_calloc(nos ? nos : 1, sizeof *b->ostate);
     b->sup = l2h_malloc(l2h_sup_gather_bytes(s, p->batch) + 8);
     b->rng = l2h_malloc_array(nt ? nt : 1, sizeof *b->rng);
-    L2H_FAIL_IF(!b->perm || !b->xb || !b->z || !b->dz || !b->state || !b->sup || !b->rng,
+    L2H_FAIL_IF(!b->perm || !b->xb || !b->z || !b->dz || !b->state || !b->ostate || !b->sup ||
+                    !b->rng,
                 L2H_ERR_NOMEM, "train: out of memory for batch buffers");
     for (size_t k = 0; k < nt; k++)
         b->rng[k] = (l2h_param_range){t[k].offset, t[k].count, t[k].lr_mult, t[k].decay_mult};
@@ -110,6 +115,7 @@ static l2h_status train_step(l2h_nn *net, l2h_objective *obj, const float *x,
     l2h_supervision sb;
     L2H_TRY(l2h_sup_gather(s, idx, m, b->sup, &sb));
     l2h_nn_zero_grads(net);
+    L2H_TRY(l2h_objective_begin_step(obj, step, epoch, p->epochs));
     L2H_TRY(l2h_nn_forward(net, b->xb, m, b->z));
     const l2h_status st = l2h_objective_loss_grad(obj, b->z, m, &sb, b->dz, loss);
     if (st != L2H_OK) {
@@ -123,6 +129,19 @@ static l2h_status train_step(l2h_nn *net, l2h_objective *obj, const float *x,
     L2H_TRY(check_arena(net, l2h_nn_grads(net), "gradient", epoch, batch));
     L2H_TRY(l2h_optim_step(&p->optim, l2h_nn_n_params(net), l2h_nn_params(net), l2h_nn_grads(net),
                            b->state, step, lr, b->rng, n_ranges));
+    if (obj->n_params) {
+        const size_t i = first_nonfinite(obj->grads, obj->n_params);
+        L2H_FAIL_IF(i < obj->n_params, L2H_ERR_NUMERIC,
+                    "epoch %zu, batch %zu: non-finite gradient of the %s objective's parameter %zu",
+                    epoch, batch, obj->ops->name, i);
+        const l2h_param_range all = {0, obj->n_params, 1.0f, 1.0f};
+        L2H_TRY(l2h_optim_step(&p->optim, obj->n_params, obj->params, obj->grads, b->ostate, step,
+                               lr, &all, 1));
+        const size_t k = first_nonfinite(obj->params, obj->n_params);
+        L2H_FAIL_IF(k < obj->n_params, L2H_ERR_NUMERIC,
+                    "epoch %zu, batch %zu: non-finite %s objective parameter %zu after the step",
+                    epoch, batch, obj->ops->name, k);
+    }
     return check_arena(net, l2h_nn_params(net), "parameter after the step", epoch, batch);
 }
 
@@ -141,7 +160,7 @@ l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t
                 l2h_nn_max_batch(net));
     train_buf b = {0};
     size_t n_ranges = 0;
-    l2h_status st = buf_alloc(&b, net, n, s, p, &n_ranges);
+    l2h_status st = buf_alloc(&b, net, obj, n, s, p, &n_ranges);
     if (st != L2H_OK) {
         buf_free(&b);
         return st;
@@ -151,7 +170,7 @@ l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t
     size_t step = 0;
     for (size_t e = 0; e < p->epochs && st == L2H_OK; e++) {
         l2h_rng_shuffle(&rng, b.perm, n);
-        double sum = 0.0;
+        double sum = 0.0, aux = 0.0;
         size_t batches = 0;
         for (size_t b0 = 0; b0 < n && st == L2H_OK; b0 += p->batch) {
             const size_t m = n - b0 < p->batch ? n - b0 : p->batch;
@@ -161,11 +180,13 @@ l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t
             st = train_step(net, obj, x, s, b.perm + b0, m, p, &b, n_ranges, ++step, lr, e, batches,
                             &loss);
             sum += (double)loss;
+            aux += (double)obj->aux_loss; /* NAN stays NAN: the objective has none */
             batches++;
         }
         const float el = batches ? (float)(sum / (double)batches) : 0.0f;
+        const float ea = batches ? (float)(aux / (double)batches) : NAN;
         if (epoch_loss) epoch_loss[e] = el;
-        if (st == L2H_OK && p->on_epoch) st = p->on_epoch(p->user, e, el);
+        if (st == L2H_OK && p->on_epoch) st = p->on_epoch(p->user, e, el, ea);
     }
     buf_free(&b);
     return st;

@@ -1,13 +1,15 @@
-/* train.h -- the minimal internal mini-batch training loop: a network (src/nn), an objective
+/* train_loop.h -- the minimal internal mini-batch training loop: a network (src/nn), an objective
  * on its outputs (src/objective) and an optimiser (src/optim) over the network's parameter
  * arena, with per-tensor learning-rate / weight-decay multipliers taken from the network.
  *
  * Per epoch e = 0, 1, ...: the item order is a fresh Fisher-Yates shuffle drawn from one RNG
  * seeded with params.seed; consecutive chunks of `batch` items form the mini-batches (the
  * last may be shorter; a chunk of fewer than 2 items is skipped, MI needs pairs). Per batch:
- * gather rows and supervision, zero the gradients, forward, loss_grad, backward, one optimiser
- * step. The loss of an epoch is the mean of its batch losses. The run is bit-for-bit
- * repeatable for a seed, BLAS thread count and l2h_threads() (all loops here are sequential).
+ * gather rows and supervision, zero the gradients, the objective's begin_step, forward,
+ * loss_grad, backward, one optimiser step over the network's parameters and, with the same
+ * optimiser settings and its own state, one over the objective's own parameters (if any).
+ * The loss of an epoch is the mean of its batch losses. The run is bit-for-bit repeatable for
+ * a seed, BLAS thread count and l2h_threads() (all loops here are sequential).
  *
  * Numerical failures stop the run with L2H_ERR_NUMERIC and say where: "epoch 3, batch 17:"
  * followed by the objective's message (non-finite output z[i, k]), or "non-finite gradient
@@ -31,9 +33,10 @@ typedef struct l2h_loop_params {
     l2h_optim_params optim; /* optimiser and weight decay                    */
     l2h_lr_schedule lr;     /* learning rate                                 */
     l2h_lr_unit lr_unit;
-    /* Called after every epoch with its index and mean batch loss (may be NULL); a status
-     * other than L2H_OK stops the run and is returned (validation, progress, cancelling). */
-    l2h_status (*on_epoch)(void *user, size_t epoch, float loss);
+    /* Called after every epoch with its index, mean batch loss and mean of the objective's
+     * aux_loss (NAN if it has none) (may be NULL); a status other than L2H_OK stops the run
+     * and is returned (validation, progress, cancelling). */
+    l2h_status (*on_epoch)(void *user, size_t epoch, float loss, float aux_loss);
     void *user;
 } l2h_loop_params;
 

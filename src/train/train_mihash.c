@@ -1,0 +1,54 @@
+/* train_mihash.c -- MIHash in l2h_train: the batch MI objective (obj_mihash.c) with K bins and
+ * a sigmoid scale chosen from the initial network's outputs unless given. */
+#include "train_methods.h"
+
+#include <math.h>
+
+#define SCALE_ROWS 2000
+
+static l2h_status mihash_check(const l2h_train_params *p)
+{
+    L2H_FAIL_IF(p->bins > p->bits, L2H_ERR_ARG, "l2h_train: MIHash bins %zu > bits %zu", p->bins,
+                p->bits);
+    return L2H_OK;
+}
+
+static l2h_mihash_params mihash_settings(const l2h_trainer *t, float auto_scale)
+{
+    l2h_mihash_params mp = l2h_mihash_default_params(t->p->bits);
+    if (t->p->bins) mp.bins = t->p->bins;
+    mp.scale = t->p->scale > 0 ? (float)t->p->scale : auto_scale;
+    return mp;
+}
+
+static l2h_status mihash_create(const l2h_trainer *t, l2h_objective **obj)
+{
+    float scale = 0.0f;
+    if (!(t->p->scale > 0)) { /* auto: 2 / rms of the initial outputs on up to SCALE_ROWS rows */
+        const size_t ns = t->n_tr < SCALE_ROWS ? t->n_tr : SCALE_ROWS;
+        float *z = l2h_malloc_array(ns, t->p->bits * sizeof *z);
+        L2H_NOMEM_IF_NULL(z);
+        const l2h_status st = l2h_nn_infer(t->nn, t->xp, ns, z);
+        if (st == L2H_OK) scale = 2.0f * l2h_mihash_suggest_scale(z, ns, t->p->bits);
+        l2h_free(z);
+        L2H_TRY(st);
+    }
+    const l2h_mihash_params mp = mihash_settings(t, scale);
+    L2H_TRY(l2h_mihash_params_check(&mp, t->p->bits));
+    return l2h_mihash_create(obj, t->p->bits, &mp);
+}
+
+static l2h_status mihash_finish(const l2h_trainer *t, const l2h_objective *obj, l2h_model *m)
+{
+    const l2h_mihash_params mp = l2h_mihash_objective_params(obj);
+    (void)t;
+    L2H_TRY(l2h_train_set_meta_num(m, "mihash_bins", (double)mp.bins));
+    return l2h_train_set_meta_num(m, "mihash_scale", (double)mp.scale);
+}
+
+const l2h_train_method l2h_train_mihash = {
+    .name = "mihash",
+    .check = mihash_check,
+    .create = mihash_create,
+    .finish = mihash_finish,
+};
