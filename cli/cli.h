@@ -123,6 +123,7 @@ int cli_gnuplot(const char *png, const char *script);
 int cmd_train(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_index(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_info(int argc, char **argv);

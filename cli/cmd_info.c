@@ -32,8 +32,11 @@ static int info_index(const char *path)
     l2h_index *idx = NULL;
     const l2h_status st = l2h_index_load(&idx, path);
     if (st != L2H_OK) return cli_fail(st, "reading the index");
-    printf("file        %s\nkind        index (flat)\nbits        %zu\ncodes       %zu\n", path,
-           l2h_index_bits(idx), l2h_index_size(idx));
+    l2h_index_info in;
+    if (l2h_index_describe(idx, &in) != L2H_OK) in.kind = L2H_INDEX_FLAT;
+    printf("file        %s\nkind        index (%s)\nbits        %zu\ncodes       %zu\n", path,
+           in.kind == L2H_INDEX_MIH ? "multi-index hashing" : "flat", l2h_index_bits(idx),
+           l2h_index_size(idx));
     l2h_index_free(idx);
     return CLI_OK;
 }
@@ -71,7 +74,8 @@ int cmd_info(int argc, char **argv)
         return CLI_OK;
     }
     const char *path = pos[0];
-    if (has_suffix(path, ".safetensors") || has_suffix(path, ".l2hm")) return info_model(path);
+    if (has_suffix(path, ".safetensors") || has_suffix(path, ".st") || has_suffix(path, ".l2hm"))
+        return info_model(path);
     if (has_suffix(path, ".l2hi")) return info_index(path);
     return info_data(path);
 }

@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"train", "learn a hash function (LSH, ITQ, MIHash) and save it as a model file", cmd_train},
     {"encode", "encode data with a model into packed codes (.npy)", cmd_encode},
     {"search", "exact k-NN / radius search of codes by Hamming distance", cmd_search},
+    {"index", "build a saved index (flat or multi-index), add, remove, replace codes", cmd_index},
     {"eval", "retrieval quality of a model: mAP, tie-aware mAP, P@H<=r, curves", cmd_eval},
     {"mi", "MI quality of a model's codes on a labelled set (+ distance histograms)", cmd_mi},
     {"stream", "online hashing with the fixed or trigger (MI) table update policy", cmd_stream},
