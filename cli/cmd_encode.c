@@ -8,7 +8,7 @@ int cmd_encode(int argc, char **argv)
 {
     cli_data_opts d;
     cli_data_defaults(&d);
-    d.split = "none";
+    d.split = NULL; /* not given: none for --rows all, else split 1 */
     const char *model_path = NULL, *output = NULL, *rows = "all";
     cli_opt opts[CLI_DATA_N_OPTS + 4];
     cli_data_options(&d, opts);
@@ -24,7 +24,8 @@ int cmd_encode(int argc, char **argv)
                       "Encodes rows with a model (LSH, ITQ or a learned model) and writes the "
                       "packed codes as a uint8 .npy file: bit j of a code\nis bit j%8 of byte "
                       "j/8, least significant first (FAISS's layout). By default every row of the "
-                      "data is encoded (--split none).",
+                      "data is encoded (--split none);\nwith --rows train|query|db the split "
+                      "defaults to 1.",
                       NULL, 0, NULL);
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     if (!model_path) return cli_usage_error("encode", "--model is required");
@@ -32,8 +33,9 @@ int cmd_encode(int argc, char **argv)
     const bool all = strcmp(rows, "all") == 0;
     if (!all && strcmp(rows, "train") && strcmp(rows, "query") && strcmp(rows, "db"))
         return cli_usage_error("encode", "--rows must be all, train, query or db");
+    if (!d.split) d.split = all ? "none" : "1";
     if (!all && strcmp(d.split, "none") == 0)
-        return cli_usage_error("encode", "--rows %s needs a --split", rows);
+        return cli_usage_error("encode", "--rows %s needs a split, not --split none", rows);
 
     l2h_model *m = NULL;
     l2h_status st = l2h_model_load(&m, model_path);
