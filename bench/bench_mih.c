@@ -8,7 +8,8 @@
  *   bench_mih --db db.u8 --queries q.u8 --bits B           raw packed rows (faiss_binary.py --dump)
  *   options: --nq 1000 --qflip 3 (queries = database codes with 0..qflip flips; --qrandom for
  *            uniform random queries) --radius 0,1,2,3,4 --k 1,10,100 --threads 1 --repeat 3
- *            --tables M (0 = automatic)
+ *            --tables M (0 = automatic) --dump PREFIX (write the codes and queries as raw rows
+ *            PREFIX.db.u8 / PREFIX.q.u8 for bench/faiss_mih.py)
  * One warm-up, then --repeat timed runs of each configuration; medians. One JSON line per
  * configuration. Public API only. */
 #include "l2h/l2h.h"
@@ -135,10 +136,21 @@ static int same(const run_out *x, const run_out *y, size_t nq, long k)
                   lx[nq] * sizeof(int32_t)) == 0;
 }
 
+/* Writes len bytes to prefix + suffix; nonzero on failure. */
+static int write_raw(const char *prefix, const char *suffix, const uint8_t *b, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s", prefix, suffix);
+    FILE *f = fopen(path, "wb");
+    if (!f) return 1;
+    const int bad = fwrite(b, 1, len, f) != len;
+    return fclose(f) != 0 || bad;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 0, bits = 64, nq = 1000, qflip = 3, flip = 2, tables = 0;
-    const char *npy = NULL, *dbf = NULL, *qf = NULL;
+    const char *npy = NULL, *dbf = NULL, *qf = NULL, *dump = NULL;
     int threads = 1, repeat = 3, qrandom = 0;
     long radii[16] = {0, 1, 2, 3, 4}, ks[16] = {1, 10, 100};
     size_t nr = 5, nk = 3;
@@ -174,6 +186,8 @@ int main(int argc, char **argv)
             repeat = atoi(v), i++;
         else if (!strcmp(a, "--tables"))
             tables = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--dump"))
+            dump = v, i++;
         else {
             fprintf(stderr, "bench_mih: unknown option %s (see the comment at the top)\n", a);
             return 2;
@@ -227,6 +241,9 @@ int main(int argc, char **argv)
             flips(c, bits, qflip);
         }
     }
+    if (dump &&
+        (write_raw(dump, ".db.u8", db, n * bytes) || write_raw(dump, ".q.u8", q, nq * bytes)))
+        DIE("cannot write %s.db.u8 / %s.q.u8", dump, dump);
     l2h_set_threads(threads);
     l2h_index_params p = l2h_index_default_params(bits);
     l2h_index *flat = NULL, *mih = NULL;
@@ -263,13 +280,20 @@ int main(int argc, char **argv)
         const int exact = same(&fo, &mo, nq, k);
         all_exact &= exact;
         double nres = 0;
-        if (k == 0) nres = (double)l2h_range_result_lims(mo.rr)[nq] / (double)nq;
+        long long total = 0; /* range: results; k-NN: sum of distances (FAISS's checksums) */
+        if (k == 0) {
+            total = (long long)l2h_range_result_lims(mo.rr)[nq];
+            nres = (double)total / (double)nq;
+        } else {
+            for (size_t j = 0; j < nq * (size_t)k; j++)
+                total += mo.d[j] >= 0 ? mo.d[j] : 0;
+        }
         printf("{\"what\":\"%s\",\"%s\":%ld,\"nq\":%zu,\"flat_qps\":%.0f,\"mih_qps\":%.0f,"
                "\"speedup\":%.1f,\"cand_per_q\":%.0f,\"probes_per_q\":%.0f,\"fallback_frac\":%.3f,"
-               "\"res_per_q\":%.1f,\"identical\":%s}\n",
+               "\"res_per_q\":%.1f,\"%s\":%lld,\"identical\":%s}\n",
                k ? "knn" : "range", k ? "k" : "radius", k ? k : r, nq, fo.qps, mo.qps,
                mo.qps / fo.qps, mo.cand_per_q, mo.probes_per_q, mo.fallback_frac, nres,
-               exact ? "true" : "false");
+               k ? "dist_checksum" : "nres_total", total, exact ? "true" : "false");
         fflush(stdout);
     }
     l2h_range_result_free(fo.rr);

@@ -236,6 +236,61 @@ static void conv_ref(const float *x, size_t C, size_t H, size_t W, const float *
     *ow_out = ow;
 }
 
+/* A convolution over a batch of 70 items: forward equals the direct convolution for every
+ * item, and the backward of the batch equals the sum of 70 one-item backward passes (parameter
+ * and input gradients, to float rounding), so accumulation across items (and any future
+ * batching of the im2col products) is checked beyond the 2-item gradient checks. Runs last:
+ * it draws from the shared random stream, which the gradient checks before it depend on. */
+static void test_conv_groups(void)
+{
+    const size_t C = 2, H = 7, W = 6, OC = 3, n = 70;
+    const l2h_layer_spec s = {.kind = L2H_LAYER_CONV2D, .out = OC, .kh = 3, .kw = 3, .stride = 1};
+    l2h_nn *net = one_layer(C, H, W, s, n);
+    if (!net) return;
+    const size_t din = l2h_nn_in_dim(net), dout = l2h_nn_out_dim(net), np = l2h_nn_n_params(net);
+    float *x = malloc(n * din * sizeof *x), *y = malloc(n * dout * sizeof *y);
+    float *dy = malloc(n * dout * sizeof *dy), *g1 = malloc(np * sizeof *g1);
+    float *dx1 = malloc(n * din * sizeof *dx1), *dx2 = malloc(n * din * sizeof *dx2);
+    double *ref = malloc(dout * sizeof *ref);
+    fill_normal(x, n * din, 1.0);
+    fill_normal(dy, n * dout, 1.0);
+    l2h_nn_zero_grads(net);
+    CHECK_OK(l2h_nn_forward(net, x, n, y));
+    const float *w = l2h_nn_params(net), *b = w + OC * C * s.kh * s.kw;
+    double err = 0.0;
+    size_t oh = 0, ow = 0;
+    for (size_t i = 0; i < n; i++) {
+        conv_ref(x + i * din, C, H, W, w, b, OC, s.kh, s.kw, s.stride, s.pad, ref, &oh, &ow);
+        for (size_t k = 0; k < dout; k++)
+            err = fmax(err, fabs(ref[k] - (double)y[i * dout + k]));
+    }
+    CHECK(err < 1e-5);
+    CHECK_OK(l2h_nn_backward(net, dy, n, dx1));
+    memcpy(g1, l2h_nn_grads(net), np * sizeof *g1);
+    l2h_nn_zero_grads(net);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_OK(l2h_nn_forward(net, x + i * din, 1, y));
+        CHECK_OK(l2h_nn_backward(net, dy + i * dout, 1, dx2 + i * din));
+    }
+    double gerr = 0.0, scale = 1.0, xerr = 0.0;
+    for (size_t k = 0; k < np; k++) {
+        gerr = fmax(gerr, fabs((double)g1[k] - (double)l2h_nn_grads(net)[k]));
+        scale = fmax(scale, fabs((double)g1[k]));
+    }
+    for (size_t k = 0; k < n * din; k++)
+        xerr = fmax(xerr, fabs((double)dx1[k] - (double)dx2[k]));
+    CHECK(gerr <= 1e-5 * scale);
+    CHECK(xerr <= 1e-5);
+    free(x);
+    free(y);
+    free(dy);
+    free(g1);
+    free(dx1);
+    free(dx2);
+    free(ref);
+    l2h_nn_free(net);
+}
+
 static void test_conv(void)
 {
     struct {
@@ -564,5 +619,6 @@ int main(void)
     test_arena_and_tensors();
     test_init();
     test_errors();
+    test_conv_groups(); /* last: see its comment */
     return check_report();
 }
