@@ -23,7 +23,7 @@ void cli_mihash_defaults(cli_mihash_opts *o)
     o->lr_gamma = 0.5;
     o->last_lr_mult = 1.0;
     o->val_every = 1;
-    o->gamma = -1; /* the library default (0.1) */
+    o->gamma = NAN; /* the library default (0.1) */
     o->jmlh_variant = "full";
 }
 
@@ -122,7 +122,7 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     else if (!strcmp(schedule, "step")) p.schedule = L2H_SCHED_STEP;
     else if (!strcmp(schedule, "inv")) p.schedule = L2H_SCHED_INV;
     else return cli_usage_error("train", "--schedule must be const, step or inv");
-    if (o->gamma >= 0) p.jmlh.gamma = o->gamma;
+    if (!isnan(o->gamma)) p.jmlh.gamma = o->gamma;
     p.jmlh.deterministic = o->deterministic;
     if (!strcmp(o->jmlh_variant, "full")) p.jmlh.regularizer = L2H_JMLH_REG_KL;
     else if (!strcmp(o->jmlh_variant, "qr")) p.jmlh.regularizer = L2H_JMLH_REG_QR;
