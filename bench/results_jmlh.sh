@@ -12,6 +12,7 @@ O=${2:-results_jmlh}
 mkdir -p "$O"
 R="$O/rows.txt"
 : > "$R"
+: > "$O/gamma.txt"
 ev() { # label model data-options
   printf '%s ' "$1" >> "$R"
   "$L" eval --model "$2" $3 --json 2>/dev/null >> "$R"
@@ -59,6 +60,7 @@ ev "cifar10-cnn|linear|JMLH-deterministic|32" "$O/c10_jmlh_det.safetensors" "$C1
 # ---- validation mAP against training time, 32 bits, CIFAR-10 CNN features -------------------
 trn conv_jmlh "$C10" "$(echo "$J32" | sed 's/--val-every 10/--val-every 1/')"
 trn conv_mihash "$C10" "$(echo "$MI" | sed 's/ B / 32 /; s/--val-every 10/--val-every 1/')"
+trn conv_jmlh_lr1e-2 "$C10" "$(echo "$J32" | sed 's/--val-every 10/--val-every 1/; s/--lr 3e-3/--lr 1e-2/')"
 if command -v gnuplot >/dev/null; then
   gnuplot <<GP
 set terminal pngcairo size 1100,420 font ',10'
@@ -70,13 +72,21 @@ set key bottom right
 set ylabel 'validation mAP'
 set xlabel 'training time (s, incl. validation)'
 plot '$O/conv_jmlh.csv' every ::1 using 6:3 with linespoints pt 7 ps 0.5 title 'JMLH (Adam 3e-3)', \
+     '$O/conv_jmlh_lr1e-2.csv' every ::1 using 6:3 with linespoints pt 9 ps 0.5 title 'JMLH (Adam 1e-2)', \
      '$O/conv_mihash.csv' every ::1 using 6:3 with linespoints pt 5 ps 0.5 title 'MIHash (SGD 0.1, halved /10 ep)'
 set xlabel 'epoch'
-plot '$O/conv_jmlh.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'JMLH', \
+plot '$O/conv_jmlh.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'JMLH (3e-3)', \
+     '$O/conv_jmlh_lr1e-2.csv' every ::1 using 1:3 with linespoints pt 9 ps 0.5 title 'JMLH (1e-2)', \
      '$O/conv_mihash.csv' every ::1 using 1:3 with linespoints pt 5 ps 0.5 title 'MIHash'
 unset multiplot
 GP
 fi
+
+# ---- gamma on the validation part (seed Fig. 4a), 32 bits, CIFAR-10 CNN features -------------
+for g in 0 0.01 0.03 0.1 0.3 1; do
+  trn "gamma_$g" "$C10" "$J32 --gamma $g"
+  printf 'gamma %s val_map %s\n' "$g" "$(tail -1 "$O/gamma_$g.csv" | cut -d, -f3)" >> "$O/gamma.txt"
+done
 
 # ---- extremely short codes: 4 and 8 bits, CIFAR-10 CNN features -----------------------------
 for b in 4 8; do
