@@ -262,7 +262,7 @@ static void test_binary_fixed_eps(void)
  *   (2) equals ∇_z E_b[L(b)] exactly when L is affine in each bit, and up to a bias of second
  *       order in the classifier weights otherwise: tested by differencing the enumerated
  *       expected loss with weights of scale 0.01 (relative error < 1%) and showing that the
- *       bias is real (not a test artefact) for weights of scale 2. */
+ *       bias is real (not a test artefact) for weights of scale 2 (> 2% and > 5x the former). */
 enum { SN = 2, SB = 3, SC = 3 };
 
 typedef struct stat_ctx {
@@ -387,7 +387,8 @@ static void test_estimator_statistics(void)
     fprintf(stderr, "estimator bias vs the gradient of E[L]: %.3g (weights ~ 2), %.3g (~ 0.01)\n",
             bias_big, bias_small);
     CHECK(bias_small < 0.01);
-    CHECK(bias_big > 0.05); /* a real bias, so the small-weight agreement is not vacuous */
+    /* a real bias (0.05-0.26 over seeds 1-8), so the small-weight agreement is not vacuous */
+    CHECK(bias_big > 0.02 && bias_big > 5 * bias_small);
 }
 
 /* ---- determinism, safety, argument errors -------------------------------------------------- */
