@@ -69,6 +69,10 @@ l2h_status l2h_model_add_tensor(l2h_model *m, const char *name, size_t ndim, con
                 "model: NULL extra tensor argument");
     L2H_FAIL_IF(name[0] == '\0' || strchr(name, ',') || !strcmp(name, "preprocess.mean"),
                 L2H_ERR_ARG, "model: invalid extra tensor name \"%.40s\"", name);
+    const size_t ml = strlen(m->method);
+    L2H_FAIL_IF(strncmp(name, m->method, ml) != 0 || name[ml] != '.' || name[ml + 1] == '\0',
+                L2H_ERR_ARG, "model: extra tensor \"%.40s\" must be named \"%s.<name>\"", name,
+                m->method);
     L2H_FAIL_IF(l2h_model_find_tensor(m, name), L2H_ERR_ARG,
                 "model: extra tensor \"%.40s\" already present", name);
     L2H_FAIL_IF(ndim < 1 || ndim > 2, L2H_ERR_ARG, "model: extra tensor with %zu dimensions", ndim);

@@ -218,7 +218,8 @@ static l2h_status read_extra(const l2h_st_file *f, l2h_model *m)
         if (st == L2H_OK) {
             st = l2h_model_add_tensor(m, key, t->ndim, t->shape, v);
             if (st == L2H_ERR_ARG)
-                st = l2h_set_error(L2H_ERR_FORMAT, "%s: extra tensor '%s' listed twice or invalid",
+                st = l2h_set_error(L2H_ERR_FORMAT,
+                                   "%s: extra tensor '%s' listed twice or not named <method>.<name>",
                                    name, key);
         }
         l2h_free(v);

@@ -105,8 +105,10 @@ l2h_status l2h_model_create(l2h_model **out, const char *method, l2h_net *net, c
                             int l2_normalize);
 /* Sets (or replaces) a metadata entry; both strings are copied. */
 l2h_status l2h_model_set_meta(l2h_model *m, const char *key, const char *value);
-/* Adds a copy of an extra tensor (see l2h_model_tensor). L2H_ERR_ARG for ndim outside 1..2, an
- * empty shape, a name that is empty, contains ',', is "preprocess.mean" or is already there. */
+/* Adds a copy of an extra tensor (see l2h_model_tensor). Its name must start with the model's
+ * method and a dot ("jmlh.classifier.weight"), so it cannot collide with the preprocessing or
+ * network tensors. L2H_ERR_ARG for ndim outside 1..2, an empty shape, a name without that
+ * prefix, containing ',', or already there. */
 l2h_status l2h_model_add_tensor(l2h_model *m, const char *name, size_t ndim, const size_t *shape,
                                 const float *data);
 /* The extra tensor `name`, NULL if the model has none of that name. */

@@ -708,6 +708,13 @@ static void test_train_and_model_file(void)
         CHECK(len2 == len && buf2 && !memcmp(buf, buf2, len));
         l2h_free(buf2);
     }
+    /* extra tensors are namespaced by the method, so they cannot shadow the network's */
+    const size_t one = 1;
+    const float v1 = 1.0f;
+    CHECK_STATUS(l2h_model_add_tensor(m, "linear.weight", 1, &one, &v1), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_model_add_tensor(m, "jmlh.", 1, &one, &v1), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_model_add_tensor(m, "jmlh.a,b", 1, &one, &v1), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_model_add_tensor(m, "jmlh.classifier.bias", 1, &one, &v1), L2H_ERR_ARG);
     /* a file listing a missing extra tensor is refused */
     if (buf) {
         /* rename the tensor in the JSON header (quoted key); the list still names it */
