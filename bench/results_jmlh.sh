@@ -4,8 +4,8 @@
 # validation mAP against training time (PNG), and 4- / 8-bit codes. Hyper-parameters were
 # chosen on a 10 % validation part of the training rows only (--val-fraction 0.1); the reported
 # models are those runs (trained on the other 90 %). HashNet is not included (built in parallel).
-# usage: bench/results_jmlh.sh BUILD_DIR OUT_DIR [cnn]   (about 10 minutes on 2 cores; "cnn"
-# adds Fashion-MNIST LeNet at 32 bits, a few more minutes)
+# usage: bench/results_jmlh.sh BUILD_DIR OUT_DIR [cnn]   (about 15 minutes on 2 cores; "cnn"
+# adds Fashion-MNIST LeNet at 16/32/64 bits, about 8 more minutes)
 set -eu
 L=$1/l2h
 O=${2:-results_jmlh}
@@ -43,8 +43,10 @@ demo "cifar10-cnn|baseline" "$C10" 4,8,16,32,64
 demo "scene|baseline" "$SC" 16,32,64
 demo "fashion-mnist|baseline" "" 32
 # Fashion-MNIST MLP at 32 bits (MIHash: its docs/results.md setting)
-trn fm_mlp_jmlh32 "" "--method jmlh --model mlp --bits 32 --epochs 50 --lr 1e-3 --val-fraction 0.1 --val-every 10"
-ev "fashion-mnist|mlp|JMLH|32" "$O/fm_mlp_jmlh32.safetensors" ""
+for b in 16 32 64; do
+  trn fm_mlp_jmlh$b "" "--method jmlh --model mlp --bits $b --epochs 50 --lr 1e-3 --val-fraction 0.1 --val-every 10"
+  ev "fashion-mnist|mlp|JMLH|$b" "$O/fm_mlp_jmlh$b.safetensors" ""
+done
 trn fm_mlp_mihash32 "" "--method mihash --model mlp --bits 32 --epochs 100 --lr-step 25 --val-fraction 0.1 --val-every 10"
 ev "fashion-mnist|mlp|MIHash|32" "$O/fm_mlp_mihash32.safetensors" ""
 
@@ -96,10 +98,12 @@ for b in 4 8; do
   ev "cifar10-cnn|linear|MIHash|$b" "$O/c10_mihash$b.safetensors" "$C10"
 done
 
-# ---- optional: Fashion-MNIST LeNet at 32 bits ------------------------------------------------
+# ---- optional: Fashion-MNIST LeNet at 16/32/64 bits ------------------------------------------------
 if [ "${3:-}" = cnn ]; then
-  trn fm_cnn_jmlh32 "" "--method jmlh --model cnn --bits 32 --epochs 30 --lr 1e-3 --no-l2-normalize --val-fraction 0.1 --val-every 10"
-  ev "fashion-mnist|cnn|JMLH|32" "$O/fm_cnn_jmlh32.safetensors" ""
+  for b in 16 32 64; do
+    trn fm_cnn_jmlh$b "" "--method jmlh --model cnn --bits $b --epochs 30 --lr 1e-3 --no-l2-normalize --val-fraction 0.1 --val-every 10"
+    ev "fashion-mnist|cnn|JMLH|$b" "$O/fm_cnn_jmlh$b.safetensors" ""
+  done
 fi
 
 # ---- summary: one line per model, "data|network|method|bits mAP tie-aware P@H<=2" ------------
