@@ -100,12 +100,14 @@ int cli_train_baseline(const char *method, const l2h_dataset *train,
 /* Options of the learned methods (network, optimiser, schedule, method settings), shared by
  * train and demo. */
 typedef struct cli_mihash_opts {
-    const char *model, *hidden, *optimizer, *schedule, *log, *plot;
+    /* optimizer / schedule NULL and weight_decay < 0: the method's default (jmlh: Adam, constant
+     * rate, no decay; others: SGD, step schedule, 5e-4) */
+    const char *model, *hidden, *optimizer, *schedule, *log, *plot, *jmlh_variant;
     size_t epochs, batch, lr_step, bins, val_every;
-    double lr, momentum, weight_decay, lr_gamma, last_lr_mult, scale, val_fraction;
-    bool nesterov;
+    double lr, momentum, weight_decay, lr_gamma, last_lr_mult, scale, val_fraction, gamma;
+    bool nesterov, deterministic;
 } cli_mihash_opts;
-#define CLI_MIHASH_N_OPTS 19
+#define CLI_MIHASH_N_OPTS 22
 void cli_mihash_defaults(cli_mihash_opts *o);
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts);
 /* Whether `method` is one of the learned methods l2h_train knows (mihash, ...). */

@@ -37,21 +37,23 @@ int cmd_demo(int argc, char **argv)
 {
     cli_data_opts d;
     cli_data_defaults(&d);
-    const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash";
-    size_t mh_epochs = 10;
+    const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash,jmlh";
+    size_t mh_epochs = 10, jm_epochs = 20;
     bool json = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 5];
+    cli_opt opts[CLI_DATA_N_OPTS + 6];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"bits", 'b', CLI_STR, &bits_s, "LIST", "code lengths (16,32,64)"},
-        {"methods", 0, CLI_STR, &methods_s, "LIST", "methods to run (lsh,itq,mihash)"},
+        {"methods", 0, CLI_STR, &methods_s, "LIST", "methods to run (lsh,itq,mihash,jmlh)"},
         {"mihash-epochs", 0, CLI_SIZE, &mh_epochs, "N",
          "MIHash epochs (10; linear layer on the pixels, SGD, auto sigmoid scale)"},
+        {"jmlh-epochs", 0, CLI_SIZE, &jm_epochs, "N",
+         "JMLH epochs (20; linear layer on the pixels, Adam 1e-3, gamma 0.1)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object per row"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
-                      "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash] [data options]",
+                      "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash,jmlh] [data options]",
                       "Runs every method on Fashion-MNIST split 1 (100 queries and 500 training "
                       "images per class, database = the other 69,000\nimages) and prints mAP, "
                       "tie-aware mAP, precision within Hamming radius 2 and the time of each "
@@ -100,7 +102,7 @@ int cmd_demo(int argc, char **argv)
             if (cli_is_learned_method(methods[mi])) {
                 cli_mihash_opts mo;
                 cli_mihash_defaults(&mo);
-                mo.epochs = mh_epochs;
+                mo.epochs = strcmp(methods[mi], "jmlh") ? mh_epochs : jm_epochs;
                 r = cli_train_learned(methods[mi], &mo, data.train, bits[bi], d.seed, 1, 1, &m);
             } else {
                 r = cli_train_baseline(methods[mi], data.train, &bp, &m);

@@ -14,15 +14,17 @@ void cli_mihash_defaults(cli_mihash_opts *o)
     o->hidden = "1024";
     o->epochs = 50;
     o->batch = 100;
-    o->optimizer = "sgd";
-    o->lr = 0; /* 0: 0.1 for SGD, 1e-3 for Adam */
+    o->optimizer = NULL; /* the method's: adam for jmlh, else sgd */
+    o->lr = 0;           /* 0: 0.1 for SGD, 1e-3 for Adam */
     o->momentum = 0.9;
-    o->weight_decay = 5e-4;
-    o->schedule = "step";
+    o->weight_decay = -1; /* the method's: 0 for jmlh, else 5e-4 */
+    o->schedule = NULL;   /* the method's: const for jmlh, else step */
     o->lr_step = 10;
     o->lr_gamma = 0.5;
     o->last_lr_mult = 1.0;
     o->val_every = 1;
+    o->gamma = NAN; /* the library default (0.1) */
+    o->jmlh_variant = "full";
 }
 
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
@@ -32,17 +34,24 @@ void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
         {"hidden", 0, CLI_STR, &o->hidden, "H1,H2", "MLP hidden sizes (1024)"},
         {"epochs", 0, CLI_SIZE, &o->epochs, "N", "training epochs of a learned method (50)"},
         {"batch", 0, CLI_SIZE, &o->batch, "N", "mini-batch size (100)"},
-        {"optimizer", 0, CLI_STR, &o->optimizer, "sgd|adam", "optimiser (sgd)"},
+        {"optimizer", 0, CLI_STR, &o->optimizer, "sgd|adam", "optimiser (jmlh: adam, else sgd)"},
         {"lr", 0, CLI_DOUBLE, &o->lr, "LR", "learning rate (0.1 sgd, 1e-3 adam)"},
         {"momentum", 0, CLI_DOUBLE, &o->momentum, "M", "SGD momentum (0.9)"},
         {"nesterov", 0, CLI_FLAG, &o->nesterov, NULL, "Nesterov momentum"},
-        {"weight-decay", 0, CLI_DOUBLE, &o->weight_decay, "W", "L2 weight decay (5e-4)"},
-        {"schedule", 0, CLI_STR, &o->schedule, "const|step|inv", "learning-rate schedule (step)"},
+        {"weight-decay", 0, CLI_DOUBLE, &o->weight_decay, "W",
+         "L2 weight decay (jmlh: 0, else 5e-4)"},
+        {"schedule", 0, CLI_STR, &o->schedule, "const|step|inv",
+         "learning-rate schedule (jmlh: const, else step)"},
         {"lr-step", 0, CLI_SIZE, &o->lr_step, "N", "step schedule: epochs per decay (10)"},
         {"lr-gamma", 0, CLI_DOUBLE, &o->lr_gamma, "G", "step factor / inv gamma (0.5)"},
         {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X", "last layer lr multiplier (1)"},
         {"bins", 0, CLI_SIZE, &o->bins, "K", "MIHash histogram bins (min(16, bits))"},
         {"scale", 0, CLI_DOUBLE, &o->scale, "A", "sigmoid scale (0 = auto 2/rms)"},
+        {"gamma", 0, CLI_DOUBLE, &o->gamma, "G", "jmlh: regulariser weight (0.1)"},
+        {"deterministic", 0, CLI_FLAG, &o->deterministic, NULL,
+         "jmlh: threshold 0.5 in training instead of U(0,1)"},
+        {"jmlh-variant", 0, CLI_STR, &o->jmlh_variant, "full|cont|qr|nr",
+         "jmlh: KL prior, sigmoid bottleneck, quantisation or no regulariser (full)"},
         {"val-fraction", 0, CLI_DOUBLE, &o->val_fraction, "F",
          "hold out F of the training rows for validation mAP (0)"},
         {"val-every", 0, CLI_SIZE, &o->val_every, "N", "validation every N epochs (1)"},
@@ -76,7 +85,7 @@ static int train_progress(const l2h_train_progress *p, void *user)
     return 0;
 }
 
-static const char *const learned_methods[] = {"mihash"};
+static const char *const learned_methods[] = {"mihash", "jmlh"};
 
 bool cli_is_learned_method(const char *method)
 {
@@ -103,19 +112,29 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
         s = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return cli_usage_error("train", "--hidden: bad list '%s'", o->hidden);
     }
-    if (!strcmp(o->optimizer, "sgd")) p.optimizer = L2H_OPT_SGD;
-    else if (!strcmp(o->optimizer, "adam")) p.optimizer = L2H_OPT_ADAM;
+    const bool jmlh = !strcmp(method, "jmlh");
+    const char *optimizer = o->optimizer ? o->optimizer : jmlh ? "adam" : "sgd";
+    const char *schedule = o->schedule ? o->schedule : jmlh ? "const" : "step";
+    if (!strcmp(optimizer, "sgd")) p.optimizer = L2H_OPT_SGD;
+    else if (!strcmp(optimizer, "adam")) p.optimizer = L2H_OPT_ADAM;
     else return cli_usage_error("train", "--optimizer must be sgd or adam");
-    if (!strcmp(o->schedule, "const")) p.schedule = L2H_SCHED_CONST;
-    else if (!strcmp(o->schedule, "step")) p.schedule = L2H_SCHED_STEP;
-    else if (!strcmp(o->schedule, "inv")) p.schedule = L2H_SCHED_INV;
+    if (!strcmp(schedule, "const")) p.schedule = L2H_SCHED_CONST;
+    else if (!strcmp(schedule, "step")) p.schedule = L2H_SCHED_STEP;
+    else if (!strcmp(schedule, "inv")) p.schedule = L2H_SCHED_INV;
     else return cli_usage_error("train", "--schedule must be const, step or inv");
+    if (!isnan(o->gamma)) p.jmlh.gamma = o->gamma;
+    p.jmlh.deterministic = o->deterministic;
+    if (!strcmp(o->jmlh_variant, "full")) p.jmlh.regularizer = L2H_JMLH_REG_KL;
+    else if (!strcmp(o->jmlh_variant, "qr")) p.jmlh.regularizer = L2H_JMLH_REG_QR;
+    else if (!strcmp(o->jmlh_variant, "nr")) p.jmlh.regularizer = L2H_JMLH_REG_NONE;
+    else if (!strcmp(o->jmlh_variant, "cont")) p.jmlh.continuous = 1;
+    else return cli_usage_error("train", "--jmlh-variant must be full, cont, qr or nr");
     p.epochs = o->epochs;
     p.batch = o->batch;
     p.lr = o->lr > 0 ? o->lr : (p.optimizer == L2H_OPT_ADAM ? 1e-3 : 0.1);
     p.momentum = o->momentum;
     p.nesterov = o->nesterov;
-    p.weight_decay = o->weight_decay;
+    p.weight_decay = o->weight_decay >= 0 ? o->weight_decay : jmlh ? 0.0 : 5e-4;
     p.lr_step = o->lr_step;
     p.lr_gamma = o->lr_gamma;
     p.last_lr_mult = o->last_lr_mult;
@@ -165,7 +184,7 @@ int cli_train_baseline(const char *method, const l2h_dataset *train,
     if (strcmp(method, "lsh") == 0) st = l2h_lsh_train(out, train, bp);
     else if (strcmp(method, "itq") == 0) st = l2h_itq_train(out, train, bp);
     else {
-        fprintf(stderr, "l2h: error: unknown method '%s' (lsh, itq or mihash)\n", method);
+        fprintf(stderr, "l2h: error: unknown method '%s' (lsh, itq, mihash or jmlh)\n", method);
         return CLI_USAGE;
     }
     if (st != L2H_OK) return cli_fail(st, method);
@@ -185,13 +204,13 @@ int cmd_train(int argc, char **argv)
     cli_opt opts[CLI_DATA_N_OPTS + 10 + CLI_MIHASH_N_OPTS];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
-        {"method", 'm', CLI_STR, &method, "lsh|itq|mihash", "hashing method (required)"},
+        {"method", 'm', CLI_STR, &method, "lsh|itq|mihash|jmlh", "hashing method (required)"},
         {"bits", 'b', CLI_SIZE, &bits, "B", "code length in bits (32)"},
         {"output", 'o', CLI_STR, &output, "FILE", "model file to write (safetensors; required)"},
         {"no-center", 0, CLI_FLAG, &no_center, NULL, "do not subtract the training mean"},
         {"l2-normalize", 0, CLI_FLAG, &l2norm, NULL,
-         "scale rows to unit length after centring (always on for mihash)"},
-        {"no-l2-normalize", 0, CLI_FLAG, &no_l2, NULL, "mihash: no L2 normalisation"},
+         "scale rows to unit length after centring (always on for mihash, jmlh)"},
+        {"no-l2-normalize", 0, CLI_FLAG, &no_l2, NULL, "mihash, jmlh: no L2 normalisation"},
         {"itq-iters", 0, CLI_SIZE, &itq_iters, "N", "ITQ rotation iterations (50)"},
         {"max-train", 0, CLI_SIZE, &max_train, "N", "use at most N training rows (0 = all)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print the summary as JSON"},
@@ -200,8 +219,8 @@ int cmd_train(int argc, char **argv)
     cli_mihash_options(&mo, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
     const size_t n_opts = CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_MIHASH_N_OPTS;
     int r = cli_parse(argc, argv, opts, n_opts,
-                      "l2h train --method lsh|itq|mihash --bits B --output MODEL [--model linear|mlp|cnn] "
-                      "[data options]",
+                      "l2h train --method lsh|itq|mihash|jmlh --bits B --output MODEL "
+                      "[--model linear|mlp|cnn] [data options]",
                       "Learns a hash function from the training rows of the chosen split (or from "
                       "all rows with --split none) and writes it as a model file that\n"
                       "`l2h encode` and `l2h eval` apply.",

@@ -7,7 +7,8 @@
 
 static const cli_command commands[] = {
     {"demo", "run every method on Fashion-MNIST and print the results table", cmd_demo},
-    {"train", "learn a hash function (LSH, ITQ, MIHash) and save it as a model file", cmd_train},
+    {"train", "learn a hash function (LSH, ITQ, MIHash, JMLH) and save it as a model file",
+     cmd_train},
     {"encode", "encode data with a model into packed codes (.npy)", cmd_encode},
     {"search", "exact k-NN / radius search of codes by Hamming distance", cmd_search},
     {"index", "build a saved index (flat or multi-index), add, remove, replace codes", cmd_index},

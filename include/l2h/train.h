@@ -65,16 +65,21 @@ typedef struct l2h_hashnet_options {
     size_t n_beta_stages;          /*   used instead of the formula when n_beta_stages > 0 */
 } l2h_hashnet_options;
 
-/* JMLH (Shen et al., ICASSP 2019): classifier on a stochastic binary bottleneck, KL prior.
- * Filled in by l2h_train_default_params; see docs/jmlh.md. */
+/* JMLH (Shen et al., ICCV workshops 2019): a classifier on a stochastic binary bottleneck with
+ * a KL prior on the bits. Filled in by l2h_train_default_params (gamma 0.1, KL, stochastic,
+ * binary); see docs/jmlh.md. The method's reference optimiser is Adam with a constant rate and
+ * no weight decay; l2h_train_default_params does not know the method, so set optimizer = ADAM,
+ * lr (e.g. 1e-3), schedule = CONST and weight_decay = 0 yourself (the CLI does this for
+ * --method jmlh). The classifier is kept in the model file as "jmlh.classifier.weight" [C, bits]
+ * and "jmlh.classifier.bias" [C]; encoding does not use it. Needs labels or multi-labels. */
 typedef enum l2h_jmlh_regularizer {
-    L2H_JMLH_REG_KL = 0,   /* gamma · KL(q(b|x) || Bernoulli(0.5)) per bit (JMLH)       */
-    L2H_JMLH_REG_QR = 1,   /* a quantisation regulariser instead (JMLH-QR)              */
-    L2H_JMLH_REG_NONE = 2  /* no regulariser (JMLH-NR)                                  */
+    L2H_JMLH_REG_KL = 0,  /* gamma · KL(q(b|x) || Bernoulli(0.5)) per bit (JMLH)            */
+    L2H_JMLH_REG_QR = 1,  /* gamma · (1[z > 0] − σ(z))² per bit (JMLH-QR)                     */
+    L2H_JMLH_REG_NONE = 2 /* no regulariser (JMLH-NR)                                       */
 } l2h_jmlh_regularizer;
 
 typedef struct l2h_jmlh_options {
-    double gamma;                   /* regulariser weight                                   */
+    double gamma;                   /* regulariser weight, finite, >= 0 (0.1)               */
     l2h_jmlh_regularizer regularizer;
     int deterministic;              /* ε = 0.5 while training instead of ε ~ U(0, 1)        */
     int continuous;                 /* sigmoid bottleneck, no binarisation (JMLH-Cont)      */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const l2h_model_methods[] = {"lsh", "itq", "mihash", NULL};
+const char *const l2h_model_methods[] = {"lsh", "itq", "mihash", "jmlh", NULL};
 
 void l2h_net_free(l2h_net *net)
 {
@@ -25,6 +25,11 @@ void l2h_model_free(l2h_model *m)
     }
     l2h_free(m->meta_keys);
     l2h_free(m->meta_vals);
+    for (size_t i = 0; i < m->n_extra; i++) {
+        l2h_free(m->extra[i].name);
+        l2h_free(m->extra[i].data);
+    }
+    l2h_free(m->extra);
     l2h_net_free(m->net);
     l2h_free(m->mean);
     l2h_free(m->method);
@@ -55,6 +60,48 @@ l2h_status l2h_model_set_meta(l2h_model *m, const char *key, const char *value)
     m->meta_keys[m->n_meta] = k;
     m->meta_vals[m->n_meta++] = v;
     return L2H_OK;
+}
+
+l2h_status l2h_model_add_tensor(l2h_model *m, const char *name, size_t ndim, const size_t *shape,
+                                const float *data)
+{
+    L2H_FAIL_IF(m == NULL || name == NULL || shape == NULL || data == NULL, L2H_ERR_ARG,
+                "model: NULL extra tensor argument");
+    L2H_FAIL_IF(name[0] == '\0' || strchr(name, ',') || !strcmp(name, "preprocess.mean"),
+                L2H_ERR_ARG, "model: invalid extra tensor name \"%.40s\"", name);
+    const size_t ml = strlen(m->method);
+    L2H_FAIL_IF(strncmp(name, m->method, ml) != 0 || name[ml] != '.' || name[ml + 1] == '\0',
+                L2H_ERR_ARG, "model: extra tensor \"%.40s\" must be named \"%s.<name>\"", name,
+                m->method);
+    L2H_FAIL_IF(l2h_model_find_tensor(m, name), L2H_ERR_ARG,
+                "model: extra tensor \"%.40s\" already present", name);
+    L2H_FAIL_IF(ndim < 1 || ndim > 2, L2H_ERR_ARG, "model: extra tensor with %zu dimensions", ndim);
+    size_t numel = 1;
+    for (size_t d = 0; d < ndim; d++)
+        L2H_FAIL_IF(shape[d] == 0 || !l2h_mul_ok(numel, shape[d], &numel), L2H_ERR_ARG,
+                    "model: extra tensor \"%.40s\" has an empty or huge shape", name);
+    l2h_model_tensor t = {.name = l2h_strdup(name), .ndim = ndim};
+    t.data = l2h_malloc_array(numel, sizeof *t.data);
+    l2h_model_tensor *ex =
+        t.name && t.data ? l2h_realloc(m->extra, (m->n_extra + 1) * sizeof *ex) : NULL;
+    if (!ex) {
+        l2h_free(t.name);
+        l2h_free(t.data);
+        L2H_FAIL(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+    }
+    for (size_t d = 0; d < ndim; d++)
+        t.shape[d] = shape[d];
+    memcpy(t.data, data, numel * sizeof *t.data);
+    m->extra = ex;
+    m->extra[m->n_extra++] = t;
+    return L2H_OK;
+}
+
+const l2h_model_tensor *l2h_model_find_tensor(const l2h_model *m, const char *name)
+{
+    for (size_t i = 0; m && name && i < m->n_extra; i++)
+        if (!strcmp(m->extra[i].name, name)) return &m->extra[i];
+    return NULL;
 }
 
 static l2h_status set_meta_size(l2h_model *m, const char *key, size_t v)

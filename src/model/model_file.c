@@ -21,6 +21,28 @@ const l2h_net_ops *l2h_net_ops_find(const char *arch)
 
 /* ---- save ---------------------------------------------------------------------------------- */
 
+/* The extra tensors and their "extra_tensors" list (no entry when there are none). */
+static l2h_status write_extra(const l2h_model *m, l2h_st_writer *w)
+{
+    if (m->n_extra == 0) return L2H_OK;
+    size_t len = 1;
+    for (size_t i = 0; i < m->n_extra; i++)
+        len += strlen(m->extra[i].name) + 1;
+    char *list = l2h_malloc(len);
+    L2H_NOMEM_IF_NULL(list);
+    list[0] = '\0';
+    l2h_status st = L2H_OK;
+    for (size_t i = 0; i < m->n_extra && st == L2H_OK; i++) {
+        const l2h_model_tensor *t = &m->extra[i];
+        if (i) strcat(list, ",");
+        strcat(list, t->name);
+        st = l2h_st_writer_add(w, t->name, L2H_ST_F32, t->ndim, t->shape, t->data);
+    }
+    if (st == L2H_OK) st = l2h_st_writer_set_meta(w, "extra_tensors", list);
+    l2h_free(list);
+    return st;
+}
+
 /* Fills a writer with everything the file holds. The model's own fields override any stale
  * copy in the metadata map; library_version is the version writing the file. */
 static l2h_status model_writer(const l2h_model *m, l2h_st_writer **out)
@@ -48,6 +70,7 @@ static l2h_status model_writer(const l2h_model *m, l2h_st_writer **out)
     if (st == L2H_OK && m->center)
         st = l2h_st_writer_add(w, "preprocess.mean", L2H_ST_F32, 1, &m->dim, m->mean);
     if (st == L2H_OK) st = m->net->ops->save(m->net, w);
+    st = st == L2H_OK ? write_extra(m, w) : st;
     if (st != L2H_OK) {
         l2h_st_writer_free(w);
         return st;
@@ -165,6 +188,46 @@ static l2h_status read_mean(const l2h_st_file *f, const model_header *h, float *
     return st;
 }
 
+/* The tensors named by the "extra_tensors" entry, added to m. */
+static l2h_status read_extra(const l2h_st_file *f, l2h_model *m)
+{
+    const char *list = l2h_st_meta(f, "extra_tensors");
+    if (!list || !list[0]) return L2H_OK;
+    const char *name = l2h_st_file_name(f);
+    l2h_status st = L2H_OK;
+    char key[256];
+    for (const char *p = list; st == L2H_OK && *p;) {
+        const char *e = strchr(p, ',');
+        const size_t n = e ? (size_t)(e - p) : strlen(p);
+        L2H_FAIL_IF(n == 0 || n >= sizeof key, L2H_ERR_FORMAT,
+                    "%s: bad \"extra_tensors\" entry \"%.60s\"", name, list);
+        memcpy(key, p, n);
+        key[n] = '\0';
+        const l2h_st_tensor *t = l2h_st_find(f, key);
+        L2H_FAIL_IF(!t, L2H_ERR_FORMAT, "%s: extra tensor '%s' is missing", name, key);
+        L2H_FAIL_IF(t->dtype != L2H_ST_F32 || t->ndim < 1 || t->ndim > 2 || t->numel == 0,
+                    L2H_ERR_FORMAT, "%s: extra tensor '%s' must be F32 with 1 or 2 dimensions",
+                    name, key);
+        float *v = l2h_malloc_array(t->numel, sizeof *v);
+        L2H_NOMEM_IF_NULL(v);
+        st = l2h_st_read(f, key, L2H_ST_F32, t->ndim, t->shape, v);
+        for (size_t i = 0; st == L2H_OK && i < t->numel; i++)
+            if (!isfinite(v[i]))
+                st = l2h_set_error(L2H_ERR_FORMAT, "%s: extra tensor '%s' holds a non-finite value",
+                                   name, key);
+        if (st == L2H_OK) {
+            st = l2h_model_add_tensor(m, key, t->ndim, t->shape, v);
+            if (st == L2H_ERR_ARG)
+                st = l2h_set_error(L2H_ERR_FORMAT,
+                                   "%s: extra tensor '%s' listed twice or not named <method>.<name>",
+                                   name, key);
+        }
+        l2h_free(v);
+        p = e ? e + 1 : p + n;
+    }
+    return st;
+}
+
 static l2h_status build_model(l2h_model **out, const l2h_st_file *f)
 {
     model_header h;
@@ -185,8 +248,8 @@ static l2h_status build_model(l2h_model **out, const l2h_st_file *f)
     l2h_free(mean);
     /* Keep the file's other entries (format_version, library_version, seed, itq_iters...);
      * the validated fields keep their canonical spelling. */
-    static const char *const canonical[] = {"format", "method", "arch", "bits", "dim",
-                                            "center", "l2_normalize"};
+    static const char *const canonical[] = {"format", "method", "arch",         "bits",
+                                            "dim",    "center", "l2_normalize", "extra_tensors"};
     for (size_t i = 0; st == L2H_OK && i < l2h_st_n_meta(f); i++) {
         const char *k, *v;
         l2h_st_meta_at(f, i, &k, &v);
@@ -195,6 +258,7 @@ static l2h_status build_model(l2h_model **out, const l2h_st_file *f)
             skip = strcmp(k, canonical[j]) == 0;
         if (!skip) st = l2h_model_set_meta(m, k, v);
     }
+    if (st == L2H_OK) st = read_extra(f, m);
     if (st != L2H_OK) {
         l2h_model_free(m);
         return st;

@@ -76,6 +76,16 @@ l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn);
 const l2h_nn *l2h_net_nn(const l2h_net *net);
 
 /* ---- the model --------------------------------------------------------------------------- */
+/* A tensor a method keeps in the model file beside the encoding path (JMLH's classifier on the
+ * bits): F32 with 1 or 2 dimensions, saved under its own name, never read by encode/forward.
+ * The file lists them in the metadata entry "extra_tensors" (names joined by ','), which the
+ * loader uses to read them back (F32, 1-2 dims, finite; L2H_ERR_FORMAT otherwise). */
+typedef struct l2h_model_tensor {
+    char *name;
+    size_t ndim, shape[2];
+    float *data; /* [shape[0] (· shape[1])] */
+} l2h_model_tensor;
+
 struct l2h_model {
     size_t dim, bits;
     char *method;
@@ -84,6 +94,8 @@ struct l2h_model {
     l2h_net *net;
     size_t n_meta;
     char **meta_keys, **meta_vals;
+    size_t n_extra;
+    l2h_model_tensor *extra;
 };
 
 /* A new model from its parts. TAKES `net` (freed here on failure too); copies mean[dim] (NULL =
@@ -93,6 +105,14 @@ l2h_status l2h_model_create(l2h_model **out, const char *method, l2h_net *net, c
                             int l2_normalize);
 /* Sets (or replaces) a metadata entry; both strings are copied. */
 l2h_status l2h_model_set_meta(l2h_model *m, const char *key, const char *value);
+/* Adds a copy of an extra tensor (see l2h_model_tensor). Its name must start with the model's
+ * method and a dot ("jmlh.classifier.weight"), so it cannot collide with the preprocessing or
+ * network tensors. L2H_ERR_ARG for ndim outside 1..2, an empty shape, a name without that
+ * prefix, containing ',', or already there. */
+l2h_status l2h_model_add_tensor(l2h_model *m, const char *name, size_t ndim, const size_t *shape,
+                                const float *data);
+/* The extra tensor `name`, NULL if the model has none of that name. */
+const l2h_model_tensor *l2h_model_find_tensor(const l2h_model *m, const char *name);
 /* Names of the methods whose files l2h_model_load accepts; NULL-terminated. */
 extern const char *const l2h_model_methods[];
 

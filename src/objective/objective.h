@@ -147,6 +147,59 @@ l2h_status l2h_mihash_online_f64(const l2h_mihash_online_params *p, size_t bits,
                                  const float *rc, const uint8_t *sim, size_t R, double *dy,
                                  double *loss);
 
+/* ---- JMLH (obj_jmlh.c; Shen et al. 2019 §2.1, methods.md §4.2-4.3, docs/jmlh.md) ----------- */
+typedef enum l2h_jmlh_reg {
+    L2H_JMLH_KL = 0,  /* γ · Σ_bits KL(Bernoulli(q) ‖ Bernoulli(½)), q = σ(z)  (JMLH)      */
+    L2H_JMLH_QR = 1,  /* γ · Σ_bits (1[z > 0] − q)²: distance of q to its code (JMLH-QR)  */
+    L2H_JMLH_NONE = 2 /* no regulariser (JMLH-NR)                                        */
+} l2h_jmlh_reg;
+
+typedef struct l2h_jmlh_params {
+    size_t n_labels;   /* C: classes (labels in 0..C-1) or multi-label columns; >= 1          */
+    double gamma;      /* regulariser weight, finite, >= 0                                    */
+    l2h_jmlh_reg reg;
+    int deterministic; /* ε = 0.5 while training (TBH) instead of ε ~ U(0, 1) (paper, FIRe)   */
+    int continuous;    /* b = q, no binarisation (JMLH-Cont)                                  */
+    uint64_t seed;     /* classifier initialisation and the ε stream                          */
+} l2h_jmlh_params;
+
+/* C classes, γ = 0.1 (cisip-FIRe; TBH uses 0.2), KL, stochastic, binary, seed 1. */
+l2h_jmlh_params l2h_jmlh_default_params(size_t n_labels);
+l2h_status l2h_jmlh_params_check(const l2h_jmlh_params *p);
+
+/* The classifier on codes b[n, bits] (any real values; {0,1} in JMLH): a = b·Wᵀ + c with
+ * W[C, bits], c[C]. Single labels: loss = mean_i (logsumexp(a_i) − a_i,y_i); multi-labels
+ * (s->n_labels must be C): loss = mean_i Σ_k (softplus(a_ik) − y_ik a_ik). Outputs (each may be
+ * NULL): db[n, bits], dW[C, bits], dc[C] = gradients of that loss. Affinity supervision and
+ * labels outside 0..C-1 are L2H_ERR_ARG. */
+l2h_status l2h_jmlh_classifier_f64(size_t C, size_t bits, const double *W, const double *c,
+                                   const double *b, size_t n, const l2h_supervision *s,
+                                   double *loss, double *db, double *dW, double *dc);
+/* The regulariser of `reg` (without γ) summed over z[m] and its gradient dz[m] (may be NULL),
+ * computed from the logits so that it is finite for any finite z (q = 0 or 1 in floating
+ * point): KL = log 2 − H(q) with log q = −softplus(−z), dKL/dz = z·q(1−q); QR's target 1[z > 0]
+ * is piecewise constant, so dQR/dz = −2(1[z > 0] − q)·q(1−q). */
+double l2h_jmlh_reg_f64(l2h_jmlh_reg reg, const double *z, size_t m, double *dz);
+/* The whole objective in double for logits z[n, bits] with thresholds eps[n, bits] in [0, 1]
+ * (bit = 1 iff σ(z) > ε; eps NULL: the continuous bottleneck b = σ(z)):
+ *   loss = classifier loss of b + γ · (1/n) Σ_i Σ_bits reg(z_i),
+ *   dz = σ'(z) ⊙ (dL/db + γ/n · dreg/dq)  -- the distributional-derivative estimator of SGH as
+ *        TBH and FIRe apply it (the gradient at the code passed to q = σ(z)); for eps NULL the
+ *        exact gradient.
+ * dz, dW, dc, db (dL/db of the classifier part) may be NULL; cls_loss (may be NULL) = the
+ * classifier part alone. */
+l2h_status l2h_jmlh_f64(const l2h_jmlh_params *p, size_t bits, const double *W, const double *c,
+                        const double *z, const double *eps, size_t n, const l2h_supervision *s,
+                        double *loss, double *cls_loss, double *dz, double *dW, double *dc,
+                        double *db);
+/* A JMLH objective for logits of width bits. It owns the classifier: params = [W (C·bits, row
+ * major) | c (C)], initialised Glorot-uniform from the seed with c = 0. In training the
+ * thresholds ε come from its own RNG seeded with p->seed (one draw per item and bit, in item
+ * order), so a run is repeatable. aux_loss = the classifier loss of the batch's ENCODING codes
+ * 1[z > 0] (what the saved model produces), NAN never. */
+l2h_status l2h_jmlh_create(l2h_objective **out, size_t bits, const l2h_jmlh_params *p);
+l2h_jmlh_params l2h_jmlh_objective_params(const l2h_objective *obj);
+
 /* ---- MI quality of hard codes (mi_quality.c; seed eqs. 2-6, methods.md §1.5) ------------- */
 typedef struct l2h_mi_quality_params {
     int include_self;   /* anchor counted as its own neighbour at distance 0 (reference)    */

@@ -21,7 +21,7 @@
 #define VAL_SALT 0x7a11da7e5eedull
 
 /* The learned methods l2h_train knows (train_methods.h). */
-static const l2h_train_method *const methods[] = {&l2h_train_mihash};
+static const l2h_train_method *const methods[] = {&l2h_train_mihash, &l2h_train_jmlh};
 #define N_METHODS (sizeof methods / sizeof methods[0])
 
 static const l2h_train_method *find_method(const char *name)
@@ -55,6 +55,7 @@ l2h_train_params l2h_train_default_params(size_t bits)
     p.center = 1;
     p.l2_normalize = 1;
     p.val_every = 1;
+    p.jmlh = (l2h_jmlh_options){.gamma = 0.1, .regularizer = L2H_JMLH_REG_KL};
     return p;
 }
 

@@ -31,11 +31,23 @@ l2h_status l2h_loop_params_check(const l2h_loop_params *p)
     return l2h_lr_schedule_check(&p->lr);
 }
 
-/* Index of the first non-finite value in v[n], or n. */
+/* Index of the first non-finite value in v[n], or n. Blocks of 1024 are screened with an
+ * integer test of the exponent bits that vectorises (an early-exit loop does not); only a
+ * block that holds an Inf/NaN is searched element by element. */
 static size_t first_nonfinite(const float *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return i;
+    for (size_t b = 0; b < n; b += 1024) {
+        const size_t e = n - b < 1024 ? n : b + 1024;
+        uint32_t bad = 0;
+        for (size_t i = b; i < e; i++) {
+            uint32_t u;
+            memcpy(&u, &v[i], sizeof u);
+            bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+        }
+        if (bad)
+            for (size_t i = b; i < e; i++)
+                if (!isfinite(v[i])) return i;
+    }
     return n;
 }
 
