@@ -37,21 +37,21 @@ int cmd_demo(int argc, char **argv)
 {
     cli_data_opts d;
     cli_data_defaults(&d);
-    const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash";
+    const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash,hashnet";
     size_t mh_epochs = 10;
     bool json = false;
     cli_opt opts[CLI_DATA_N_OPTS + 5];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"bits", 'b', CLI_STR, &bits_s, "LIST", "code lengths (16,32,64)"},
-        {"methods", 0, CLI_STR, &methods_s, "LIST", "methods to run (lsh,itq,mihash)"},
+        {"methods", 0, CLI_STR, &methods_s, "LIST", "methods to run (lsh,itq,mihash,hashnet)"},
         {"mihash-epochs", 0, CLI_SIZE, &mh_epochs, "N",
          "MIHash epochs (10; linear layer on the pixels, SGD, auto sigmoid scale)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object per row"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
-                      "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash] [data options]",
+                      "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash,hashnet] [data options]",
                       "Runs every method on Fashion-MNIST split 1 (100 queries and 500 training "
                       "images per class, database = the other 69,000\nimages) and prints mAP, "
                       "tie-aware mAP, precision within Hamming radius 2 and the time of each "

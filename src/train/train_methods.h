@@ -32,6 +32,7 @@ typedef struct l2h_train_method {
 } l2h_train_method;
 
 extern const l2h_train_method l2h_train_mihash;
+extern const l2h_train_method l2h_train_hashnet;
 
 /* A metadata entry with a number (%.9g). */
 l2h_status l2h_train_set_meta_num(l2h_model *m, const char *key, double v);
