@@ -57,8 +57,10 @@ int cli_hashnet_apply(const cli_hashnet_opts *o, l2h_train_params *p)
 {
     l2h_hashnet_options *h = &p->hashnet;
     h->alpha = o->alpha;
-    if (!strcmp(o->weighting, "batch")) h->weighting = L2H_HASHNET_WEIGHT_BATCH;
-    else if (!strcmp(o->weighting, "none")) h->weighting = L2H_HASHNET_WEIGHT_NONE;
+    if (!strcmp(o->weighting, "batch"))
+        h->weighting = L2H_HASHNET_WEIGHT_BATCH;
+    else if (!strcmp(o->weighting, "none"))
+        h->weighting = L2H_HASHNET_WEIGHT_NONE;
     else {
         char *end;
         h->weighting = L2H_HASHNET_WEIGHT_CONST;
@@ -82,9 +84,9 @@ int cli_hashnet_apply(const cli_hashnet_opts *o, l2h_train_params *p)
         h->beta_step = (size_t)v[2];
     }
     if (o->beta_stages) {
-        const int r = parse_list("--beta-stages", o->beta_stages, h->beta_stages,
-                                 sizeof h->beta_stages / sizeof h->beta_stages[0],
-                                 &h->n_beta_stages);
+        const int r =
+            parse_list("--beta-stages", o->beta_stages, h->beta_stages,
+                       sizeof h->beta_stages / sizeof h->beta_stages[0], &h->n_beta_stages);
         if (r != CLI_OK) return r;
     }
     return CLI_OK;

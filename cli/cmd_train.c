@@ -40,7 +40,8 @@ void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
         {"schedule", 0, CLI_STR, &o->schedule, "const|step|inv", "learning-rate schedule (step)"},
         {"lr-step", 0, CLI_SIZE, &o->lr_step, "N", "step schedule: epochs per decay (10)"},
         {"lr-gamma", 0, CLI_DOUBLE, &o->lr_gamma, "G", "step factor / inv gamma (0.5)"},
-        {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X", "last layer lr multiplier (0 = hashnet 10, others 1)"},
+        {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X",
+         "last layer lr multiplier (0 = hashnet 10, others 1)"},
         {"bins", 0, CLI_SIZE, &o->bins, "K", "MIHash histogram bins (min(16, bits))"},
         {"scale", 0, CLI_DOUBLE, &o->scale, "A", "sigmoid scale (0 = auto 2/rms)"},
         {"val-fraction", 0, CLI_DOUBLE, &o->val_fraction, "F",
@@ -122,7 +123,8 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     p.weight_decay = o->weight_decay;
     p.lr_step = o->lr_step;
     p.lr_gamma = o->lr_gamma;
-    p.last_lr_mult = o->last_lr_mult > 0 ? o->last_lr_mult : !strcmp(method, "hashnet") ? 10 : 1;
+    p.last_lr_mult = o->last_lr_mult > 0 ? o->last_lr_mult : 1.0;
+    if (!(o->last_lr_mult > 0) && !strcmp(method, "hashnet")) p.last_lr_mult = 10.0;
     p.bins = o->bins;
     p.scale = o->scale;
     p.seed = seed;
