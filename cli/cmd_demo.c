@@ -82,8 +82,8 @@ int cmd_demo(int argc, char **argv)
     if (!json) {
         printf("%s\n", data.description);
         printf("data loaded in %.2f s; %s\n\n", t_load, l2h_build_info());
-        printf("| method | bits |    mAP | mAP (tie-aware) | P@H<=2 | train s | encode s | eval s |\n");
-        printf("|--------|-----:|-------:|----------------:|-------:|--------:|---------:|-------:|\n");
+        printf("| method  | bits |    mAP | mAP (tie-aware) | P@H<=2 | train s | encode s | eval s |\n");
+        printf("|---------|-----:|-------:|----------------:|-------:|--------:|---------:|-------:|\n");
         fflush(stdout);
     }
     const size_t total = n_methods * n_bits;
@@ -123,7 +123,7 @@ int cmd_demo(int argc, char **argv)
                        methods[mi], bits[bi], res.map, res.map_tie, res.prec_radius, t_train, te,
                        tv);
             else
-                printf("| %-6s | %4zu | %6.4f | %15.4f | %6.4f | %7.2f | %8.2f | %6.2f |\n",
+                printf("| %-7s | %4zu | %6.4f | %15.4f | %6.4f | %7.2f | %8.2f | %6.2f |\n",
                        methods[mi], bits[bi], res.map, res.map_tie, res.prec_radius, t_train, te,
                        tv);
             fflush(stdout);

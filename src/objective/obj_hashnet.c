@@ -33,7 +33,8 @@ l2h_status l2h_hashnet_options_check(const l2h_hashnet_options *o, size_t bits)
                     o->weighting != L2H_HASHNET_WEIGHT_NONE &&
                     o->weighting != L2H_HASHNET_WEIGHT_CONST,
                 L2H_ERR_ARG, "hashnet: unknown weighting %d", (int)o->weighting);
-    L2H_FAIL_IF(o->weighting == L2H_HASHNET_WEIGHT_CONST && (!isfinite(o->weight) || o->weight <= 0),
+    L2H_FAIL_IF(o->weighting == L2H_HASHNET_WEIGHT_CONST &&
+                    (!isfinite(o->weight) || o->weight <= 0),
                 L2H_ERR_ARG, "hashnet: constant weight %g must be finite and > 0", o->weight);
     if (!o->continuation) return L2H_OK;
     L2H_FAIL_IF(o->n_beta_stages > sizeof o->beta_stages / sizeof o->beta_stages[0], L2H_ERR_ARG,
@@ -76,8 +77,7 @@ static double sigmoid(double t)
 }
 
 /* Pair weights for |S1| = n1 similar and |S0| = n0 dissimilar pairs. */
-static void pair_weights(const l2h_hashnet_options *o, size_t n1, size_t n0, double *w1,
-                         double *w0)
+static void pair_weights(const l2h_hashnet_options *o, size_t n1, size_t n0, double *w1, double *w0)
 {
     const double a = (double)n1, b = (double)n0;
     switch (o->weighting) {
@@ -97,8 +97,7 @@ static void pair_weights(const l2h_hashnet_options *o, size_t n1, size_t n0, dou
 
 /* Σ w_ij ℓ_ij over the pair set given Θ [n, n] (overwritten with G when grad is set) and the
  * similarity flags sim [n, n] (2 = not a pair). */
-static double pair_loss(double *theta, const uint8_t *sim, size_t n, double w1, double w0,
-                        int grad)
+static double pair_loss(double *theta, const uint8_t *sim, size_t n, double w1, double w0, int grad)
 {
     double l = 0.0;
     for (size_t k = 0; k < n * n; k++) {
@@ -129,8 +128,8 @@ l2h_status l2h_hashnet_loss_f64(size_t bits, const l2h_hashnet_options *o, doubl
     L2H_FAIL_IF(!l2h_mul_ok(n, bits, &nb) || !l2h_mul_ok(n, n, &nn), L2H_ERR_ARG,
                 "hashnet: batch of %zu too large", n);
     for (size_t k = 0; k < nb; k++)
-        L2H_FAIL_IF(!isfinite(z[k]), L2H_ERR_NUMERIC, "hashnet: output z[%zu, %zu] is %g",
-                    k / bits, k % bits, z[k]);
+        L2H_FAIL_IF(!isfinite(z[k]), L2H_ERR_NUMERIC, "hashnet: output z[%zu, %zu] is %g", k / bits,
+                    k % bits, z[k]);
 
     l2h_status st = L2H_OK;
     double *u = l2h_malloc_array(nb, sizeof *u);         /* [n, b] U, then codes H */
@@ -142,8 +141,10 @@ l2h_status l2h_hashnet_loss_f64(size_t bits, const l2h_hashnet_options *o, doubl
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
             uint8_t f = 2;
-            if (i != j) f = (uint8_t)l2h_sup_similar(s, i, j);
-            else if (o->self_pairs) f = 1;
+            if (i != j)
+                f = (uint8_t)l2h_sup_similar(s, i, j);
+            else if (o->self_pairs)
+                f = 1;
             sim[i * n + j] = f;
             n1 += f == 1;
             n0 += f == 0;
