@@ -7,12 +7,13 @@
  *   OMP_NUM_THREADS=1 /usr/bin/python3 bench/hashnet_torch.py 5000 5 1
  *
  * l2h's step also evaluates the loss of the sign codes L(h) (one more n×n×b product), which the
- * PyTorch script does not. usage: bench_hashnet [N=5000] [EPOCHS=5] [THREADS=1]. Prints one
- * line per model: the mean examples/s over the epochs after the first (warm-up). */
+ * PyTorch script does not. usage: bench_hashnet [N=5000] [EPOCHS=5] [THREADS=1] [linear|mlp].
+ * Prints one line per model: the mean examples/s over the epochs after the first (warm-up). */
 #include "l2h/l2h.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct acc {
     double sum;
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     const l2h_net_kind kinds[2] = {L2H_NET_LINEAR, L2H_NET_MLP};
     const char *names[2] = {"linear 1024->32", "mlp 1024->1024->32"};
     for (int k = 0; k < 2; k++) {
+        if (argc > 4 && strncmp(argv[4], names[k], 3) != 0) continue;
         l2h_train_params p = l2h_train_default_params(32);
         p.method = "hashnet";
         p.net = kinds[k];

@@ -64,16 +64,12 @@ double l2h_hashnet_beta(const l2h_hashnet_options *o, size_t step, size_t epoch,
     return pow(1.0 + o->beta_gamma * t, o->beta_power);
 }
 
-static double softplus(double t)
+/* softplus(t) = log(1 + e^t) and σ(t) from one exp and one log1p; exact for any t. */
+static void softplus_sigmoid(double t, double *sp, double *sg)
 {
-    return (t > 0 ? t : 0.0) + log1p(exp(-fabs(t)));
-}
-
-static double sigmoid(double t)
-{
-    if (t >= 0) return 1.0 / (1.0 + exp(-t));
-    const double e = exp(t);
-    return e / (1.0 + e);
+    const double e = exp(-fabs(t));
+    *sp = (t > 0 ? t : 0.0) + log1p(e);
+    *sg = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 
 /* Pair weights for |S1| = n1 similar and |S0| = n0 dissimilar pairs. */
@@ -96,21 +92,57 @@ static void pair_weights(const l2h_hashnet_options *o, size_t n1, size_t n0, dou
 }
 
 /* Σ w_ij ℓ_ij over the pair set given Θ [n, n] (overwritten with G when grad is set) and the
- * similarity flags sim [n, n] (2 = not a pair). */
+ * similarity flags sim [n, n] (2 = not a pair). Θ is symmetric, so softplus and σ are
+ * evaluated once per unordered pair and used by both orders (whose flags may differ). */
 static double pair_loss(double *theta, const uint8_t *sim, size_t n, double w1, double w0, int grad)
 {
     double l = 0.0;
-    for (size_t k = 0; k < n * n; k++) {
-        const double t = theta[k];
-        double g = 0.0;
-        if (sim[k] == 1) {
-            l += w1 * (softplus(t) - t);
-            g = w1 * (sigmoid(t) - 1.0);
-        } else if (sim[k] == 0) {
-            l += w0 * softplus(t);
-            g = w0 * sigmoid(t);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) {
+            const size_t ij = i * n + j, ji = j * n + i;
+            const double t = theta[ij];
+            double sp, sg, gij = 0.0, gji = 0.0;
+            softplus_sigmoid(t, &sp, &sg);
+            if (sim[ij] == 1) {
+                l += w1 * (sp - t);
+                gij = w1 * (sg - 1.0);
+            } else if (sim[ij] == 0) {
+                l += w0 * sp;
+                gij = w0 * sg;
+            }
+            if (j != i && sim[ji] == 1) {
+                l += w1 * (sp - t);
+                gji = w1 * (sg - 1.0);
+            } else if (j != i && sim[ji] == 0) {
+                l += w0 * sp;
+                gji = w0 * sg;
+            }
+            if (grad) {
+                theta[ij] = gij;
+                if (j != i) theta[ji] = gji;
+            }
         }
-        if (grad) theta[k] = g;
+    return l;
+}
+
+/* The same sum for sign codes: θ = α·k with k = ⟨h_i, h_j⟩ an integer in [−b, b], so the
+ * loss of a similar / dissimilar pair is read from tables of the 2b + 1 values (tab[2, 2b+1]). */
+static double pair_loss_codes(const double *dot, const uint8_t *sim, size_t n, size_t bits,
+                              double alpha, double w1, double w0, double *tab)
+{
+    const size_t m = 2 * bits + 1;
+    for (size_t k = 0; k < m; k++) {
+        const double t = alpha * ((double)k - (double)bits);
+        double sp, sg;
+        softplus_sigmoid(t, &sp, &sg);
+        tab[k] = w1 * (sp - t);
+        tab[m + k] = w0 * sp;
+    }
+    double l = 0.0;
+    for (size_t k = 0; k < n * n; k++) {
+        if (sim[k] == 2) continue;
+        const size_t v = (size_t)(dot[k] + (double)bits + 0.5); /* dot is an exact integer */
+        l += tab[(sim[k] == 1 ? 0 : m) + v];
     }
     return l;
 }
@@ -135,7 +167,9 @@ l2h_status l2h_hashnet_loss_f64(size_t bits, const l2h_hashnet_options *o, doubl
     double *u = l2h_malloc_array(nb, sizeof *u);         /* [n, b] U, then codes H */
     double *theta = l2h_malloc_array(nn, sizeof *theta); /* [n, n] Θ, then G + Gᵀ */
     uint8_t *sim = l2h_malloc(nn);
-    if (!u || !theta || !sim) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "hashnet: out of memory (batch %zu)", n);
+    double *tab = l2h_malloc_array(2 * (2 * bits + 1), sizeof *tab);
+    if (!u || !theta || !sim || !tab)
+        L2H_FAIL_GOTO(L2H_ERR_NOMEM, "hashnet: out of memory (batch %zu)", n);
 
     size_t n1 = 0, n0 = 0;
     for (size_t i = 0; i < n; i++)
@@ -157,8 +191,8 @@ l2h_status l2h_hashnet_loss_f64(size_t bits, const l2h_hashnet_options *o, doubl
     if (loss_codes) {
         for (size_t k = 0; k < nb; k++)
             u[k] = z[k] > 0 ? 1.0 : -1.0;
-        l2h_dgemm(false, true, n, n, bits, a, u, bits, u, bits, 0.0, theta, n);
-        *loss_codes = n1 + n0 ? pair_loss(theta, sim, n, w1, w0, 0) : 0.0;
+        l2h_dgemm(false, true, n, n, bits, 1.0, u, bits, u, bits, 0.0, theta, n);
+        *loss_codes = n1 + n0 ? pair_loss_codes(theta, sim, n, bits, a, w1, w0, tab) : 0.0;
     }
     for (size_t k = 0; k < nb; k++)
         u[k] = tanh(beta * z[k]);
@@ -181,6 +215,7 @@ done:
     l2h_free(u);
     l2h_free(theta);
     l2h_free(sim);
+    l2h_free(tab);
     return st;
 }
 
