@@ -5,7 +5,8 @@
 # (40 fine classes, bench/hashnet_fine_labels.py); Fashion-MNIST MLP at 32 bits; the J(g) / L(h)
 # curves and the |output| histograms (docs/img/hashnet_*.png). Settings were chosen on the
 # validation part of the training rows (--val-fraction 0.1), never on the queries.
-# usage: bench/results_hashnet.sh BUILD_DIR OUT_DIR [DATA_DIR]   (about 20 minutes on 2 cores)
+# usage: bench/results_hashnet.sh BUILD_DIR OUT_DIR [DATA_DIR]   (about 15 minutes on 2 shared cores
+# with a Release build)
 set -eu
 L=$1/l2h
 O=${2:-results_hashnet}
@@ -78,4 +79,5 @@ set boxwidth 0.022
 plot '$O/c10_hashnet_hist_32.csv' every ::1 using ((\$1+\$2)/2-0.012):(sqrt(\$3)) with boxes lc 1 title 'HashNet (beta = 32)', \
      '$O/c10_hashnet-c_hist_32.csv' every ::1 using ((\$1+\$2)/2+0.012):(sqrt(\$3)) with boxes lc 2 title 'HashNet-C (beta = 1)'
 GP
-echo "done: $R"
+/usr/bin/python3 "$(dirname "$0")/hashnet_table.py" "$R" > "$O/tables.md"
+echo "done: $R, $O/tables.md"

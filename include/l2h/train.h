@@ -98,7 +98,7 @@ typedef struct l2h_train_params {
     size_t lr_step;         /* STEP: epochs per decay (default 10)                          */
     double lr_gamma;        /* STEP: factor (0.5); INV: gamma                               */
     double lr_power;        /* INV: power (0.75)                                            */
-    double last_lr_mult;    /* learning-rate multiplier of the last layer (1; HashNet: 10)  */
+    double last_lr_mult;    /* lr multiplier of the last layer (1; the CLI uses 10 for hashnet) */
     size_t bins;            /* MIHash K (0 = min(16, bits))                                 */
     double scale;           /* sigmoid scale a; 0 = auto: 2 / rms of the initial outputs    */
     l2h_hashnet_options hashnet; /* method "hashnet"                                         */
