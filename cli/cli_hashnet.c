@@ -82,6 +82,7 @@ int cli_hashnet_apply(const cli_hashnet_opts *o, l2h_train_params *p)
         h->beta_gamma = v[0];
         h->beta_power = v[1];
         h->beta_step = (size_t)v[2];
+        h->n_beta_stages = 0;
     }
     if (o->beta_stages) {
         const int r =

@@ -46,7 +46,7 @@ int cmd_demo(int argc, char **argv)
         {"bits", 'b', CLI_STR, &bits_s, "LIST", "code lengths (16,32,64)"},
         {"methods", 0, CLI_STR, &methods_s, "LIST", "methods to run (lsh,itq,mihash,hashnet)"},
         {"mihash-epochs", 0, CLI_SIZE, &mh_epochs, "N",
-         "MIHash epochs (10; linear layer on the pixels, SGD, auto sigmoid scale)"},
+         "MIHash / HashNet epochs (10; linear layer on the pixels, SGD)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object per row"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
