@@ -106,10 +106,24 @@ typedef struct cli_mihash_opts {
     size_t epochs, batch, lr_step, bins, val_every;
     double lr, momentum, weight_decay, lr_gamma, last_lr_mult, scale, val_fraction, gamma;
     bool nesterov, deterministic;
+    const struct cli_hashnet_opts *hashnet; /* HashNet settings; NULL = defaults */
 } cli_mihash_opts;
 #define CLI_MIHASH_N_OPTS 22
 void cli_mihash_defaults(cli_mihash_opts *o);
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts);
+/* HashNet's own options (cli_hashnet.c). */
+typedef struct cli_hashnet_opts {
+    double alpha;
+    const char *weighting, *beta_schedule, *beta_stages, *hist, *hist_plot;
+    bool no_continuation, self_pairs;
+} cli_hashnet_opts;
+#define CLI_HASHNET_N_OPTS 8
+void cli_hashnet_defaults(cli_hashnet_opts *o);
+void cli_hashnet_options(cli_hashnet_opts *o, cli_opt *opts);
+/* Sets p->hashnet from the options; CLI_OK or CLI_USAGE. */
+int cli_hashnet_apply(const cli_hashnet_opts *o, l2h_train_params *p);
+/* With --hist: the histogram of |tanh(β_final·z)| of the training rows as CSV (and PNG). */
+int cli_hashnet_hist(const cli_hashnet_opts *o, const l2h_model *m, const l2h_dataset *train);
 /* Whether `method` is one of the learned methods l2h_train knows (mihash, ...). */
 bool cli_is_learned_method(const char *method);
 /* Trains a learned method with a progress bar (and the --log / --plot outputs). */

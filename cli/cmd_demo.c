@@ -37,23 +37,25 @@ int cmd_demo(int argc, char **argv)
 {
     cli_data_opts d;
     cli_data_defaults(&d);
-    const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash,jmlh";
+    const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash,hashnet,jmlh";
     size_t mh_epochs = 10, jm_epochs = 20;
     bool json = false;
     cli_opt opts[CLI_DATA_N_OPTS + 6];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"bits", 'b', CLI_STR, &bits_s, "LIST", "code lengths (16,32,64)"},
-        {"methods", 0, CLI_STR, &methods_s, "LIST", "methods to run (lsh,itq,mihash,jmlh)"},
+        {"methods", 0, CLI_STR, &methods_s, "LIST",
+         "methods to run (lsh,itq,mihash,hashnet,jmlh)"},
         {"mihash-epochs", 0, CLI_SIZE, &mh_epochs, "N",
-         "MIHash epochs (10; linear layer on the pixels, SGD, auto sigmoid scale)"},
+         "MIHash / HashNet epochs (10; linear layer on the pixels, SGD)"},
         {"jmlh-epochs", 0, CLI_SIZE, &jm_epochs, "N",
          "JMLH epochs (20; linear layer on the pixels, Adam 1e-3, gamma 0.1)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object per row"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
-                      "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash,jmlh] [data options]",
+                      "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash,hashnet,jmlh] "
+                      "[data options]",
                       "Runs every method on Fashion-MNIST split 1 (100 queries and 500 training "
                       "images per class, database = the other 69,000\nimages) and prints mAP, "
                       "tie-aware mAP, precision within Hamming radius 2 and the time of each "
@@ -84,8 +86,8 @@ int cmd_demo(int argc, char **argv)
     if (!json) {
         printf("%s\n", data.description);
         printf("data loaded in %.2f s; %s\n\n", t_load, l2h_build_info());
-        printf("| method | bits |    mAP | mAP (tie-aware) | P@H<=2 | train s | encode s | eval s |\n");
-        printf("|--------|-----:|-------:|----------------:|-------:|--------:|---------:|-------:|\n");
+        printf("| method  | bits |    mAP | mAP (tie-aware) | P@H<=2 | train s | encode s | eval s |\n");
+        printf("|---------|-----:|-------:|----------------:|-------:|--------:|---------:|-------:|\n");
         fflush(stdout);
     }
     const size_t total = n_methods * n_bits;
@@ -125,7 +127,7 @@ int cmd_demo(int argc, char **argv)
                        methods[mi], bits[bi], res.map, res.map_tie, res.prec_radius, t_train, te,
                        tv);
             else
-                printf("| %-6s | %4zu | %6.4f | %15.4f | %6.4f | %7.2f | %8.2f | %6.2f |\n",
+                printf("| %-7s | %4zu | %6.4f | %15.4f | %6.4f | %7.2f | %8.2f | %6.2f |\n",
                        methods[mi], bits[bi], res.map, res.map_tie, res.prec_radius, t_train, te,
                        tv);
             fflush(stdout);

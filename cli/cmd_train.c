@@ -21,7 +21,7 @@ void cli_mihash_defaults(cli_mihash_opts *o)
     o->schedule = NULL;   /* the method's: const for jmlh, else step */
     o->lr_step = 10;
     o->lr_gamma = 0.5;
-    o->last_lr_mult = 1.0;
+    o->last_lr_mult = 0; /* 0: the method's default (hashnet 10, as its reference; else 1) */
     o->val_every = 1;
     o->gamma = NAN; /* the library default (0.1) */
     o->jmlh_variant = "full";
@@ -44,7 +44,8 @@ void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
          "learning-rate schedule (jmlh: const, else step)"},
         {"lr-step", 0, CLI_SIZE, &o->lr_step, "N", "step schedule: epochs per decay (10)"},
         {"lr-gamma", 0, CLI_DOUBLE, &o->lr_gamma, "G", "step factor / inv gamma (0.5)"},
-        {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X", "last layer lr multiplier (1)"},
+        {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X",
+         "last layer lr multiplier (0 = hashnet 10, others 1)"},
         {"bins", 0, CLI_SIZE, &o->bins, "K", "MIHash histogram bins (min(16, bits))"},
         {"scale", 0, CLI_DOUBLE, &o->scale, "A", "sigmoid scale (0 = auto 2/rms)"},
         {"gamma", 0, CLI_DOUBLE, &o->gamma, "G", "jmlh: regulariser weight (0.1)"},
@@ -64,6 +65,7 @@ void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
 typedef struct progress_ctx {
     FILE *log;
     const char *what;
+    bool has_aux; /* the method reports a second loss (HashNet: L(h)) */
 } progress_ctx;
 
 static int train_progress(const l2h_train_progress *p, void *user)
@@ -79,13 +81,16 @@ static int train_progress(const l2h_train_progress *p, void *user)
         fprintf(c->log, "%zu,%.6f,", p->epoch, p->loss);
         if (p->val_map >= 0) fprintf(c->log, "%.6f,%.6f", p->val_map, p->val_map_tie);
         else fprintf(c->log, ",");
-        fprintf(c->log, ",%.1f,%.3f\n", p->examples_per_s, p->seconds);
+        fprintf(c->log, ",%.1f,%.3f,", p->examples_per_s, p->seconds);
+        if (isfinite(p->loss_aux)) fprintf(c->log, "%.6f", p->loss_aux);
+        fprintf(c->log, "\n");
         fflush(c->log);
     }
+    if (isfinite(p->loss_aux)) c->has_aux = true;
     return 0;
 }
 
-static const char *const learned_methods[] = {"mihash", "jmlh"};
+static const char *const learned_methods[] = {"mihash", "hashnet", "jmlh"};
 
 bool cli_is_learned_method(const char *method)
 {
@@ -137,7 +142,8 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     p.weight_decay = o->weight_decay >= 0 ? o->weight_decay : jmlh ? 0.0 : 5e-4;
     p.lr_step = o->lr_step;
     p.lr_gamma = o->lr_gamma;
-    p.last_lr_mult = o->last_lr_mult;
+    p.last_lr_mult = o->last_lr_mult > 0 ? o->last_lr_mult : 1.0;
+    if (!(o->last_lr_mult > 0) && !strcmp(method, "hashnet")) p.last_lr_mult = 10.0;
     p.bins = o->bins;
     p.scale = o->scale;
     p.seed = seed;
@@ -145,7 +151,12 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     p.l2_normalize = l2_normalize;
     p.val_fraction = o->val_fraction;
     p.val_every = o->val_every;
-    progress_ctx c = {NULL, "train"};
+    cli_hashnet_opts hdef;
+    cli_hashnet_defaults(&hdef);
+    const cli_hashnet_opts *ho = o->hashnet ? o->hashnet : &hdef;
+    const int hr = cli_hashnet_apply(ho, &p);
+    if (hr != CLI_OK) return hr;
+    progress_ctx c = {NULL, "train", false};
     if (o->plot && !o->log) return cli_usage_error("train", "--plot needs --log");
     if (o->log) {
         c.log = fopen(o->log, "w");
@@ -153,7 +164,7 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
             fprintf(stderr, "l2h: error: cannot write %s\n", o->log);
             return CLI_ERR;
         }
-        fprintf(c.log, "epoch,loss,val_map,val_map_tie,examples_per_s,seconds\n");
+        fprintf(c.log, "epoch,loss,val_map,val_map_tie,examples_per_s,seconds,loss_aux\n");
     }
     p.callback = train_progress;
     p.user = &c;
@@ -161,8 +172,16 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     cli_progress_done();
     if (c.log) fclose(c.log);
     if (st != L2H_OK) return cli_fail(st, method);
+    if (!strcmp(method, "hashnet")) {
+        const int r = cli_hashnet_hist(ho, *out, train);
+        if (r != CLI_OK) return r;
+    }
     if (o->plot) {
         char script[2048];
+        /* HashNet: J(g) on tanh(βz) and L(h) on the sign codes (the seed's Figure 6) */
+        const char *aux = c.has_aux ? ", '' every ::1 using 1:7 with lines lw 2 dt 2 "
+                                      "title 'loss of the sign codes L(h)'"
+                                    : "";
         snprintf(script, sizeof script,
                  "set datafile separator ','\nset key center right\nset grid\n"
                  "set title '%s (%s, %zu bits): training loss and validation mAP'\n"
@@ -170,8 +189,8 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
                  "set ytics nomirror\nset y2tics\n"
                  "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss', "
                  "'' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with linespoints lw 2 pt 7 "
-                 "title 'validation mAP'",
-                 method, o->model, bits, o->log);
+                 "title 'validation mAP'%s",
+                 method, o->model, bits, o->log, aux);
         return cli_gnuplot(o->plot, script);
     }
     return CLI_OK;
@@ -201,10 +220,14 @@ int cmd_train(int argc, char **argv)
     bool no_l2 = false;
     cli_mihash_opts mo;
     cli_mihash_defaults(&mo);
-    cli_opt opts[CLI_DATA_N_OPTS + 10 + CLI_MIHASH_N_OPTS];
+    cli_hashnet_opts ho;
+    cli_hashnet_defaults(&ho);
+    mo.hashnet = &ho;
+    cli_opt opts[CLI_DATA_N_OPTS + 10 + CLI_MIHASH_N_OPTS + CLI_HASHNET_N_OPTS];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
-        {"method", 'm', CLI_STR, &method, "lsh|itq|mihash|jmlh", "hashing method (required)"},
+        {"method", 'm', CLI_STR, &method, "lsh|itq|mihash|hashnet|jmlh",
+         "hashing method (required)"},
         {"bits", 'b', CLI_SIZE, &bits, "B", "code length in bits (32)"},
         {"output", 'o', CLI_STR, &output, "FILE", "model file to write (safetensors; required)"},
         {"no-center", 0, CLI_FLAG, &no_center, NULL, "do not subtract the training mean"},
@@ -217,9 +240,12 @@ int cmd_train(int argc, char **argv)
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     cli_mihash_options(&mo, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
-    const size_t n_opts = CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_MIHASH_N_OPTS;
+    cli_hashnet_options(&ho, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0] +
+                                 CLI_MIHASH_N_OPTS);
+    const size_t n_opts =
+        CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_MIHASH_N_OPTS + CLI_HASHNET_N_OPTS;
     int r = cli_parse(argc, argv, opts, n_opts,
-                      "l2h train --method lsh|itq|mihash|jmlh --bits B --output MODEL "
+                      "l2h train --method lsh|itq|mihash|hashnet|jmlh --bits B --output MODEL "
                       "[--model linear|mlp|cnn] [data options]",
                       "Learns a hash function from the training rows of the chosen split (or from "
                       "all rows with --split none) and writes it as a model file that\n"

@@ -55,12 +55,13 @@ typedef enum l2h_hashnet_weighting {
 } l2h_hashnet_weighting;
 
 typedef struct l2h_hashnet_options {
-    double alpha;                  /* adaptive sigmoid parameter α                        */
-    l2h_hashnet_weighting weighting;
-    double weight;                 /* CONST: weight of a similar pair                      */
+    double alpha;                  /* sigmoid parameter α of θ = α⟨u_i, u_j⟩; 0 = 10 / bits  */
+    l2h_hashnet_weighting weighting; /* default BATCH                                         */
+    double weight;                 /* CONST: weight of a similar pair (thuml's class_num)   */
+    int self_pairs;                /* 1: also the pairs (i, i), similar (swuxyj); default 0 */
     int continuation;              /* 1: β grows (HashNet); 0: β = 1 throughout (HashNet-C) */
-    double beta_gamma, beta_power; /* β = (1 + gamma·t)^power, t = iterations / beta_step  */
-    size_t beta_step;              /* iterations per β stage (formula schedule)            */
+    double beta_gamma, beta_power; /* β = (1 + gamma·t)^power, t = iterations done rounded  */
+    size_t beta_step;              /*   down to a multiple of beta_step (0.005, 0.5, 200)   */
     double beta_stages[16];        /* explicit stages, each for an equal share of epochs;  */
     size_t n_beta_stages;          /*   used instead of the formula when n_beta_stages > 0 */
 } l2h_hashnet_options;
@@ -102,7 +103,7 @@ typedef struct l2h_train_params {
     size_t lr_step;         /* STEP: epochs per decay (default 10)                          */
     double lr_gamma;        /* STEP: factor (0.5); INV: gamma                               */
     double lr_power;        /* INV: power (0.75)                                            */
-    double last_lr_mult;    /* learning-rate multiplier of the last layer (1; HashNet: 10)  */
+    double last_lr_mult;    /* lr multiplier of the last layer (1; the CLI uses 10 for hashnet) */
     size_t bins;            /* MIHash K (0 = min(16, bits))                                 */
     double scale;           /* sigmoid scale a; 0 = auto: 2 / rms of the initial outputs    */
     l2h_hashnet_options hashnet; /* method "hashnet"                                         */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const l2h_model_methods[] = {"lsh", "itq", "mihash", "jmlh", NULL};
+const char *const l2h_model_methods[] = {"lsh", "itq", "mihash", "hashnet", "jmlh", NULL};
 
 void l2h_net_free(l2h_net *net)
 {

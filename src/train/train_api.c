@@ -21,7 +21,8 @@
 #define VAL_SALT 0x7a11da7e5eedull
 
 /* The learned methods l2h_train knows (train_methods.h). */
-static const l2h_train_method *const methods[] = {&l2h_train_mihash, &l2h_train_jmlh};
+static const l2h_train_method *const methods[] = {&l2h_train_mihash, &l2h_train_hashnet,
+                                                  &l2h_train_jmlh};
 #define N_METHODS (sizeof methods / sizeof methods[0])
 
 static const l2h_train_method *find_method(const char *name)
@@ -51,6 +52,13 @@ l2h_train_params l2h_train_default_params(size_t bits)
     p.lr_gamma = 0.5;
     p.lr_power = 0.75;
     p.last_lr_mult = 1.0;
+    p.hashnet = (l2h_hashnet_options){.alpha = 0, /* 10 / bits */
+                                      .weighting = L2H_HASHNET_WEIGHT_BATCH,
+                                      .weight = 1.0,
+                                      .continuation = 1,
+                                      .beta_gamma = 0.005,
+                                      .beta_power = 0.5,
+                                      .beta_step = 200};
     p.seed = 1;
     p.center = 1;
     p.l2_normalize = 1;

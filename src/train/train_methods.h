@@ -32,6 +32,7 @@ typedef struct l2h_train_method {
 } l2h_train_method;
 
 extern const l2h_train_method l2h_train_mihash;
+extern const l2h_train_method l2h_train_hashnet;
 extern const l2h_train_method l2h_train_jmlh;
 
 /* A metadata entry with a number (%.9g). */

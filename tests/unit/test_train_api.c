@@ -158,7 +158,7 @@ static void test_errors(void)
     p = l2h_train_default_params(0);
     CHECK_STATUS(l2h_train(&m, ds, &p), L2H_ERR_ARG);
     p = l2h_train_default_params(8);
-    p.method = "hashnet";
+    p.method = "no-such-method"; /* unknown method */
     CHECK_STATUS(l2h_train(&m, ds, &p), L2H_ERR_ARG);
     p = l2h_train_default_params(8);
     p.val_fraction = 1.0;
