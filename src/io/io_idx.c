@@ -73,7 +73,7 @@ static l2h_status idx_plain(const uint8_t *buf, size_t len, const char *name, si
 {
     L2H_FAIL_IF(len < 4, L2H_ERR_FORMAT, "%s: truncated: %zu bytes, an IDX header needs >= 8",
                 name, len);
-    size_t ndim, rows, cols, bytes;
+    size_t ndim = 0, rows, cols, bytes;
     L2H_TRY(idx_magic(buf, name, &ndim));
     const size_t hdr = 4 + 4 * ndim;
     L2H_FAIL_IF(len < hdr, L2H_ERR_FORMAT, "%s: truncated: the IDX header needs %zu bytes, got %zu",
@@ -223,7 +223,7 @@ static l2h_status idx_gzip_run(gz_reader *g, size_t max_rows, l2h_mat_view *v)
 {
     const char *name = g->name;
     uint8_t hdr[4 + 4 * IDX_MAX_DIMS];
-    size_t ndim, rows, cols, bytes;
+    size_t ndim = 0, rows, cols, bytes;
     L2H_TRY(gz_exact(g, hdr, 4, "the IDX magic", 0));
     L2H_TRY(idx_magic(hdr, name, &ndim));
     L2H_TRY(gz_exact(g, hdr + 4, 4 * ndim, "the IDX header", 0));
