@@ -224,16 +224,13 @@ typedef struct obj_hashnet {
     l2h_objective base;
     l2h_hashnet_options o;
     double beta;
-    size_t cap;  /* entries of zd, dzd */
-    double *zd;  /* [cap] z as double  */
-    double *dzd; /* [cap] dz as double */
+    l2h_f64_stage f64; /* the batch in double */
 } obj_hashnet;
 
 static void hashnet_free(l2h_objective *obj)
 {
     obj_hashnet *h = (obj_hashnet *)obj;
-    l2h_free(h->zd);
-    l2h_free(h->dzd);
+    l2h_f64_stage_free(&h->f64);
     l2h_free(h);
 }
 
@@ -243,32 +240,15 @@ static l2h_status hashnet_loss_grad(l2h_objective *obj, const float *z, size_t n
     obj_hashnet *h = (obj_hashnet *)obj;
     const size_t bits = obj->bits;
     size_t nb;
-    L2H_FAIL_IF(!l2h_mul_ok(n, bits, &nb), L2H_ERR_ARG, "hashnet: batch of %zu too large", n);
-    if (nb > h->cap) {
-        double *zd = l2h_malloc_array(nb, sizeof *zd), *dzd = l2h_malloc_array(nb, sizeof *dzd);
-        if (!zd || !dzd) {
-            l2h_free(zd);
-            l2h_free(dzd);
-            L2H_FAIL(L2H_ERR_NOMEM, "hashnet: out of memory for a batch of %zu", n);
-        }
-        l2h_free(h->zd);
-        l2h_free(h->dzd);
-        h->zd = zd;
-        h->dzd = dzd;
-        h->cap = nb;
-    }
-    for (size_t k = 0; k < nb; k++)
-        h->zd[k] = (double)z[k];
+    L2H_TRY(l2h_f64_stage_load(&h->f64, z, n, bits, "hashnet", &nb));
     double l = 0.0, lc = 0.0;
     size_t pairs = 0;
-    L2H_TRY(l2h_hashnet_loss_f64(bits, &h->o, h->beta, h->zd, n, s, dz ? h->dzd : NULL, &l, &lc,
-                                 &pairs));
+    L2H_TRY(l2h_hashnet_loss_f64(bits, &h->o, h->beta, h->f64.z, n, s, dz ? h->f64.dz : NULL, &l,
+                                 &lc, &pairs));
     *loss = (float)l;
     obj->aux_loss = (float)lc;
     obj->n_anchors = pairs;
-    if (dz)
-        for (size_t k = 0; k < nb; k++)
-            dz[k] = (float)h->dzd[k];
+    l2h_f64_stage_store(&h->f64, nb, dz);
     return L2H_OK;
 }
 

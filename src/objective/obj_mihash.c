@@ -143,16 +143,13 @@ done:
 typedef struct obj_mihash {
     l2h_objective base;
     l2h_mihash_params p;
-    size_t cap;  /* entries of zd, dzd */
-    double *zd;  /* [cap] z as double  */
-    double *dzd; /* [cap] dz as double */
+    l2h_f64_stage f64; /* the batch in double */
 } obj_mihash;
 
 static void mihash_free(l2h_objective *obj)
 {
     obj_mihash *o = (obj_mihash *)obj;
-    l2h_free(o->zd);
-    l2h_free(o->dzd);
+    l2h_f64_stage_free(&o->f64);
     l2h_free(o);
 }
 
@@ -162,29 +159,12 @@ static l2h_status mihash_loss_grad(l2h_objective *obj, const float *z, size_t n,
     obj_mihash *o = (obj_mihash *)obj;
     const size_t bits = obj->bits;
     size_t nb;
-    L2H_FAIL_IF(!l2h_mul_ok(n, bits, &nb), L2H_ERR_ARG, "mihash: batch of %zu too large", n);
-    if (nb > o->cap) {
-        double *zd = l2h_malloc_array(nb, sizeof *zd), *dzd = l2h_malloc_array(nb, sizeof *dzd);
-        if (!zd || !dzd) {
-            l2h_free(zd);
-            l2h_free(dzd);
-            L2H_FAIL(L2H_ERR_NOMEM, "mihash: out of memory for a batch of %zu", n);
-        }
-        l2h_free(o->zd);
-        l2h_free(o->dzd);
-        o->zd = zd;
-        o->dzd = dzd;
-        o->cap = nb;
-    }
-    for (size_t k = 0; k < nb; k++)
-        o->zd[k] = (double)z[k];
+    L2H_TRY(l2h_f64_stage_load(&o->f64, z, n, bits, "mihash", &nb));
     double l = 0.0;
-    L2H_TRY(
-        l2h_mihash_batch_f64(bits, &o->p, o->zd, n, s, dz ? o->dzd : NULL, &l, &obj->n_anchors));
+    L2H_TRY(l2h_mihash_batch_f64(bits, &o->p, o->f64.z, n, s, dz ? o->f64.dz : NULL, &l,
+                                 &obj->n_anchors));
     *loss = (float)l;
-    if (dz)
-        for (size_t k = 0; k < nb; k++)
-            dz[k] = (float)o->dzd[k];
+    l2h_f64_stage_store(&o->f64, nb, dz);
     return L2H_OK;
 }
 

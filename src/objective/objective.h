@@ -95,6 +95,20 @@ struct l2h_objective {
 
 l2h_status l2h_objective_loss_grad(l2h_objective *obj, const float *z, size_t n,
                                    const l2h_supervision *s, float *dz, float *loss);
+/* Double-precision staging of a batch's outputs z and gradients dz, grown on demand: the float
+ * objectives run their maths in double on these. */
+typedef struct l2h_f64_stage {
+    size_t cap; /* entries of z and dz */
+    double *z, *dz;
+} l2h_f64_stage;
+/* Makes room for n·bits entries (*nb receives n·bits) and copies z[n, bits] into st->z.
+ * L2H_ERR_ARG (size overflow) or L2H_ERR_NOMEM, the message starting with `who`. */
+l2h_status l2h_f64_stage_load(l2h_f64_stage *st, const float *z, size_t n, size_t bits,
+                              const char *who, size_t *nb);
+/* dz[k] = (float)st->dz[k] for k < nb; dz NULL: nothing. */
+void l2h_f64_stage_store(const l2h_f64_stage *st, size_t nb, float *dz);
+void l2h_f64_stage_free(l2h_f64_stage *st);
+
 /* obj->ops->begin_step if it has one, else L2H_OK. */
 l2h_status l2h_objective_begin_step(l2h_objective *obj, size_t step, size_t epoch, size_t epochs);
 void l2h_objective_free(l2h_objective *obj); /* NULL is a no-op */

@@ -95,3 +95,38 @@ void l2h_objective_free(l2h_objective *obj)
 {
     if (obj) obj->ops->free(obj);
 }
+
+l2h_status l2h_f64_stage_load(l2h_f64_stage *st, const float *z, size_t n, size_t bits,
+                              const char *who, size_t *nb)
+{
+    L2H_FAIL_IF(!l2h_mul_ok(n, bits, nb), L2H_ERR_ARG, "%s: batch of %zu too large", who, n);
+    if (*nb > st->cap) {
+        double *zd = l2h_malloc_array(*nb, sizeof *zd), *dzd = l2h_malloc_array(*nb, sizeof *dzd);
+        if (!zd || !dzd) {
+            l2h_free(zd);
+            l2h_free(dzd);
+            L2H_FAIL(L2H_ERR_NOMEM, "%s: out of memory for a batch of %zu", who, n);
+        }
+        l2h_f64_stage_free(st);
+        st->z = zd;
+        st->dz = dzd;
+        st->cap = *nb;
+    }
+    for (size_t k = 0; k < *nb; k++)
+        st->z[k] = (double)z[k];
+    return L2H_OK;
+}
+
+void l2h_f64_stage_store(const l2h_f64_stage *st, size_t nb, float *dz)
+{
+    for (size_t k = 0; dz && k < nb; k++)
+        dz[k] = (float)st->dz[k];
+}
+
+void l2h_f64_stage_free(l2h_f64_stage *st)
+{
+    l2h_free(st->z);
+    l2h_free(st->dz);
+    st->z = st->dz = NULL;
+    st->cap = 0;
+}
