@@ -2,19 +2,8 @@
 # CLI scenario for HashNet on the multi-label `scene` data: training with the curve log (J(g)
 # and L(h) columns), the |output| histogram, the HashNet-W / HashNet-C options and a β stage
 # list, evaluation, and the usage errors of the HashNet options. $1 = path of the l2h binary.
-set -u
-L2H=$1
+. "$(dirname "$0")/lib/common.sh"
 SCENE=${L2H_SHARED_DATA:-../shared/data}/scene/scene-train.arff
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); }
-bad()  { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_code() { # expected-code description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; cat "$T/err" >&2; fi
-}
 if [ ! -f "$SCENE" ]; then
   echo "note: $SCENE not found; skipping"; echo "0 passed, 0 failed"; exit 0
 fi

@@ -3,18 +3,7 @@
 # 64-bit codes written as .npy here (no numpy needed): flat and multi-index hashing give the
 # same results, ids never shift, bad inputs fail with the right exit code and message.
 # $1 = path of the l2h binary.
-set -u
-L2H=$1
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); }
-bad()  { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_code() { # expected-code description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; cat "$T/err" >&2; fi
-}
+. "$(dirname "$0")/lib/common.sh"
 mknpy() { # file rows: a uint8 .npy of rows x 8 random bytes (v1 header padded to 64 bytes)
   hdr="{'descr': '|u1', 'fortran_order': False, 'shape': ($2, 8), }"
   len=${#hdr}; pad=$(( (64 - (10 + len + 1) % 64) % 64 )); hlen=$((len + 1 + pad))

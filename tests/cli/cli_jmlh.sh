@@ -2,19 +2,8 @@
 # CLI scenario: JMLH on the real multi-label `scene` data (shared/data/scene): train with each
 # variant, encode with the saved model (the classifier stays in the file, encoding ignores it),
 # info names the method and lists the classifier tensors; usage errors. $1 = the l2h binary.
-set -u
-L2H=$1
+. "$(dirname "$0")/lib/common.sh"
 SCENE=${L2H_SHARED_DATA:-../shared/data}/scene/scene-train.arff
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); }
-bad()  { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_code() { # expected-code description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; cat "$T/err" >&2; fi
-}
 
 expect_code 2 "bad jmlh variant" "$L2H" train --method jmlh --jmlh-variant vae --output "$T/m"
 if [ -f "$SCENE" ]; then
