@@ -102,8 +102,7 @@ bool cli_is_learned_method(const char *method)
 int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_dataset *train,
                       size_t bits, uint64_t seed, int center, int l2_normalize, l2h_model **out)
 {
-    l2h_train_params p = l2h_train_default_params(bits);
-    p.method = method;
+    l2h_train_params p = l2h_train_method_params(method, bits);
     if (!strcmp(o->model, "linear")) p.net = L2H_NET_LINEAR;
     else if (!strcmp(o->model, "mlp")) p.net = L2H_NET_MLP;
     else if (!strcmp(o->model, "cnn")) p.net = L2H_NET_CNN;
@@ -117,16 +116,18 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
         s = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return cli_usage_error("train", "--hidden: bad list '%s'", o->hidden);
     }
-    const bool jmlh = !strcmp(method, "jmlh");
-    const char *optimizer = o->optimizer ? o->optimizer : jmlh ? "adam" : "sgd";
-    const char *schedule = o->schedule ? o->schedule : jmlh ? "const" : "step";
-    if (!strcmp(optimizer, "sgd")) p.optimizer = L2H_OPT_SGD;
-    else if (!strcmp(optimizer, "adam")) p.optimizer = L2H_OPT_ADAM;
-    else return cli_usage_error("train", "--optimizer must be sgd or adam");
-    if (!strcmp(schedule, "const")) p.schedule = L2H_SCHED_CONST;
-    else if (!strcmp(schedule, "step")) p.schedule = L2H_SCHED_STEP;
-    else if (!strcmp(schedule, "inv")) p.schedule = L2H_SCHED_INV;
-    else return cli_usage_error("train", "--schedule must be const, step or inv");
+    /* options not given keep the method's defaults (l2h_train_method_params) */
+    if (o->optimizer) {
+        if (!strcmp(o->optimizer, "sgd")) p.optimizer = L2H_OPT_SGD;
+        else if (!strcmp(o->optimizer, "adam")) p.optimizer = L2H_OPT_ADAM;
+        else return cli_usage_error("train", "--optimizer must be sgd or adam");
+    }
+    if (o->schedule) {
+        if (!strcmp(o->schedule, "const")) p.schedule = L2H_SCHED_CONST;
+        else if (!strcmp(o->schedule, "step")) p.schedule = L2H_SCHED_STEP;
+        else if (!strcmp(o->schedule, "inv")) p.schedule = L2H_SCHED_INV;
+        else return cli_usage_error("train", "--schedule must be const, step or inv");
+    }
     if (!isnan(o->gamma)) p.jmlh.gamma = o->gamma;
     p.jmlh.deterministic = o->deterministic;
     if (!strcmp(o->jmlh_variant, "full")) p.jmlh.regularizer = L2H_JMLH_REG_KL;
@@ -136,14 +137,14 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     else return cli_usage_error("train", "--jmlh-variant must be full, cont, qr or nr");
     p.epochs = o->epochs;
     p.batch = o->batch;
-    p.lr = o->lr > 0 ? o->lr : (p.optimizer == L2H_OPT_ADAM ? 1e-3 : 0.1);
+    if (o->lr > 0) p.lr = o->lr;
+    else if (o->optimizer) p.lr = p.optimizer == L2H_OPT_ADAM ? 1e-3 : 0.1;
     p.momentum = o->momentum;
     p.nesterov = o->nesterov;
-    p.weight_decay = o->weight_decay >= 0 ? o->weight_decay : jmlh ? 0.0 : 5e-4;
+    if (o->weight_decay >= 0) p.weight_decay = o->weight_decay;
     p.lr_step = o->lr_step;
     p.lr_gamma = o->lr_gamma;
-    p.last_lr_mult = o->last_lr_mult > 0 ? o->last_lr_mult : 1.0;
-    if (!(o->last_lr_mult > 0) && !strcmp(method, "hashnet")) p.last_lr_mult = 10.0;
+    if (o->last_lr_mult > 0) p.last_lr_mult = o->last_lr_mult;
     p.bins = o->bins;
     p.scale = o->scale;
     p.seed = seed;

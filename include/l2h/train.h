@@ -69,9 +69,8 @@ typedef struct l2h_hashnet_options {
 /* JMLH (Shen et al., ICCV workshops 2019): a classifier on a stochastic binary bottleneck with
  * a KL prior on the bits. Filled in by l2h_train_default_params (gamma 0.1, KL, stochastic,
  * binary); see docs/jmlh.md. The method's reference optimiser is Adam with a constant rate and
- * no weight decay; l2h_train_default_params does not know the method, so set optimizer = ADAM,
- * lr (e.g. 1e-3), schedule = CONST and weight_decay = 0 yourself (the CLI does this for
- * --method jmlh). The classifier is kept in the model file as "jmlh.classifier.weight" [C, bits]
+ * no weight decay, which l2h_train_method_params("jmlh", bits) selects (lr 1e-3); with
+ * l2h_train_default_params set them yourself. The classifier is kept in the model file as "jmlh.classifier.weight" [C, bits]
  * and "jmlh.classifier.bias" [C]; encoding does not use it. Needs labels or multi-labels. */
 typedef enum l2h_jmlh_regularizer {
     L2H_JMLH_REG_KL = 0,  /* gamma · KL(q(b|x) || Bernoulli(0.5)) per bit (JMLH)            */
@@ -117,7 +116,13 @@ typedef struct l2h_train_params {
     void *user;
 } l2h_train_params;
 
+/* Defaults shared by every method (SGD as MIHash's reference; method "mihash"). */
 L2H_API l2h_train_params l2h_train_default_params(size_t bits);
+/* The defaults of one learned method, as its reference trains it: "mihash" = the above;
+ * "hashnet": the last layer at 10x the learning rate; "jmlh": Adam, lr 1e-3, constant rate,
+ * no weight decay. An unknown method gets the shared defaults with that name (l2h_train then
+ * refuses it). */
+L2H_API l2h_train_params l2h_train_method_params(const char *method, size_t bits);
 
 /* Trains a model on the labelled rows of `train` (single labels or multi-labels; neighbours
  * share a label). With val_fraction > 0 a seeded random part of the rows is held out and never

@@ -67,6 +67,21 @@ l2h_train_params l2h_train_default_params(size_t bits)
     return p;
 }
 
+l2h_train_params l2h_train_method_params(const char *method, size_t bits)
+{
+    l2h_train_params p = l2h_train_default_params(bits);
+    p.method = method;
+    if (method && !strcmp(method, "hashnet")) {
+        p.last_lr_mult = 10.0;
+    } else if (method && !strcmp(method, "jmlh")) {
+        p.optimizer = L2H_OPT_ADAM;
+        p.lr = 1e-3;
+        p.schedule = L2H_SCHED_CONST;
+        p.weight_decay = 0.0;
+    }
+    return p;
+}
+
 static double now_s(void)
 {
     struct timespec ts;

@@ -176,8 +176,28 @@ static void test_errors(void)
     l2h_dataset_free(ds);
 }
 
+/* Each method's own defaults (l2h_train_method_params) differ from the shared ones only where
+ * its reference trains differently. */
+static void test_method_params(void)
+{
+    const l2h_train_params d = l2h_train_default_params(16);
+    l2h_train_params p = l2h_train_method_params("mihash", 16);
+    CHECK(!strcmp(p.method, "mihash") && p.optimizer == d.optimizer && p.lr == d.lr &&
+          p.schedule == d.schedule && p.weight_decay == d.weight_decay &&
+          p.last_lr_mult == d.last_lr_mult && p.bits == 16);
+    p = l2h_train_method_params("hashnet", 16);
+    CHECK(!strcmp(p.method, "hashnet") && p.last_lr_mult == 10.0 && p.optimizer == L2H_OPT_SGD &&
+          p.lr == d.lr);
+    p = l2h_train_method_params("jmlh", 16);
+    CHECK(!strcmp(p.method, "jmlh") && p.optimizer == L2H_OPT_ADAM && p.lr == 1e-3 &&
+          p.schedule == L2H_SCHED_CONST && p.weight_decay == 0.0 && p.last_lr_mult == 1.0);
+    p = l2h_train_method_params("no-such-method", 16);
+    CHECK(!strcmp(p.method, "no-such-method") && p.optimizer == d.optimizer);
+}
+
 int main(void)
 {
+    test_method_params();
     test_seed();
     train_kind(L2H_NET_LINEAR, 64, 10, "linear", 0.1, 0.4);
     train_kind(L2H_NET_MLP, 64, 10, "mlp", 0.1, 0.4);
