@@ -6,6 +6,7 @@
  * l2h_train with method "hashnet" (metadata, HashNet-W / HashNet-C options). */
 #include "check.h"
 #include "gradcheck.h"
+#include "shadow_nn.h"
 
 #include "core.h"
 #include "nn_internal.h"
@@ -380,41 +381,13 @@ typedef struct e2e_ctx {
 static double e2e_loss(void *vc)
 {
     e2e_ctx *c = vc;
-    const l2h_nn *net = c->net;
-    const size_t bits = l2h_nn_out_dim(net), din = l2h_nn_in_dim(net);
-    double *a = malloc(net->max_dim * sizeof *a), *b = malloc(net->max_dim * sizeof *b);
-    double *z = malloc(c->n * bits * sizeof *z);
-    uint64_t pat = 1469598103934665603ULL;
-    for (size_t i = 0; i < c->n; i++) {
-        for (size_t k = 0; k < din; k++)
-            a[k] = c->x[i * din + k];
-        for (size_t li = 0; li < net->n_layers; li++) {
-            const l2h_layer *l = &net->layers[li];
-            if (l->spec.kind == L2H_LAYER_LINEAR)
-                for (size_t q = 0; q < l->out_dim; q++) {
-                    double v = c->p[l->b_off + q];
-                    for (size_t k = 0; k < l->in_dim; k++)
-                        v += c->p[l->w_off + q * l->in_dim + k] * a[k];
-                    b[q] = v;
-                }
-            else /* ReLU */
-                for (size_t k = 0; k < l->in_dim; k++) {
-                    b[k] = a[k] > 0 ? a[k] : 0.0;
-                    pat = (pat ^ (uint64_t)(a[k] > 0)) * 1099511628211ULL;
-                }
-            double *t = a;
-            a = b;
-            b = t;
-        }
-        memcpy(z + i * bits, a, bits * sizeof *z);
-    }
-    c->pattern = pat;
+    const size_t bits = l2h_nn_out_dim(c->net);
+    double *z = shadow_forward(c->net, c->p, c->x, c->n, &c->pattern);
+    if (!z) return NAN;
     double loss = NAN;
     if (l2h_hashnet_loss_f64(bits, &c->o, c->beta, z, c->n, c->s, NULL, &loss, NULL, NULL) !=
         L2H_OK)
         loss = NAN;
-    free(a);
-    free(b);
     free(z);
     return loss;
 }

@@ -7,6 +7,7 @@
  * does not use it). */
 #include "check.h"
 #include "gradcheck.h"
+#include "shadow_nn.h"
 
 #include "core.h"
 #include "l2h/l2h.h"
@@ -500,42 +501,14 @@ typedef struct e2e_ctx {
 static double e2e_loss(void *vc)
 {
     e2e_ctx *c = vc;
-    const l2h_nn *net = c->net;
-    const size_t bits = l2h_nn_out_dim(net), din = l2h_nn_in_dim(net), np = l2h_nn_n_params(net);
-    double *a = malloc(net->max_dim * sizeof *a), *b = malloc(net->max_dim * sizeof *b);
-    double *z = malloc(c->n * bits * sizeof *z);
-    uint64_t pat = 1469598103934665603ULL;
-    for (size_t i = 0; i < c->n; i++) {
-        for (size_t k = 0; k < din; k++)
-            a[k] = c->x[i * din + k];
-        for (size_t l = 0; l < net->n_layers; l++) {
-            const l2h_layer *ly = &net->layers[l];
-            if (ly->spec.kind == L2H_LAYER_LINEAR)
-                for (size_t o = 0; o < ly->out_dim; o++) {
-                    double v = c->p[ly->b_off + o];
-                    for (size_t k = 0; k < ly->in_dim; k++)
-                        v += c->p[ly->w_off + o * ly->in_dim + k] * a[k];
-                    b[o] = v;
-                }
-            else /* ReLU */
-                for (size_t k = 0; k < ly->in_dim; k++) {
-                    b[k] = a[k] > 0 ? a[k] : 0.0;
-                    pat = (pat ^ (uint64_t)(a[k] > 0)) * 1099511628211ULL;
-                }
-            double *t = a;
-            a = b;
-            b = t;
-        }
-        memcpy(z + i * bits, a, bits * sizeof *z);
-    }
-    c->pattern = pat;
+    const size_t bits = l2h_nn_out_dim(c->net), np = l2h_nn_n_params(c->net);
+    double *z = shadow_forward(c->net, c->p, c->x, c->n, &c->pattern);
+    if (!z) return NAN;
     const size_t C = c->jp.n_labels;
     double loss = NAN;
     if (l2h_jmlh_f64(&c->jp, bits, c->p + np, c->p + np + C * bits, z, NULL, c->n, c->s, &loss,
                      NULL, NULL, NULL, NULL, NULL) != L2H_OK)
         loss = NAN;
-    free(a);
-    free(b);
     free(z);
     return loss;
 }
