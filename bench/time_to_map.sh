@@ -1,17 +1,19 @@
 #!/bin/sh
 # MIHash time to a validation mAP, l2h (bench_ttm) against PyTorch (ttm_torch.py), linear
 # 1024->32 and MLP 1024->1024->32 on the CIFAR-10 split-1 training rows, the same 4,500
-# trained-on and 500 validation rows on both sides, one thread. Runs interleaved, RUNS of each
-# (default 3), and prints a markdown table of medians (min-max): training seconds net of
-# validation until the validation mAP first reaches the threshold, the epoch that happened,
-# and examples/s over all epochs.
-# usage: bench/time_to_map.sh BUILD_DIR [EPOCHS=40] [LINEAR_THR=0.20,0.22] [MLP_THR=0.16,0.18] [RUNS=3]
+# trained-on and 500 validation rows on both sides, one thread. Run i (i = 1..RUNS, default 5)
+# uses seed i on both sides (l2h: initialisation, shuffling and the held-out rows; PyTorch:
+# initialisation and shuffling on the rows l2h held out), runs interleaved. Prints a markdown
+# table of medians over the runs (min-max): training seconds net of validation until the
+# validation mAP first reaches the threshold, the epochs that took, and examples/s over all
+# epochs. The epochs to a threshold depend strongly on the seed, hence several seeds.
+# usage: bench/time_to_map.sh BUILD_DIR [EPOCHS=45] [LINEAR_THR=0.20,0.22] [MLP_THR=0.16,0.18] [RUNS=5]
 set -eu
 B=$1
-E=${2:-40}
+E=${2:-45}
 TL=${3:-0.20,0.22}
 TM=${4:-0.16,0.18}
-R=${5:-3}
+R=${5:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -20,8 +22,8 @@ export L2H_SHARED_DATA=${L2H_SHARED_DATA:-/work/shared/data}
 echo "load before: $(uptime)"
 i=1
 while [ "$i" -le "$R" ]; do
-  "$B/bench/bench_ttm" "$E" "$TL" "$TM" "$T/rows.txt" >"$T/l2h.$i"
-  /usr/bin/python3 "$HERE/ttm_torch.py" "$T/rows.txt" "$E" "$TL" "$TM" >"$T/torch.$i"
+  "$B/bench/bench_ttm" "$E" "$TL" "$TM" "$T/rows.$i" "$i" >"$T/l2h.$i"
+  TTM_SEED=$i /usr/bin/python3 "$HERE/ttm_torch.py" "$T/rows.$i" "$E" "$TL" "$TM" >"$T/torch.$i"
   i=$((i + 1))
 done
 echo "load after:  $(uptime)"

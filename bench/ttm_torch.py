@@ -21,8 +21,9 @@ training loop only (shuffle, forward, loss, backward, step); validation is not c
 usage: /usr/bin/python3 bench/ttm_torch.py --map-of-codes CODES.npy ROWS_FILE  (cross-check)
        /usr/bin/python3 bench/ttm_torch.py ROWS_FILE [EPOCHS=20] [LINEAR_THRESHOLDS=0.40,0.50]
                                            [MLP_THRESHOLDS=0.50,0.60]
-Output lines as bench_ttm's: epoch / ttm / rate."""
-import sys, time
+Output lines as bench_ttm's: epoch / ttm / rate. Env TTM_SEED (1): torch's initialisation and
+shuffling seed, to see how much the epochs to a threshold depend on those draws."""
+import os, sys, time
 import torch
 
 mode_codes = sys.argv[1] == "--map-of-codes"  # --map-of-codes CODES.npy ROWS_FILE
@@ -110,7 +111,8 @@ def he_init(net):
 
 print("# torch %s cifar10-cnn: %d trained on, %d validation; batch 100, SGD lr 0.1 const, "
       "%d epochs, 1 thread" % (torch.__version__, n, len(rva), epochs))
-torch.manual_seed(1)
+seed = int(os.environ.get("TTM_SEED", "1"))  # initialisation and shuffling draws
+torch.manual_seed(seed)
 for name, net in [("linear", torch.nn.Linear(1024, 32)),
                   ("mlp", torch.nn.Sequential(torch.nn.Linear(1024, 1024), torch.nn.ReLU(),
                                               torch.nn.Linear(1024, 32)))]:
@@ -119,7 +121,7 @@ for name, net in [("linear", torch.nn.Linear(1024, 32)),
     biases = [p for pn, p in net.named_parameters() if pn.endswith("bias")]
     opt = torch.optim.SGD([{"params": weights, "weight_decay": 5e-4},
                            {"params": biases, "weight_decay": 0.0}], lr=0.1, momentum=0.9)
-    g = torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(seed)
     train_s, wall_s, maps = [], [], []
     t_start = time.perf_counter()
     for e in range(epochs):
