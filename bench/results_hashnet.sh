@@ -76,6 +76,8 @@ for b in $FM_BITS; do
   run "fmnist-cnn hashnet" $b "" $HN $CNN
   run "fmnist-cnn hashnet-w" $b "" $HN $CNN --weighting none
   run "fmnist-cnn hashnet-c" $b "" $HN $CNN --no-continuation
+  run "fmnist-cnn mihash" $b "" --method mihash --model cnn --optimizer adam --lr 1e-3 --epochs 30 \
+    --no-l2-normalize --lr-step 10 --val-fraction 0.1 --val-every 5
 done
 fi
 [ "$PART" = all ] || { /usr/bin/python3 "$(dirname "$0")/hashnet_table.py" "$R" > "$O/tables.md"; echo "done: $R, $O/tables.md"; exit 0; }
