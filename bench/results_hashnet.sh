@@ -9,10 +9,11 @@
 # at the other lengths).
 # usage: bench/results_hashnet.sh BUILD_DIR OUT_DIR [DATA_DIR [PART]]
 #   PART = all (default): everything; fmnist-mlp: only the Fashion-MNIST MLP / ITQ / LSH block;
-#   fmnist-cnn: only the Fashion-MNIST CNN block. FM_BITS (environment, default "16 32 48 64")
+#   fmnist-cnn: only the Fashion-MNIST CNN block (HashNet variants and MIHash with the MIHash CNN
+#   settings of bench/results_mihash.sh). FM_BITS (environment, default "16 32 48 64")
 #   are the code lengths of the Fashion-MNIST blocks.
 # Times on 2 shared cores, Release build: linear blocks and figures about 15 minutes; Fashion-MNIST
-# MLP about 1 minute per HashNet model (30 epochs) and several per MIHash MLP model (100 epochs).
+# MLP block at 4 lengths about 13 minutes; CNN block about 7-10 minutes per length.
 set -eu
 L=$1/l2h
 O=${2:-results_hashnet}
