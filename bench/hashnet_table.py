@@ -15,11 +15,12 @@ for line in open(sys.argv[1]):
 
 names = {"c10": "CIFAR-10 CNN features, linear (split 1)", "scene": "scene, linear (split 2)",
          "fine": "CIFAR-10 CNN features, 40 fine classes, linear (random split)",
-         "fmnist-mlp": "Fashion-MNIST pixels, MLP (split 1)", "fmnist": "Fashion-MNIST pixels"}
+         "fmnist-mlp": "Fashion-MNIST pixels, MLP (split 1)", "fmnist": "Fashion-MNIST pixels",
+         "fmnist-cnn": "Fashion-MNIST raw images, CNN (split 1)"}
 order = ["hashnet", "hashnet-w", "hashnet-c", "mihash", "itq", "lsh"]
 label = {"hashnet": "HashNet", "hashnet-w": "HashNet-W", "hashnet-c": "HashNet-C",
          "mihash": "MIHash", "itq": "ITQ", "lsh": "LSH"}
-for ds in ["c10", "scene", "fine", "fmnist"]:
+for ds in ["c10", "scene", "fine", "fmnist", "fmnist-cnn"]:
     keys = [k for k in rows if k[0] == ds or (ds == "fmnist" and k[0] == "fmnist-mlp")]
     if not keys:
         continue
@@ -30,7 +31,7 @@ for ds in ["c10", "scene", "fine", "fmnist"]:
     for m in order:
         cells = []
         for b in bits:
-            r = rows.get((ds, m, b)) or rows.get(("fmnist-mlp", m, b))
+            r = rows.get((ds, m, b)) or (rows.get(("fmnist-mlp", m, b)) if ds == "fmnist" else None)
             cells.append("—" if r is None else
                          f"{r['map']:.4f} / {r['map_tie_aware']:.4f} / {r['precision_radius_2']:.4f}")
         if any(c != "—" for c in cells):
