@@ -3,7 +3,7 @@
 (u = tanh(beta z), theta = alpha <u_i, u_j>, alpha = 10/32, in-batch ordered pairs without the
 diagonal, per-batch weights = mean over similar + mean over dissimilar pairs, beta = (1 + 0.005 t)^0.5
 stepped every 200 iterations), batch 100, SGD momentum 0.9, wd 5e-4 on weights only, lr 0.1 with
-the last layer at 10x, on the first N rows of the CIFAR-10 CNN features (centred,
+the last layer at 10x, on the N rows of the CIFAR-10 CNN features (every (60000/N)-th: all classes) (centred,
 L2-normalised). Prints the mean examples/s over the epochs after the first.
 
 usage: OMP_NUM_THREADS=1 /usr/bin/python3 bench/hashnet_torch.py [N=5000] [EPOCHS=5] [THREADS=1]"""
@@ -18,12 +18,14 @@ epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 torch.set_num_threads(threads)
 d = "/work/shared/data/cifar10/"
-raw = open(d + "cifar10_mobilenetv1_1024.u8", "rb").read(n * 1024)
-X = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(n, 1024).float() * 0.023528
+# every (60000 // n)-th row: the file is sorted by class, so its first rows are one class
+raw = open(d + "cifar10_mobilenetv1_1024.u8", "rb").read()
+stride = (len(raw) // 1024) // n
+X = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(-1, 1024)[::stride][:n].float() * 0.023528
 X -= X.mean(0)
 X /= X.norm(dim=1, keepdim=True) + 1e-12
-Y = torch.frombuffer(bytearray(open(d + "cifar10_labels.u8", "rb").read(n)),
-                     dtype=torch.uint8).long()
+Y = torch.frombuffer(bytearray(open(d + "cifar10_labels.u8", "rb").read()),
+                     dtype=torch.uint8)[::stride][:n].long()
 B, BATCH, ALPHA = 32, 100, 10.0 / 32
 
 

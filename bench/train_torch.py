@@ -2,7 +2,7 @@
 """PyTorch counterpart of bench/bench_train.c: the same linear / MLP hash and batch MIHash loss
 (scaled sigmoid a = 1, K = 16 triangular bins, every batch item an anchor, mean MI over anchors
 with both neighbours and non-neighbours), batch 100, SGD momentum 0.9, wd 5e-4, lr 0.1, on the
-first N rows of the CIFAR-10 CNN features (centred, L2-normalised).
+N rows of the CIFAR-10 CNN features (every (60000/N)-th: all classes) (centred, L2-normalised).
 
 usage: /usr/bin/python3 bench/train_torch.py [N=5000] [EPOCHS=5] [THREADS=1]"""
 import sys, time
@@ -13,11 +13,13 @@ epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 torch.set_num_threads(threads)
 d = "/work/shared/data/cifar10/"
-raw = open(d + "cifar10_mobilenetv1_1024.u8", "rb").read(n * 1024)
-X = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(n, 1024).float() / 255.0
+# every (60000 // n)-th row: the file is sorted by class, so its first rows are one class
+raw = open(d + "cifar10_mobilenetv1_1024.u8", "rb").read()
+stride = (len(raw) // 1024) // n
+X = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(-1, 1024)[::stride][:n].float() / 255.0
 X -= X.mean(0)
 X /= X.norm(dim=1, keepdim=True) + 1e-12
-Y = torch.frombuffer(bytearray(open(d + "cifar10_labels.u8", "rb").read(n)), dtype=torch.uint8).long()
+Y = torch.frombuffer(bytearray(open(d + "cifar10_labels.u8", "rb").read()), dtype=torch.uint8)[::stride][:n].long()
 B, K, BATCH = 32, 16, 100
 
 
