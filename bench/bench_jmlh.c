@@ -1,32 +1,18 @@
-/* bench_jmlh.c -- JMLH training throughput (examples/s) of the linear and MLP hash on the first
- * N rows of the CIFAR-10 CNN features: 32 bits, stochastic bottleneck, KL weight 0.1, softmax
- * classifier on the code, batch 100, Adam 1e-3, no weight decay. Compare with
- * bench/jmlh_torch.py (same network, loss, estimator, optimiser, batch and thread count):
+/* bench_jmlh.c -- JMLH training throughput (examples/s) of the linear and MLP hash on N rows of
+ * the CIFAR-10 CNN features spread over all classes (bench_util.h): 32 bits, stochastic
+ * bottleneck, KL weight 0.1, softmax classifier on the code, batch 100, Adam 1e-3, no weight decay.
+ * Compare with bench/jmlh_torch.py (same network, loss, estimator, optimiser, batch and thread
+ * count):
  *
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 build/jm/bench/bench_jmlh 5000 5 1 3
  *   OMP_NUM_THREADS=1 /usr/bin/python3 bench/jmlh_torch.py 5000 5 1 3
  *
  * usage: bench_jmlh [N=5000] [EPOCHS=5] [THREADS=1] [RUNS=3]. Per run: the mean examples/s
  * over the epochs after the first (warm-up); printed: the median over runs, min and max. */
-#include "l2h/l2h.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-typedef struct acc {
-    double sum;
-    size_t n;
-} acc;
-
-static int cb(const l2h_train_progress *p, void *user)
-{
-    acc *a = user;
-    if (p->epoch > 1) {
-        a->sum += p->examples_per_s;
-        a->n++;
-    }
-    return 0;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -45,21 +31,8 @@ int main(int argc, char **argv)
         return 2;
     }
     l2h_set_threads(threads);
-    l2h_dataset *all, *sub;
-    size_t n_train;
-    if (l2h_dataset_load_named(&all, "cifar10-cnn", &n_train) != L2H_OK) {
-        fprintf(stderr, "bench_jmlh: %s\n", l2h_last_error());
-        return 1;
-    }
-    /* every stride-th row: the file is sorted by class, so its first rows are all one class */
-    const size_t stride = n && n <= l2h_dataset_n(all) ? l2h_dataset_n(all) / n : 1;
-    size_t *rows = malloc(n * sizeof *rows);
-    for (size_t i = 0; i < n; i++)
-        rows[i] = i * stride;
-    if (n > l2h_dataset_n(all) || l2h_dataset_subset(&sub, all, rows, n) != L2H_OK) {
-        fprintf(stderr, "bench_jmlh: cannot take %zu rows\n", n);
-        return 1;
-    }
+    l2h_dataset *sub = NULL;
+    if (bench_cifar_rows("bench_jmlh", n, &sub)) return 1;
     printf("cifar10-cnn, %zu rows x %zu, jmlh 32 bits, batch 100, Adam, %zu epochs, %d thread(s), "
            "%zu runs\n",
            n, l2h_dataset_dim(sub), epochs, threads, runs);
@@ -77,15 +50,15 @@ int main(int argc, char **argv)
             p.schedule = L2H_SCHED_CONST;
             p.weight_decay = 0;
             p.seed = 1 + r;
-            acc a = {0, 0};
-            p.callback = cb;
+            bench_rate a = {0, 0};
+            p.callback = bench_rate_cb;
             p.user = &a;
             l2h_model *m;
             if (l2h_train(&m, sub, &p) != L2H_OK) {
                 fprintf(stderr, "bench_jmlh: %s\n", l2h_last_error());
                 return 1;
             }
-            rate[r] = a.n ? a.sum / (double)a.n : 0.0;
+            rate[r] = bench_rate_mean(&a);
             l2h_model_free(m);
         }
         qsort(rate, runs, sizeof *rate, cmp);
@@ -93,7 +66,5 @@ int main(int argc, char **argv)
                rate[runs / 2], rate[0], rate[runs - 1]);
     }
     l2h_dataset_free(sub);
-    l2h_dataset_free(all);
-    free(rows);
     return 0;
 }

@@ -1,31 +1,16 @@
-/* bench_train.c -- MIHash training throughput (examples/s) of the linear and MLP hash on the
- * N rows of the CIFAR-10 CNN features (every (60000/N)-th: all classes), batch 100, SGD; compare with bench/train_torch.py
- * (same network, loss, batch and thread count):
+/* bench_train.c -- MIHash training throughput (examples/s) of the linear and MLP hash on N rows
+ * of the CIFAR-10 CNN features spread over all classes (bench_util.h), batch 100, SGD; compare
+ * with bench/train_torch.py (same rows, network, loss, batch and thread count):
  *
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 build/rel/bench/bench_train 5000 5 1
  *   /usr/bin/python3 bench/train_torch.py 5000 5 1
  *
  * usage: bench_train [N=5000] [EPOCHS=5] [THREADS=1]. Prints one line per model: the mean
  * examples/s over the epochs after the first (warm-up). */
-#include "l2h/l2h.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-typedef struct acc {
-    double sum;
-    size_t n;
-} acc;
-
-static int cb(const l2h_train_progress *p, void *user)
-{
-    acc *a = user;
-    if (p->epoch > 1) {
-        a->sum += p->examples_per_s;
-        a->n++;
-    }
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -33,20 +18,8 @@ int main(int argc, char **argv)
     const size_t epochs = argc > 2 ? strtoul(argv[2], NULL, 10) : 5;
     const int threads = argc > 3 ? atoi(argv[3]) : 1;
     l2h_set_threads(threads);
-    l2h_dataset *all, *sub;
-    size_t n_train;
-    if (l2h_dataset_load_named(&all, "cifar10-cnn", &n_train) != L2H_OK) {
-        fprintf(stderr, "bench_train: %s\n", l2h_last_error());
-        return 1;
-    }
-    /* every stride-th row: the file is sorted by class, so its first rows are all one class */
-    const size_t stride = n && n <= l2h_dataset_n(all) ? l2h_dataset_n(all) / n : 1;
-    size_t *rows = malloc(n * sizeof *rows);
-    for (size_t i = 0; i < n; i++) rows[i] = i * stride;
-    if (n > l2h_dataset_n(all) || l2h_dataset_subset(&sub, all, rows, n) != L2H_OK) {
-        fprintf(stderr, "bench_train: cannot take %zu rows\n", n);
-        return 1;
-    }
+    l2h_dataset *sub = NULL;
+    if (bench_cifar_rows("bench_train", n, &sub)) return 1;
     printf("cifar10-cnn, %zu rows x %zu, batch 100, SGD, %zu epochs, %d thread(s)\n", n,
            l2h_dataset_dim(sub), epochs, threads);
     const l2h_net_kind kinds[2] = {L2H_NET_LINEAR, L2H_NET_MLP};
@@ -56,19 +29,17 @@ int main(int argc, char **argv)
         p.net = kinds[k];
         p.epochs = epochs;
         p.scale = 1.0; /* fixed, as in the PyTorch script */
-        acc a = {0, 0};
-        p.callback = cb;
+        bench_rate a = {0, 0};
+        p.callback = bench_rate_cb;
         p.user = &a;
         l2h_model *m;
         if (l2h_train(&m, sub, &p) != L2H_OK) {
             fprintf(stderr, "bench_train: %s\n", l2h_last_error());
             return 1;
         }
-        printf("l2h   %-20s %10.0f examples/s\n", names[k], a.n ? a.sum / (double)a.n : 0.0);
+        printf("l2h   %-20s %10.0f examples/s\n", names[k], bench_rate_mean(&a));
         l2h_model_free(m);
     }
     l2h_dataset_free(sub);
-    l2h_dataset_free(all);
-    free(rows);
     return 0;
 }
