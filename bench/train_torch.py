@@ -8,18 +8,13 @@ usage: /usr/bin/python3 bench/train_torch.py [N=5000] [EPOCHS=5] [THREADS=1]"""
 import sys, time
 import torch
 
+from torch_rows import cifar_rows
+
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 torch.set_num_threads(threads)
-d = "/work/shared/data/cifar10/"
-# every (60000 // n)-th row: the file is sorted by class, so its first rows are one class
-raw = open(d + "cifar10_mobilenetv1_1024.u8", "rb").read()
-stride = (len(raw) // 1024) // n
-X = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(-1, 1024)[::stride][:n].float() / 255.0
-X -= X.mean(0)
-X /= X.norm(dim=1, keepdim=True) + 1e-12
-Y = torch.frombuffer(bytearray(open(d + "cifar10_labels.u8", "rb").read()), dtype=torch.uint8)[::stride][:n].long()
+X, Y = cifar_rows(n)
 B, K, BATCH = 32, 16, 100
 
 
