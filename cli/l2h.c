@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+int cmd_client(int argc, char **argv); /* cmd_client.c */
+
 static const cli_command commands[] = {
     {"demo", "run every method on Fashion-MNIST and print the results table", cmd_demo},
     {"train", "learn a hash function (LSH, ITQ, MIHash, JMLH) and save it as a model file",
@@ -16,6 +18,7 @@ static const cli_command commands[] = {
     {"mi", "MI quality of a model's codes on a labelled set (+ distance histograms)", cmd_mi},
     {"stream", "online hashing with the fixed or trigger (MI) table update policy", cmd_stream},
     {"info", "build information, or what a model/index/codes/data file holds", cmd_info},
+    {"client", "talk to a running l2hd: create, insert, search, show, drop", cmd_client},
 };
 
 static void usage(FILE *f)

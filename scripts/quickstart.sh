@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist gnuplot-nox)
 [ "$mode" = test ] && pkgs+=(python3-numpy)
+pkgs+=(libmicrohttpd-dev)                   # l2hd, the retrieval service
+[ "$mode" = test ] && pkgs+=(chromium)   # l2hd's status page test in a real browser
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
