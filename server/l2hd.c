@@ -50,6 +50,8 @@ static void usage(FILE *f)
             "  --host ADDR            IPv4 address to bind (127.0.0.1)\n"
             "  --port N               TCP port (8080; 0 = any free port)\n"
             "  --threads N            HTTP worker threads (0 = one thread per connection; 0)\n"
+            "  --lib-threads N        threads of one library call (search, encode; 1): requests\n"
+            "                         already run in parallel, one per connection\n"
             "  --fsync POLICY         always | interval | never (always); wait=1 writes are\n"
             "                         durable under every policy\n"
             "  --fsync-ms N           interval of the 'interval' policy (100)\n"
@@ -97,7 +99,7 @@ static void *snapshotter(void *arg)
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *host = "127.0.0.1", *token = NULL;
-    long port = 8080, threads = 0, fsync_ms = 100, snap_s = 300, snap_mb = 256, body_mb = 64,
+    long port = 8080, threads = 0, lib_threads = 1, fsync_ms = 100, snap_s = 300, snap_mb = 256, body_mb = 64,
          max_rows = 100000;
     int auth_all = 0;
     fsync_policy pol = FSYNC_ALWAYS;
@@ -120,6 +122,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--token-file") == 0) token = v;
         else if (strcmp(a, "--port") == 0) bad = parse_num(v, 0, 65535, &port);
         else if (strcmp(a, "--threads") == 0) bad = parse_num(v, 0, 256, &threads);
+        else if (strcmp(a, "--lib-threads") == 0) bad = parse_num(v, 1, 256, &lib_threads);
         else if (strcmp(a, "--fsync-ms") == 0) bad = parse_num(v, 1, 60000, &fsync_ms);
         else if (strcmp(a, "--snapshot-s") == 0) bad = parse_num(v, 0, 86400 * 30, &snap_s);
         else if (strcmp(a, "--snapshot-mb") == 0) bad = parse_num(v, 0, 1 << 20, &snap_mb);
@@ -163,6 +166,7 @@ int main(int argc, char **argv)
     g.snapshot_every = (double)snap_s;
     g.snapshot_wal_bytes = (uint64_t)snap_mb << 20;
     g.started = now_s();
+    l2h_set_threads((int)lib_threads);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
