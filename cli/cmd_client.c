@@ -291,7 +291,11 @@ int cmd_client(int argc, char **argv)
     }
     l2h_dataset *ds = NULL;
     l2h_status st = l2h_dataset_read(&ds, data, &rp);
-    if (st == L2H_OK && labels) st = l2h_dataset_read_labels(ds, labels, &rp);
+    if (st == L2H_OK && labels) {
+        l2h_read_params rl = l2h_read_default_params(); /* one label per row */
+        rl.max_rows = max_rows;
+        st = l2h_dataset_read_labels(ds, labels, &rl);
+    }
     if (st != L2H_OK) {
         close(c.fd);
         l2h_dataset_free(ds);

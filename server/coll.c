@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const double lat_bounds[LAT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
@@ -292,6 +293,12 @@ int coll_create(const coll_config *cfg, int log_it, char *err, size_t el)
             snprintf(err, el, "cannot start the collection: %s", l2h_last_error());
             coll_drop(cfg->name, 1);
             return 400;
+        }
+        /* answer once the learner has its first mapping (or waits for its n_init items), so
+         * a search right after the create does not meet "no mapping yet" */
+        while (c->learner_started && !atomic_load(&c->recovered)) {
+            const struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
         }
     }
     return 200;

@@ -256,15 +256,16 @@ static void metrics(sbuf *b)
                  "# TYPE l2hd_http_errors_total counter\nl2hd_http_errors_total %llu\n",
               (unsigned long long)atomic_load(&g.http_requests),
               (unsigned long long)atomic_load(&g.http_errors));
-    if (g.log)
+    if (atomic_load(&g.ready) && g.log)
         sb_printf(b, "# TYPE l2hd_wal_bytes_total counter\nl2hd_wal_bytes_total %llu\n"
                      "# TYPE l2hd_wal_fsyncs_total counter\nl2hd_wal_fsyncs_total %llu\n",
                   (unsigned long long)wal_bytes(g.log), (unsigned long long)wal_fsyncs(g.log));
+    const int ready = atomic_load(&g.ready);
     sb_printf(b, "# TYPE l2hd_snapshots_total counter\nl2hd_snapshots_total %llu\n"
                  "# TYPE l2hd_recovery_seconds gauge\nl2hd_recovery_seconds %.6f\n"
                  "# TYPE l2hd_recovery_torn_bytes gauge\nl2hd_recovery_torn_bytes %llu\n",
-              (unsigned long long)atomic_load(&g.snapshots), g.recovery_seconds,
-              (unsigned long long)g.torn_bytes);
+              (unsigned long long)atomic_load(&g.snapshots), ready ? g.recovery_seconds : 0.0,
+              (unsigned long long)(ready ? g.torn_bytes : 0));
     pthread_rwlock_rdlock(&g.reg_mu);
     const size_t nc = g.n_colls;
     coll **cs = malloc((nc ? nc : 1) * sizeof *cs);
@@ -666,11 +667,13 @@ static enum MHD_Result route(struct MHD_Connection *con, const char *url, const 
     if (strcmp(url, "/readyz") == 0) {
         const int ready = atomic_load(&g.ready);
         sbuf b = {0};
-        sb_printf(&b, "{\"ready\":%s,\"recovery_seconds\":%.3f,\"replayed_records\":%llu,"
-                      "\"torn_bytes\":%llu,\"note\":\"%s\"}",
-                  ready ? "true" : "false", g.recovery_seconds,
-                  (unsigned long long)g.replayed_records, (unsigned long long)g.torn_bytes,
-                  g.recovery_note);
+        /* the recovery report is written before `ready` is published: read it only after */
+        if (!ready) sb_printf(&b, "{\"ready\":false}");
+        else
+            sb_printf(&b, "{\"ready\":true,\"recovery_seconds\":%.3f,\"replayed_records\":%llu,"
+                          "\"torn_bytes\":%llu,\"note\":\"%s\"}",
+                      g.recovery_seconds, (unsigned long long)g.replayed_records,
+                      (unsigned long long)g.torn_bytes, g.recovery_note);
         return send_sb(con, ready ? 200 : 503, &b);
     }
     /* search and encode are POSTs that change nothing: readers */
