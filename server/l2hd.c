@@ -30,7 +30,7 @@ void log_msg(const char *fmt, ...)
     fprintf(stderr, "l2hd: %s\n", buf);
 }
 
-static volatile sig_atomic_t stop_flag;
+static atomic_int stop_flag; /* lock-free, so safe in a signal handler */
 static void on_signal(int sig)
 {
     (void)sig;

@@ -215,7 +215,11 @@ static int rehash_and_swap(learner *L)
         return -1;
     }
     hist_point hp = {.t = now_s(), .items = atomic_load(&c->learned), .updates = upd,
-                     .version = upd + 1, .rehash = 1, .q_cur = c->q_cur, .q_snap = c->q_snap};
+                     .version = upd + 1, .rehash = 1};
+    pthread_mutex_lock(&c->hist_mu);
+    hp.q_cur = c->q_cur;
+    hp.q_snap = c->q_snap;
+    pthread_mutex_unlock(&c->hist_mu);
     coll_hist_add(c, &hp);
     /* wait until no search holds the old pair (its encoder is ours alone again) */
     atomic_store(&c->learner_phase, 3);
@@ -377,18 +381,21 @@ void *learner_main(void *arg)
             log_learned(c, rows[i], rows[i] + 1, 1);
         }
         if (stride == 1 && k) log_learned(c, first, L.cursor, 1);
-        atomic_fetch_add(&c->learned, k);
         uint64_t checks = 0;
         const uint64_t checks_before = atomic_load(&c->checks);
         const uint64_t u = updates_of(L.lead, &checks);
+        if (u > L.last_updates) atomic_store(&c->learner_phase, 2); /* a job is due */
         atomic_store(&c->checks, checks);
         atomic_store(&c->updates, u);
+        atomic_fetch_add(&c->learned, k);
         atomic_store(&c->lag, atomic_load(&c->learn_rows) - passed);
         if (checks > checks_before) {
             double qc, qs;
             quality(&L, &qc, &qs);
+            pthread_mutex_lock(&c->hist_mu);
             c->q_cur = qc;
             c->q_snap = qs;
+            pthread_mutex_unlock(&c->hist_mu);
             hist_point hp = {.t = now_s(), .items = atomic_load(&c->learned), .q_cur = qc,
                              .q_snap = qs, .updates = u, .version = L.last_updates + 1};
             coll_hist_add(c, &hp);

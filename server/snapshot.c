@@ -430,7 +430,7 @@ int recover(void)
         segs[ns++] = v;
     }
     closedir(d);
-    qsort(segs, ns, sizeof *segs, cmp_u32);
+    if (ns) qsort(segs, ns, sizeof *segs, cmp_u32);
     uint32_t last = seg;
     for (size_t i = 0; i < ns; i++) {
         if (segs[i] < seg) continue; /* left over from before the snapshot */

@@ -3,7 +3,8 @@
      and while background re-hashes of all 1M items run back to back;
   2. the in-process library rate on the same queries (bench_l2hd_search), for the ratio;
   3. durable batch inserts (wait=1, batches of 1,000) of 128-d and 1,024-d float features.
-Usage: load.py L2HD BENCH_SEARCH [SECONDS] [N_ITEMS]; prints JSON lines."""
+Usage: load.py L2HD BENCH_SEARCH [SECONDS] [N_ITEMS] [PARTS=search,lib,insert]; prints JSON
+lines."""
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from l2hd_util import Daemon, npy  # noqa: E402
 binary, bench = sys.argv[1], sys.argv[2]
 secs = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 N = int(sys.argv[4]) if len(sys.argv) > 4 else 1000000
+parts = sys.argv[5].split(",") if len(sys.argv) > 5 else ["search", "lib", "insert"]
 tmp = tempfile.mkdtemp(prefix="l2hd_load_")
 rs = np.random.RandomState(0)
 X = rs.standard_normal((N, 32)).astype("<f4")
@@ -31,62 +33,71 @@ uptime = lambda: open("/proc/loadavg").read().split()[:3]
 
 d = Daemon(binary, tmp + "/data", ["--snapshot-s", "0", "--max-body-mb", "256"])
 d.start()
-st, r = d.post("/v1/collections", {"name": "b64", "dim": 32, "bits": 64, "model": "lsh", "seed": 1, "index": "mih"})
-assert st == 201, r
-t0 = time.time()
-for s in range(0, N, 100000):
-    b = npy("<f4", "(%d, 32)" % len(X[s:s + 100000]), X[s:s + 100000].tobytes())
-    st, r = d.post("/v1/collections/b64/items", b, ctype="application/octet-stream")
-    assert st == 200, r
-print(json.dumps({"what": "bulk insert 32-d", "items": N, "seconds": round(time.time() - t0, 2), "load": uptime()}), flush=True)
+if "search" in parts:
+    st, r = d.post("/v1/collections", {"name": "b64", "dim": 32, "bits": 64, "model": "lsh", "seed": 1, "index": "mih"})
+    assert st == 201, r
+    t0 = time.time()
+    for s in range(0, N, 100000):
+        b = npy("<f4", "(%d, 32)" % len(X[s:s + 100000]), X[s:s + 100000].tobytes())
+        st, r = d.post("/v1/collections/b64/items", b, ctype="application/octet-stream")
+        assert st == 200, r
+    print(json.dumps({"what": "bulk insert 32-d", "items": N, "seconds": round(time.time() - t0, 2), "load": uptime()}), flush=True)
 
-lua = tmp + "/search.lua"
-with open(lua, "w") as f:
-    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal q = {\n')
-    f.write(",\n".join('"%s"' % bytes(c).hex() for c in Qc))
-    f.write('}\nlocal i = 0\nrequest = function()\n  i = i % #q + 1\n'
-            '  return wrk.format(nil, "/v1/collections/b64/search?k=10", nil, \'{"codes":["\' .. q[i] .. \'"]}\')\nend\n')
-
-
-def wrk(label):
-    out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % secs, "--latency", "-s", lua,
-                          "http://127.0.0.1:%d" % d.port], capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errs = re.search(r"Socket errors: (.*)", out)
-    total = re.search(r"(\d+) requests in", out).group(1)
-    res = {"what": label, "requests": int(total), "rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
-           "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errs.group(1) if errs else "none",
-           "load": uptime()}
-    print(json.dumps(res), flush=True)
-    return res
+    lua = tmp + "/search.lua"
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal q = {\n')
+        f.write(",\n".join('"%s"' % bytes(c).hex() for c in Qc))
+        f.write('}\nlocal i = 0\nrequest = function()\n  i = i % #q + 1\n'
+                '  return wrk.format(nil, "/v1/collections/b64/search?k=10", nil, \'{"codes":["\' .. q[i] .. \'"]}\')\nend\n')
 
 
-wrk("search idle (wrk -t2 -c8, k=10, 64-bit, %d items)" % N)
-st, r0 = d.get("/v1/collections/b64")
-stop = threading.Event()
+    def cpu_of(pid):
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wrk(label):
+        c0 = cpu_of(d.proc.pid)
+        out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % secs, "--latency", "-s", lua,
+                              "http://127.0.0.1:%d" % d.port], capture_output=True, text=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errs = re.search(r"Socket errors: (.*)", out)
+        total = re.search(r"(\d+) requests in", out).group(1)
+        cpu = cpu_of(d.proc.pid) - c0
+        res = {"what": label, "requests": int(total), "l2hd_cpu_seconds": round(cpu, 2),
+               "l2hd_cpu_us_per_request": round(cpu / int(total) * 1e6, 1), "rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
+               "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errs.group(1) if errs else "none",
+               "load": uptime()}
+        print(json.dumps(res), flush=True)
+        return res
 
 
-def rehasher():
-    while not stop.is_set():
-        d.post("/v1/collections/b64/rehash")
-        time.sleep(0.05)
+    wrk("search idle (wrk -t2 -c8, k=10, 64-bit, %d items)" % N)
+    st, r0 = d.get("/v1/collections/b64")
+    stop = threading.Event()
 
 
-th = threading.Thread(target=rehasher)
-th.start()
-time.sleep(0.5)
-res = wrk("search during back-to-back re-hashes of all %d items" % N)
-stop.set()
-th.join()
-st, r1 = d.get("/v1/collections/b64")
-print(json.dumps({"what": "re-hash jobs completed during that window", "jobs": r1["rehash"]["jobs"] - r0["rehash"]["jobs"],
-                  "active_at_end": r1["rehash"]["active"]}), flush=True)
-lib = subprocess.run([bench, tmp + "/x.npy", tmp + "/q.npy", "64", "1", str(secs)], capture_output=True, text=True).stdout
-print(json.dumps({"what": "library in-process, 1 thread, 1 query per call", "result": json.loads(lib), "load": uptime()}), flush=True)
+    def rehasher():
+        while not stop.is_set():
+            d.post("/v1/collections/b64/rehash")
+            time.sleep(0.05)
 
-for dim in (128, 1024):
+
+    th = threading.Thread(target=rehasher)
+    th.start()
+    time.sleep(0.5)
+    res = wrk("search during back-to-back re-hashes of all %d items" % N)
+    stop.set()
+    th.join()
+    st, r1 = d.get("/v1/collections/b64")
+    print(json.dumps({"what": "re-hash jobs completed during that window", "jobs": r1["rehash"]["jobs"] - r0["rehash"]["jobs"],
+                      "active_at_end": r1["rehash"]["active"]}), flush=True)
+if "lib" in parts:
+    lib = subprocess.run([bench, tmp + "/x.npy", tmp + "/q.npy", "64", "1", str(secs)], capture_output=True, text=True).stdout
+    print(json.dumps({"what": "library in-process, 1 thread, 1 query per call", "result": json.loads(lib), "load": uptime()}), flush=True)
+
+for dim in ((128, 1024) if "insert" in parts else ()):
     st, r = d.post("/v1/collections", {"name": "i%d" % dim, "dim": dim, "bits": 64, "model": "lsh", "index": "flat"})
     body = npy("<f4", "(1000, %d)" % dim, rs.standard_normal((1000, dim)).astype("<f4").tobytes())
     count = [0]

@@ -151,11 +151,15 @@ for b in range(8):
     versions.add(r["version"])
 st, r = d.post("/v1/collections/osh/items", {"features": [[0] * 8]}, headers=AUTH)
 ck(st == 400 and "labels" in r["error"], "labelled online collection needs labels")
-for _ in range(500):
+stable = 0
+for _ in range(1500):  # until the learner is idle on two polls in a row
     st, r = d.get("/v1/collections/osh?history=1")
-    if r["learner"]["lag"] == 0 and r["learner"]["learned"] == 800 and r["learner"]["phase"] == "learning":
+    idle = (r["learner"]["lag"] == 0 and r["learner"]["learned"] == 800 and
+            r["learner"]["phase"] == "learning" and not r["rehash"]["active"])
+    stable = stable + 1 if idle else 0
+    if stable == 2:
         break
-    time.sleep(0.02)
+    time.sleep(0.05)
 L = r["learner"]
 ck(L["learned"] == 800 and L["updates"] >= 10 and L["checks"] == 16, "learner counters: %s" % L)
 ck(r["version"] == L["updates"] + 1, "version = updates + 1: %s %s" % (r["version"], L["updates"]))
