@@ -1,5 +1,6 @@
 """Helpers for the l2hd tests: start a daemon on 127.0.0.1 with an ephemeral port, talk JSON
 and .npy to it with the standard library only (urllib), stop it."""
+import atexit
 import http.client
 import json
 import os
@@ -19,6 +20,7 @@ class Daemon:
     def start(self, wait_ready=True, timeout=60):
         self.proc = subprocess.Popen([self.binary, "--data", self.data_dir, "--port", "0"] + self.extra,
                                      stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        atexit.register(self.kill9)  # a failing test must not leave a daemon behind
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             raise RuntimeError("l2hd did not start: %r" % line)
