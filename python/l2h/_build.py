@@ -244,9 +244,30 @@ def _locate():
     return inc, lib
 
 
-ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
+# Declared only when the library's headers have them (newer libraries): the package uses them
+# when present (hasattr(lib, ...)) and falls back otherwise.
+OPTIONAL_CDEF = {
+    "l2h_online_model": """
+typedef enum l2h_online_mapping { L2H_ONLINE_CURRENT = 0, L2H_ONLINE_SNAPSHOT = 1 } l2h_online_mapping;
+l2h_status l2h_online_model(const l2h_online *o, l2h_online_mapping which, l2h_model **out);
+""",
+}
+
+
+def _optional(include_dirs):
+    text = ""
+    for d in include_dirs:
+        try:
+            with open(os.path.join(d, "l2h", "online.h"), encoding="utf-8") as f:
+                text += f.read()
+        except OSError:
+            pass
+    return "".join(v for k, v in OPTIONAL_CDEF.items() if f"{k}(" in text)
+
+
 _inc, _lib = _locate()
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF + _optional(_inc))
 ffibuilder.set_source("l2h._l2h_cffi", '#include "l2h/l2h.h"', include_dirs=_inc,
                       library_dirs=_lib, runtime_library_dirs=_lib, libraries=["l2h"],
                       extra_compile_args=["-O2"])

@@ -10,6 +10,7 @@ from ._l2h_cffi import ffi, lib
 
 _KINDS = {"flat": lib.L2H_INDEX_FLAT, "mih": lib.L2H_INDEX_MIH}
 _KIND_NAMES = {v: k for k, v in _KINDS.items()}
+_U8 = np.dtype(np.uint8)
 
 
 class Index:
@@ -23,11 +24,11 @@ class Index:
     released and the index has a reader-writer lock); add/remove/replace wait for running
     searches. Pickling stores the index file's bytes."""
 
-    __slots__ = ("_ix", "__weakref__")
+    __slots__ = ("_ix", "_bits", "_width", "__weakref__")
 
     def __init__(self, bits, kind="flat", n_tables=0, _handle=None):
         if _handle is not None:
-            self._ix = _handle
+            self._set(_handle)
             return
         if kind not in _KINDS:
             raise ValueError(f"kind must be 'flat' or 'mih', got {kind!r}")
@@ -36,16 +37,28 @@ class Index:
         p.n_tables = int(n_tables)
         out = ffi.new("l2h_index **")
         check(lib.l2h_index_create(out, p), "Index")
-        self._ix = ffi.gc(out[0], lib.l2h_index_free)
+        self._set(ffi.gc(out[0], lib.l2h_index_free))
+
+    def _set(self, handle):
+        self._ix = handle
+        self._bits = lib.l2h_index_bits(handle)  # fixed for the index's life
+        self._width = A.code_bytes(self._bits)
+
+    def _queries(self, q):
+        """Fast path of A.codes for the common case (right dtype, shape, C order)."""
+        if (type(q) is np.ndarray and q.dtype is _U8 and q.ndim == 2
+                and q.shape[1] == self._width and q.flags.c_contiguous):
+            return q
+        return A.codes(q, self._bits, "queries")
 
     # ---- properties ----
     @property
     def bits(self):
-        return lib.l2h_index_bits(self._ix)
+        return self._bits
 
     @property
     def code_bytes(self):
-        return A.code_bytes(self.bits)
+        return self._width
 
     @property
     def ntotal(self):
@@ -108,7 +121,7 @@ class Index:
         """k nearest codes of each query: (D int32 (nq, k), I int64 (nq, k)), distances first
         as in FAISS. Row q is nearest first, ties by smaller id; when the index holds fewer
         than k codes the row is padded with D = -1, I = -1 (FAISS pads I with -1 too)."""
-        q = A.codes(queries, self.bits, "queries")
+        q = self._queries(queries)
         k = int(k)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -127,7 +140,7 @@ class Index:
 
         FAISS's binary range_search keeps distance < radius (strict): FAISS radius r is
         l2h radius r - 1."""
-        q = A.codes(queries, self.bits, "queries")
+        q = self._queries(queries)
         radius = int(radius)
         if radius < 0:
             raise ValueError(f"radius must be >= 0, got {radius}")

@@ -103,10 +103,23 @@ class Online:
                          ffi.from_buffer("uint8_t[]", out)), "encode")
         return out
 
-    def model(self):
-        """The snapshot hash function as an object with ``encode``/``bits``/``dim`` (it reads
-        this run's snapshot mapping at each call: it follows later table updates)."""
-        return OnlineMapping(self)
+    def model(self, which="snapshot"):
+        """The hash function of the run: "snapshot" (the one that built the table and encodes
+        queries) or "current" (the one being learned).
+
+        With a library that has ``l2h_online_model`` this is a :class:`l2h.Model` copy (savable,
+        usable by Index/evaluate, unaffected by later pushes). Otherwise it is an
+        :class:`OnlineMapping`: an ``encode``-only view of this run that follows later updates."""
+        if which not in ("snapshot", "current"):
+            raise ValueError(f"which must be 'snapshot' or 'current', got {which!r}")
+        if hasattr(lib, "l2h_online_model"):
+            from ._model import Model
+            out = ffi.new("l2h_model **")
+            w = lib.L2H_ONLINE_SNAPSHOT if which == "snapshot" else lib.L2H_ONLINE_CURRENT
+            with self._lock:
+                check(lib.l2h_online_model(self._o, w, out), "model")
+            return Model(ffi.gc(out[0], lib.l2h_model_free))
+        return OnlineMapping(self, which)
 
     def table(self):
         """A copy of the hash table: codes (n_db, ceil(bits/8)) of the db given to begin()."""
@@ -157,8 +170,9 @@ class Online:
 class OnlineMapping:
     """The snapshot mapping of an :class:`Online` run, usable where a Model's encode is."""
 
-    def __init__(self, online):
+    def __init__(self, online, which="snapshot"):
         self._online = online
+        self.which = which
 
     @property
     def bits(self):
@@ -173,7 +187,9 @@ class OnlineMapping:
         return A.code_bytes(self.bits)
 
     def encode(self, x):
+        if self.which == "current":
+            return self._online.encode_current(x)
         return self._online.encode(x)
 
     def __repr__(self):
-        return f"<l2h.OnlineMapping of {self._online!r}>"
+        return f"<l2h.OnlineMapping {self.which} of {self._online!r}>"
