@@ -9,11 +9,13 @@ training images) replicated to --n rows, queries = the codes of the first --nq t
 "random" = uniform random codes (seed 1234) and random queries. The C side is bench_flat
 (public API: l2h_index_search, 1 thread, one warm-up, median of --repeat runs) on the same
 bytes; the Python side is l2h.Index.search on the same bytes, same threads, warm-up and
-median. The two alternate in --rounds rounds; the figure is the ratio of the median q/s.
+median. The two alternate in --rounds rounds (C run, Python run, C run, ...); the figures are
+the ratio of the medians over all timed runs of each side and, as a check on a loaded machine,
+the ratio of the fastest runs. Both sides' distance checksums must agree.
 
 Per-call overhead: one query, k=10, on a 1,000-code index: the median time of one
 Index.search call from Python minus the median time of one l2h_index_search call in C
-(bench_flat --nq 1), over --calls calls each.
+(bench_flat --nq 1), over --calls calls each, alternating 3 times (median of the 3).
 Prints one JSON line per measurement and a summary table."""
 import argparse
 import json
@@ -39,13 +41,13 @@ def run_c(bench, db, q, bits, nq, k, repeat):
 
 
 def time_py(ix, q, k, repeat):
-    ix.search(q, k)  # warm-up
+    ix.search(q, k)  # warm-up, as bench_flat
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
         D, I = ix.search(q, k)
         times.append(time.perf_counter() - t)
-    return statistics.median(times), int(D.astype(np.int64).sum())
+    return times, int(D.astype(np.int64).sum())
 
 
 def main():
@@ -55,8 +57,8 @@ def main():
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--nq", type=int, default=1000)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--calls", type=int, default=2001)
     a = ap.parse_args()
     l2h.set_threads(1)
@@ -79,20 +81,22 @@ def main():
             q.tofile(fq)
             ix = l2h.Index(bits)
             ix.add(db)
-            c_t, p_t = [], []
+            c_t, p_t, foreign = [], [], []
             for rnd in range(a.rounds):
                 c = run_c(a.bench_flat, fdb, fq, bits, a.nq, a.k, a.repeat)
                 p, checksum = time_py(ix, q, a.k, a.repeat)
                 if checksum != c["dist_checksum"]:
                     raise SystemExit(f"{name}: distance checksums differ: python {checksum}, "
                                      f"C {c['dist_checksum']}")
-                c_t.append(c["time_s"])
-                p_t.append(p)
-                print(json.dumps({"codes": name, "round": rnd, "c_time_s": c["time_s"],
-                                  "py_time_s": round(p, 6), "kernel": c["kernel"],
-                                  "foreign_cpu_frac": c["foreign_cpu_frac"]}))
-            c_qps, p_qps = a.nq / statistics.median(c_t), a.nq / statistics.median(p_t)
-            summary.append((name, c_qps, p_qps))
+                c_t += c["times_s"]
+                p_t += p
+                foreign.append(c["foreign_cpu_frac"])
+                print(json.dumps({"codes": name, "round": rnd, "c_times_s": c["times_s"],
+                                  "py_times_s": [round(t, 6) for t in p],
+                                  "kernel": c["kernel"],
+                                  "foreign_cpu_frac": c["foreign_cpu_frac"]}), flush=True)
+            summary.append((name, a.nq / statistics.median(c_t), a.nq / statistics.median(p_t),
+                            a.nq / min(c_t), a.nq / min(p_t), statistics.median(foreign)))
 
         # per-call overhead of a single small query
         small = sets["random"][0][:1000]
@@ -100,24 +104,30 @@ def main():
         fdb, fq = os.path.join(tmp, "small.db"), os.path.join(tmp, "one.q")
         small.tofile(fdb)
         q1.tofile(fq)
-        c1 = run_c(a.bench_flat, fdb, fq, bits, 1, 10, a.calls)["time_s"]
         ix = l2h.Index(bits)
         ix.add(small)
-        per = []
-        for _ in range(a.calls):
-            t = time.perf_counter()
+        c1s, p1s = [], []
+        for _ in range(3):
+            c1s.append(run_c(a.bench_flat, fdb, fq, bits, 1, 10, a.calls)["time_s"])
+            per = []
             ix.search(q1, 10)
-            per.append(time.perf_counter() - t)
-        p1 = statistics.median(per)
+            for _ in range(a.calls):
+                t = time.perf_counter()
+                ix.search(q1, 10)
+                per.append(time.perf_counter() - t)
+            p1s.append(statistics.median(per))
+        c1, p1 = statistics.median(c1s), statistics.median(p1s)
     print(f"\nload: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min); "
           f"kernel {l2h.kernel()}; 1 thread; {a.n:,} x {bits}-bit codes, {a.nq} queries, "
-          f"k={a.k}; median of {a.repeat} runs, median over {a.rounds} alternating rounds")
-    print(f"{'codes':8} {'C q/s':>10} {'Python q/s':>11} {'Python/C':>9}")
-    for name, c_qps, p_qps in summary:
-        print(f"{name:8} {c_qps:10.1f} {p_qps:11.1f} {100 * p_qps / c_qps:8.1f}%")
+          f"k={a.k}; {a.rounds} alternating rounds of {a.repeat} timed runs per side")
+    print(f"{'codes':8} {'C q/s':>9} {'Py q/s':>9} {'Py/C':>7}   {'C best':>9} {'Py best':>9} "
+          f"{'Py/C':>7}  foreign CPU")
+    for name, c_qps, p_qps, c_best, p_best, fg in summary:
+        print(f"{name:8} {c_qps:9.1f} {p_qps:9.1f} {100 * p_qps / c_qps:6.1f}%   {c_best:9.1f} "
+              f"{p_best:9.1f} {100 * p_best / c_best:6.1f}%  {fg:.2f}")
     print(f"single query, k=10, 1,000 codes: C {c1 * 1e6:.2f} us/call, Python "
           f"{p1 * 1e6:.2f} us/call, overhead {(p1 - c1) * 1e6:.2f} us/call "
-          f"(median of {a.calls} calls)")
+          f"(median of {a.calls} calls, median of 3 alternations)")
 
 
 if __name__ == "__main__":
