@@ -114,3 +114,22 @@ def test_library_errors_carry_last_error(tmp_path):
     # the library's own message (thread-local l2h_last_error()), prefixed with the call
     assert l2h.last_error() == "code length 5000 bits outside 1..1024"
     assert e.value.message == "Index: " + l2h.last_error()
+
+
+@pytest.mark.parametrize("status,builtin,cls", [
+    ("L2H_ERR_NOMEM", MemoryError, l2h.LibraryMemoryError),
+    ("L2H_ERR_ARG", ValueError, l2h.ArgumentError),
+    ("L2H_ERR_STATE", RuntimeError, l2h.StateError),
+    ("L2H_ERR_IO", OSError, l2h.LibraryOSError),
+    ("L2H_ERR_FORMAT", ValueError, l2h.FormatError),
+    ("L2H_ERR_VERSION", ValueError, l2h.FormatError),
+    ("L2H_ERR_UNSUPPORTED", ValueError, l2h.UnsupportedError),
+    ("L2H_ERR_NUMERIC", ValueError, l2h.NumericError),
+])
+def test_every_status_maps_to_a_builtin_exception(status, builtin, cls):
+    from l2h._errors import check
+    with pytest.raises(builtin) as e:
+        check(getattr(l2h._lib, status), "what", filename="f.bin")
+    assert type(e.value) is cls and isinstance(e.value, l2h.Error)
+    assert e.value.status == status and e.value.filename == "f.bin"
+    assert str(e.value).startswith("what: ")

@@ -16,6 +16,12 @@ METHODS = [
     ("hashnet", {"epochs": 2, "batch": 50}, ["--epochs", 2, "--batch", 50]),
     ("jmlh", {"epochs": 2, "batch": 50, "gamma": 0.2}, ["--epochs", 2, "--batch", 50,
                                                         "--gamma", 0.2]),
+    ("hashnet", {"epochs": 2, "batch": 50, "weighting": "none", "alpha": 0.5,
+                 "beta_stages": (1, 2), "lr": 0.05},
+     ["--epochs", 2, "--batch", 50, "--weighting", "none", "--alpha", 0.5, "--beta-stages",
+      "1,2", "--lr", 0.05]),
+    ("jmlh", {"epochs": 2, "batch": 50, "jmlh_variant": "qr", "deterministic": True},
+     ["--epochs", 2, "--batch", 50, "--jmlh-variant", "qr", "--deterministic"]),
     ("mihash", {"epochs": 2, "batch": 50, "model": "mlp", "hidden": (32,), "optimizer": "adam"},
      ["--epochs", 2, "--batch", 50, "--model", "mlp", "--hidden", "32", "--optimizer", "adam"]),
 ]
