@@ -160,7 +160,25 @@ def _learned_params(method, bits, net, o, keep):
     return p
 
 
-def train_model(x, labels, method, bits, net, options):
+def _progress_callback(progress, state):
+    """An l2h_train_callback calling progress(dict) after every epoch; a true return value or
+    an exception (KeyboardInterrupt included) stops training, the exception is re-raised."""
+    keys = ("epoch", "epochs", "loss", "loss_aux", "val_map", "val_map_tie", "examples_per_s",
+            "seconds")
+
+    def onerror(exc_type, exc, tb):
+        state["exc"] = exc if exc is not None else exc_type()
+        return 1
+
+    def cb(p, user):
+        if progress is None:
+            return 0
+        return 1 if progress({k: getattr(p, k) for k in keys}) else 0
+
+    return ffi.callback("l2h_train_callback", cb, onerror=onerror)
+
+
+def train_model(x, labels, method, bits, net, options, progress=None):
     """Trains and returns a new l2h_model * (freed when garbage)."""
     _check_options(method, options)
     kind, _, needs_labels = BATCH_METHODS[method]
@@ -179,7 +197,14 @@ def train_model(x, labels, method, bits, net, options):
     else:
         keep = []
         p = ffi.new("l2h_train_params *", _learned_params(method, bits, net, options, keep))
-        check(lib.l2h_train(out, ds, p), method)
+        state = {}
+        if progress is not None:
+            cb = _progress_callback(progress, state)
+            p.callback = cb
+        st = lib.l2h_train(out, ds, p)
+        if state.get("exc") is not None:
+            raise state["exc"]
+        check(st, method)
     return ffi.gc(out[0], lib.l2h_model_free)
 
 

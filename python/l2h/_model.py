@@ -139,7 +139,7 @@ def _finite(xa, name):
                            f"column {bad[1]}", "L2H_ERR_NUMERIC")
 
 
-def train(x, labels=None, method="mihash", bits=32, model="linear", **options):
+def train(x, labels=None, method="mihash", bits=32, model="linear", progress=None, **options):
     """Learns a hash function from x (n, dim) and optional labels, returns a :class:`Model`.
 
     method: "lsh", "itq" (unsupervised baselines) or "mihash", "hashnet", "jmlh" (learned,
@@ -149,5 +149,8 @@ def train(x, labels=None, method="mihash", bits=32, model="linear", **options):
     HashNet: alpha, weighting, weight, beta_gamma, beta_power, beta_step, beta_stages,
     continuation, self_pairs; JMLH: gamma, regularizer, jmlh_variant, deterministic,
     continuous; MIHash: bins, scale. Unknown options raise TypeError listing the valid ones.
-    The GIL is released while training; x is copied once into the library."""
-    return Model(train_model(x, labels, method, bits, model, dict(options)))
+    progress (learned methods): called with a dict (epoch, epochs, loss, loss_aux, val_map,
+    val_map_tie, examples_per_s, seconds) after every epoch; returning True stops training
+    (:class:`l2h.StateError`), an exception raised in it (Ctrl-C included) stops training and
+    propagates. The GIL is released while training; x is copied once into the library."""
+    return Model(train_model(x, labels, method, bits, model, dict(options), progress))

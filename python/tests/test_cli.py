@@ -177,3 +177,22 @@ def test_evaluate_curves_and_euclidean(data, tmp_path):
     assert f"{r['map_tie_aware']:.6f}" == f"{cli['map_tie_aware']:.6f}"
     with pytest.raises(ValueError, match="labels_q and labels_db"):
         l2h.evaluate(m.encode(xq), m.encode(xt), yq)
+
+
+def test_train_progress_and_stop(data):
+    seen = []
+    l2h.train(data["x"], data["y"], method="mihash", bits=8, epochs=3, progress=seen.append)
+    assert [p["epoch"] for p in seen] == [1, 2, 3] and all(p["epochs"] == 3 for p in seen)
+    assert all(np.isfinite(p["loss"]) for p in seen)
+    with pytest.raises(l2h.StateError):
+        l2h.train(data["x"], data["y"], method="mihash", bits=8, epochs=5,
+                  progress=lambda p: p["epoch"] == 2)
+
+    class Stop(Exception):
+        pass
+
+    def boom(p):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        l2h.train(data["x"], data["y"], method="hashnet", bits=8, epochs=5, progress=boom)
