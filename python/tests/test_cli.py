@@ -196,3 +196,19 @@ def test_train_progress_and_stop(data):
 
     with pytest.raises(Stop):
         l2h.train(data["x"], data["y"], method="hashnet", bits=8, epochs=5, progress=boom)
+
+
+def test_read_dataset_uses_the_cli_readers(data, tmp_path):
+    x, y = l2h.read_dataset(data["dir"] / "x.npy", labels=data["dir"] / "y.npy")
+    np.testing.assert_array_equal(x, data["x"])
+    np.testing.assert_array_equal(y, data["y"])
+    data["x"][:5].tofile(tmp_path / "x.f32")
+    x5, none = l2h.read_dataset(tmp_path / "x.f32", dim=24)
+    np.testing.assert_array_equal(x5, data["x"][:5])
+    assert none is None
+    with pytest.raises(OSError) as e:
+        l2h.read_dataset(tmp_path / "missing.npy")
+    assert e.value.filename == str(tmp_path / "missing.npy")
+    (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(l2h.FormatError, match="bad.npy"):
+        l2h.read_dataset(tmp_path / "bad.npy")
