@@ -1,8 +1,9 @@
 """cffi (API mode) builder for l2h's C extension ``l2h._l2h_cffi``.
 
-The declarations below are the subset of the public headers (include/l2h/) the package calls,
-copied verbatim in meaning; the C compiler checks them against the real headers when the
-extension is built (API mode), so a mismatch is a build error, not a crash.
+The declarations below are the subset of the public headers (include/l2h/) the package calls;
+the C compiler checks them against the real headers when the extension is built (API mode), so
+a mismatch is a build error, not a crash. Structs end in "...;": cffi takes their size and
+layout from the real header, so fields the library adds later do not break the binding.
 
 Where the library is found (first match wins):
   1. the environment variable L2H_BUILD_DIR (a CMake build tree, e.g. build/release) plus the
@@ -52,7 +53,9 @@ typedef enum l2h_format {
     L2H_FORMAT_NPY = 4, L2H_FORMAT_IDX = 5, L2H_FORMAT_F32 = 6, L2H_FORMAT_F16 = 7,
     L2H_FORMAT_U8 = 8, L2H_FORMAT_ARFF = 9, L2H_FORMAT_COUNT
 } l2h_format;
-typedef struct l2h_read_params { l2h_format format; size_t dim; size_t n_labels; size_t max_rows; } l2h_read_params;
+typedef struct l2h_read_params { l2h_format format; size_t dim; size_t n_labels; size_t max_rows;
+    ...;
+} l2h_read_params;
 l2h_read_params l2h_read_default_params(void);
 l2h_status l2h_format_parse(const char *name, l2h_format *out);
 l2h_status l2h_dataset_read(l2h_dataset **out, const char *path, const l2h_read_params *p);
@@ -69,6 +72,7 @@ typedef struct l2h_model l2h_model;
 typedef struct l2h_baseline_params {
     size_t bits; uint64_t seed; int center; int l2_normalize; unsigned itq_iters;
     size_t max_train;
+    ...;
 } l2h_baseline_params;
 l2h_baseline_params l2h_baseline_default_params(size_t bits);
 l2h_status l2h_lsh_train(l2h_model **out, const l2h_dataset *train, const l2h_baseline_params *p);
@@ -92,6 +96,7 @@ typedef enum l2h_schedule { L2H_SCHED_CONST = 0, L2H_SCHED_STEP = 1, L2H_SCHED_I
 typedef struct l2h_train_progress {
     size_t epoch; size_t epochs; double loss; double loss_aux; double val_map; double val_map_tie;
     double examples_per_s; double seconds;
+    ...;
 } l2h_train_progress;
 typedef int (*l2h_train_callback)(const l2h_train_progress *p, void *user);
 typedef enum l2h_hashnet_weighting {
@@ -101,12 +106,14 @@ typedef struct l2h_hashnet_options {
     double alpha; l2h_hashnet_weighting weighting; double weight; int self_pairs;
     int continuation; double beta_gamma, beta_power; size_t beta_step; double beta_stages[16];
     size_t n_beta_stages;
+    ...;
 } l2h_hashnet_options;
 typedef enum l2h_jmlh_regularizer {
     L2H_JMLH_REG_KL = 0, L2H_JMLH_REG_QR = 1, L2H_JMLH_REG_NONE = 2
 } l2h_jmlh_regularizer;
 typedef struct l2h_jmlh_options {
     double gamma; l2h_jmlh_regularizer regularizer; int deterministic; int continuous;
+    ...;
 } l2h_jmlh_options;
 typedef struct l2h_train_params {
     const char *method; l2h_net_kind net; size_t bits; size_t hidden[4]; size_t n_hidden;
@@ -116,6 +123,7 @@ typedef struct l2h_train_params {
     l2h_hashnet_options hashnet; l2h_jmlh_options jmlh; uint64_t seed; int center;
     int l2_normalize; double val_fraction; size_t val_every; l2h_train_callback callback;
     void *user;
+    ...;
 } l2h_train_params;
 l2h_train_params l2h_train_method_params(const char *method, size_t bits);
 l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p);
@@ -125,10 +133,13 @@ typedef int64_t l2h_id;
 typedef struct l2h_index l2h_index;
 typedef struct l2h_range_result l2h_range_result;
 typedef enum l2h_index_kind { L2H_INDEX_FLAT = 0, L2H_INDEX_MIH = 1 } l2h_index_kind;
-typedef struct l2h_index_params { l2h_index_kind kind; size_t bits; size_t n_tables; } l2h_index_params;
+typedef struct l2h_index_params { l2h_index_kind kind; size_t bits; size_t n_tables;
+    ...;
+} l2h_index_params;
 typedef struct l2h_index_info {
     l2h_index_kind kind; size_t bits; size_t size; size_t n_tables; size_t memory_bytes;
     uint64_t queries; uint64_t probes; uint64_t candidates; uint64_t fallbacks;
+    ...;
 } l2h_index_info;
 l2h_index_params l2h_index_default_params(size_t bits);
 l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p);
@@ -164,10 +175,12 @@ void l2h_groundtruth_free(l2h_groundtruth *gt);
 typedef struct l2h_eval_params {
     size_t map_at_k; uint32_t radius; int empty_as_zero; size_t n_cutoffs; const size_t *cutoffs;
     double *precision_at; double *recall_at; double *pr_precision; double *pr_recall;
+    ...;
 } l2h_eval_params;
 typedef struct l2h_eval_result {
     double map; double map_tie; double map_at_k; double prec_radius; double recall_radius;
     size_t n_queries; size_t n_empty; size_t n_zero_at_k;
+    ...;
 } l2h_eval_result;
 l2h_eval_params l2h_eval_default_params(void);
 l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db, size_t n_db,
@@ -186,10 +199,12 @@ typedef struct l2h_online_params {
     double osh_eta; int osh_boost; double adapt_alpha; double adapt_beta; double adapt_step;
     size_t sketch_size; size_t mihash_bins; double mihash_scale; double mihash_step;
     double mihash_decay; int mihash_reference_grad;
+    ...;
 } l2h_online_params;
 typedef struct l2h_online_stats {
     size_t items; size_t steps; size_t checks; size_t updates; uint64_t bits_recomputed;
     size_t n_checkpoints; double map_auc; double map_final;
+    ...;
 } l2h_online_stats;
 l2h_online_params l2h_online_default_params(void);
 const char *const *l2h_online_methods(void);
