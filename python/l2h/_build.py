@@ -269,20 +269,38 @@ l2h_status l2h_online_model(const l2h_online *o, l2h_online_mapping which, l2h_m
 }
 
 
-def _optional(include_dirs):
+# Struct fields of newer headers: (struct, marker in the header, fields to declare).
+OPTIONAL_FIELDS = [
+    ("l2h_online_params", "double dist_percentile;",
+     "int center; int l2_normalize; double dist_percentile;"),
+]
+
+
+def _headers(include_dirs):
     text = ""
     for d in include_dirs:
-        try:
-            with open(os.path.join(d, "l2h", "online.h"), encoding="utf-8") as f:
-                text += f.read()
-        except OSError:
-            pass
-    return "".join(v for k, v in OPTIONAL_CDEF.items() if f"{k}(" in text)
+        for h in ("online.h", "train.h", "model.h"):
+            try:
+                with open(os.path.join(d, "l2h", h), encoding="utf-8") as f:
+                    text += f.read()
+            except OSError:
+                pass
+    return text
+
+
+def _cdef(include_dirs):
+    text = _headers(include_dirs)
+    cdef = CDEF
+    for struct, marker, fields in OPTIONAL_FIELDS:
+        if marker in text:
+            end = cdef.index(f"}} {struct};")
+            cdef = cdef[:end - len("    ...;\n")] + f"    {fields}\n" + cdef[end - len("    ...;\n"):]
+    return cdef + "".join(v for k, v in OPTIONAL_CDEF.items() if f"{k}(" in text)
 
 
 _inc, _lib = _locate()
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF + _optional(_inc))
+ffibuilder.cdef(_cdef(_inc))
 ffibuilder.set_source("l2h._l2h_cffi", '#include "l2h/l2h.h"', include_dirs=_inc,
                       library_dirs=_lib, runtime_library_dirs=_lib, libraries=["l2h"],
                       extra_compile_args=["-O2"])

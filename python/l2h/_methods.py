@@ -215,10 +215,13 @@ ONLINE_OPTIONS = (
     "osh_eta", "osh_boost", "adapt_alpha", "adapt_beta", "adapt_step", "sketch_size",
     "mihash_bins", "mihash_scale", "mihash_step", "mihash_decay", "mihash_reference_grad",
 )
+# fields of newer libraries (preprocessing inside the online engine), when the build has them
+ONLINE_OPTIONS += tuple(f for f in ("center", "l2_normalize", "dist_percentile")
+                        if f in dict(ffi.typeof("l2h_online_params").fields))
 _POLICIES = {"fixed": lib.L2H_ONLINE_POLICY_FIXED, "trigger": lib.L2H_ONLINE_POLICY_TRIGGER}
 _ONLINE_INTS = ("reservoir", "interval", "seed", "n_checkpoints", "n_init",
                 "reservoir_prefill", "batch", "okh_anchors", "sketch_size", "mihash_bins")
-_ONLINE_BOOLS = ("osh_boost", "mihash_reference_grad")
+_ONLINE_BOOLS = ("osh_boost", "mihash_reference_grad", "center", "l2_normalize")
 
 
 def online_methods():
