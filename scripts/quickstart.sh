@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist gnuplot-nox)
 [ "$mode" = test ] && pkgs+=(python3-numpy)
+# the Python package (python/) and its tests: cffi builds the extension against python3-dev
+[ "$mode" = test ] && pkgs+=(python3-dev python3-cffi python3-pytest python3-matplotlib python3-faiss)
 pkgs+=(libmicrohttpd-dev)                   # l2hd, the retrieval service
 [ "$mode" = test ] && pkgs+=(chromium)   # l2hd's status page test in a real browser
 missing=()
@@ -37,5 +39,14 @@ fi
 
 build release
 ctest --preset release
+# Python package: build the extension in place against build/release, run its tests with
+# Debian's interpreter (pytest exit 5 = no tests collected: a failure here, not a pass)
+cmake --build --preset release --target python >&2
+set +e
+/usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then echo "quickstart: pytest collected no Python tests" >&2; exit 1; fi
+[ "$rc" -eq 0 ] || exit "$rc"
 build asan
 ctest --preset asan
