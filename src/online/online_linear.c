@@ -1,6 +1,7 @@
 /* online_linear.c -- helpers shared by the online methods: the method registry, the affinity
- * rule between stream items, and the linear hash h(x) = [w_kᵀx > 0]_k with W stored as
- * [bits, dim] rows (LSH initialisation, row normalisation, encoding, parameter distance). */
+ * rule between stream items, and the linear hash h(x) = [w_kᵀx + b_k > 0]_k with W stored as
+ * [bits, dim] rows followed by b (LSH initialisation, row normalisation, the mapping model,
+ * parameter distance). */
 #include "online_internal.h"
 
 #include "l2h/codes.h"
@@ -63,29 +64,47 @@ void l2h_online_lsh_init(float *w, size_t bits, size_t dim, l2h_rng *rng)
     l2h_online_normalize_rows(w, bits, dim);
 }
 
-l2h_status l2h_online_linear_encode(const float *w, const float *offset, size_t bits, size_t dim,
-                                    const float *x, size_t n, uint8_t *codes)
+l2h_status l2h_online_new_model(l2h_model **out, const char *name, l2h_net *net,
+                                const l2h_online_setup *su)
 {
-    if (n == 0) return L2H_OK;
-    L2H_FAIL_IF(x == NULL || codes == NULL, L2H_ERR_ARG, "online encode: NULL buffer");
-    /* Encode in blocks of rows so the scratch stays small for large tables. */
-    const size_t block = 1024;
-    float *z = l2h_malloc_array(block * bits, sizeof *z); /* [block, bits] */
-    L2H_NOMEM_IF_NULL(z);
-    const size_t bytes = l2h_code_bytes(bits);
-    l2h_status st = L2H_OK;
-    for (size_t i0 = 0; i0 < n && st == L2H_OK; i0 += block) {
-        const size_t m = n - i0 < block ? n - i0 : block;
-        l2h_sgemm(false, true, m, bits, dim, 1.0f, x + i0 * dim, dim, w, dim, 0.0f, z,
-                  bits); /* Z = X · Wᵀ */
-        if (offset != NULL)
-            for (size_t r = 0; r < m; r++)
-                for (size_t k = 0; k < bits; k++)
-                    z[r * bits + k] -= offset[k];
-        st = l2h_codes_pack(z, m, bits, codes + i0 * bytes);
+    *out = NULL;
+    L2H_TRY(l2h_model_create(out, name, net, su->mean, su->l2_normalize));
+    const l2h_status st = l2h_model_set_meta(*out, "online", "1");
+    if (st != L2H_OK) {
+        l2h_model_free(*out);
+        *out = NULL;
     }
-    l2h_free(z);
     return st;
+}
+
+l2h_status l2h_online_linear_model(l2h_model **out, const char *name, const l2h_online_setup *su,
+                                   float **w, float **b)
+{
+    *out = NULL;
+    size_t n;
+    L2H_FAIL_IF(!l2h_mul_ok(su->bits, su->dim + 1, &n), L2H_ERR_ARG, "online: size overflow");
+    float *zero = l2h_calloc(su->bits * su->dim, sizeof *zero);
+    L2H_NOMEM_IF_NULL(zero);
+    l2h_net *net = NULL;
+    l2h_status st = l2h_net_linear_create(&net, su->dim, su->bits, zero, NULL);
+    l2h_free(zero);
+    if (st != L2H_OK) return st;
+    L2H_TRY(l2h_online_new_model(out, name, net, su));
+    return l2h_online_linear_bind(*out, su, w, b);
+}
+
+l2h_status l2h_online_linear_bind(l2h_model *map, const l2h_online_setup *su, float **w, float **b)
+{
+    const l2h_net *net = l2h_model_net(map);
+    const float *cw, *cb;
+    L2H_FAIL_IF(net->in_dim != su->dim || net->out_dim != su->bits ||
+                    l2h_net_linear_params(net, &cw, &cb) != L2H_OK,
+                L2H_ERR_FORMAT, "online: the mapping is not a linear hash %zu -> %zu", su->dim,
+                su->bits);
+    size_t n;
+    *w = l2h_model_params(map, &n);
+    *b = *w + su->bits * su->dim;
+    return L2H_OK;
 }
 
 double l2h_online_l1(const float *a, const float *b, size_t n)

@@ -81,7 +81,7 @@ static void check_consistent(const l2h_online *o, const l2h_dataset *db)
     CHECK_OK(l2h_online_encode(o, l2h_dataset_features(db), n_db, t2));
     CHECK(memcmp(t1, t2, n_db * bytes) == 0);
     uint8_t *rc = malloc(o->res.n * bytes + 1);
-    CHECK_OK(o->ops->encode(o->snap, o->res.x, o->res.n, rc));
+    CHECK_OK(l2h_model_encode_prepped(o->snap_map, o->res.x, o->res.n, rc));
     CHECK(memcmp(rc, o->res.codes, o->res.n * bytes) == 0);
     free(rc);
     free(t1);
