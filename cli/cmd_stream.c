@@ -63,7 +63,82 @@ typedef struct stream_opts {
     const char *save_model, *save_current, *save_index, *checkpoint, *resume;
     size_t items, stop_after, prefill;
     bool json, raw;
+    /* method options from the registry: --<method>-<option> VALUE */
+    size_t n_mopts;
+    const char **mopt_values;   /* [n_mopts] given value or NULL */
+    const char **mopt_method;   /* [n_mopts] method name         */
+    const char **mopt_name;     /* [n_mopts] option name         */
+    char **mopt_flag;           /* [n_mopts] "okh-c", help text  */
+    char **mopt_help;
 } stream_opts;
+
+static void free_stream_opts(stream_opts *o)
+{
+    for (size_t i = 0; i < o->n_mopts; i++) {
+        if (o->mopt_flag) free(o->mopt_flag[i]);
+        if (o->mopt_help) free(o->mopt_help[i]);
+    }
+    free(o->mopt_values);
+    free(o->mopt_method);
+    free(o->mopt_name);
+    free(o->mopt_flag);
+    free(o->mopt_help);
+}
+
+/* One CLI option per option of every registered method, from the registry's tables. */
+static int method_options(stream_opts *o, cli_opt *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l2h_online_method_count(); i++) {
+        const l2h_method_info *mi = l2h_online_method_info(i);
+        for (size_t j = 0; j < mi->n_options; j++) {
+            const l2h_option_info *op = &mi->options[j];
+            char flag[96], help[512];
+            snprintf(flag, sizeof flag, "%s-%s", mi->name, op->name);
+            for (char *c = flag; *c; c++)
+                if (*c == '_') *c = '-';
+            snprintf(help, sizeof help, "%s: %s (%s)", mi->name, op->help, op->def);
+            o->mopt_flag[n] = strdup(flag);
+            o->mopt_help[n] = strdup(help);
+            if (!o->mopt_flag[n] || !o->mopt_help[n]) return CLI_ERR;
+            o->mopt_method[n] = mi->name;
+            o->mopt_name[n] = op->name;
+            out[n] = (cli_opt){o->mopt_flag[n], 0, CLI_STR, &o->mopt_values[n],
+                               op->type == L2H_OPT_DOUBLE ? "X" : "N", o->mopt_help[n]};
+            n++;
+        }
+    }
+    return CLI_OK;
+}
+
+static size_t count_method_options(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l2h_online_method_count(); i++)
+        n += l2h_online_method_info(i)->n_options;
+    return n;
+}
+
+/* Applies the --<method>-<option> values given for the run's method. */
+static int apply_method_options(const stream_opts *o, l2h_online *h, const char *method)
+{
+    for (size_t i = 0; i < o->n_mopts; i++) {
+        if (!o->mopt_values[i] || strcmp(o->mopt_method[i], method) != 0) continue;
+        const l2h_status st = l2h_online_set_option(h, o->mopt_name[i], o->mopt_values[i]);
+        if (st != L2H_OK) return cli_usage_error("stream", "%s", l2h_last_error());
+    }
+    return CLI_OK;
+}
+
+static const char *method_list(void)
+{
+    static char list[256];
+    size_t len = 0;
+    list[0] = '\0';
+    for (const char *const *p = l2h_online_methods(); *p && len < sizeof list; p++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", *p);
+    return list;
+}
 
 static bool method_known(const char *m)
 {
@@ -82,11 +157,8 @@ static int parse_stream(int argc, char **argv, stream_opts *o)
     o->method = "okh";
     o->policy = "trigger";
     o->items = 20000;
-    cli_opt opts[CLI_DATA_N_OPTS + 24];
-    cli_data_options(&o->d, opts);
     const cli_opt own[] = {
-        {"method", 'm', CLI_STR, &o->method, "NAME",
-         "okh, osh, adapthash, sketchhash or mihash (okh)"},
+        {"method", 'm', CLI_STR, &o->method, "NAME", "online method (okh); see the list below"},
         {"policy", 0, CLI_STR, &o->policy, "fixed|trigger", "table update policy (trigger)"},
         {"bits", 'b', CLI_SIZE, &o->op.bits, "B", "code length (32)"},
         {"reservoir", 0, CLI_SIZE, &o->op.reservoir, "R", "reservoir size (200)"},
@@ -112,8 +184,25 @@ static int parse_stream(int argc, char **argv, stream_opts *o)
          "continue the run saved in FILE (give the same data options and --items)"},
         {"json", 0, CLI_FLAG, &o->json, NULL, "print JSON"},
     };
+    /* the option list: data options, the command's own, every method's (no fixed-size array) */
+    const size_t n_own = sizeof own / sizeof own[0];
+    o->n_mopts = count_method_options();
+    const size_t n_all = CLI_DATA_N_OPTS + n_own + o->n_mopts;
+    cli_opt *opts = calloc(n_all, sizeof *opts);
+    o->mopt_values = calloc(o->n_mopts + 1, sizeof *o->mopt_values);
+    o->mopt_method = calloc(o->n_mopts + 1, sizeof *o->mopt_method);
+    o->mopt_name = calloc(o->n_mopts + 1, sizeof *o->mopt_name);
+    o->mopt_flag = calloc(o->n_mopts + 1, sizeof *o->mopt_flag);
+    o->mopt_help = calloc(o->n_mopts + 1, sizeof *o->mopt_help);
+    if (!opts || !o->mopt_values || !o->mopt_method || !o->mopt_name || !o->mopt_flag ||
+        !o->mopt_help || method_options(o, opts + CLI_DATA_N_OPTS + n_own) != CLI_OK) {
+        free(opts);
+        fprintf(stderr, "l2h: error: out of memory\n");
+        return CLI_ERR;
+    }
+    cli_data_options(&o->d, opts);
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
+    int r = cli_parse(argc, argv, opts, n_all,
                       "l2h stream --method M --policy fixed|trigger [options] [data options]",
                       "Online hashing. --n-query rows (1000) are queries; the other rows are the "
                       "stream pool and the retrieval set whose hash table\nis kept. The method "
@@ -125,19 +214,31 @@ static int parse_stream(int argc, char **argv, stream_opts *o)
                       "drops the labels: neighbours are rows within the --percentile (5) distance.\n"
                       "The run's artefacts: --save-model (usable by encode, eval, index, mi), "
                       "--save-index (usable by search), --checkpoint\n(with --stop-after, then "
-                      "--resume: continues bit for bit like the uninterrupted run).",
+                      "--resume: continues bit for bit like the uninterrupted run).\n"
+                      "Methods and their options (--<method>-<option>) come from the library's "
+                      "method registry.",
                       NULL, 0, NULL);
+    free(opts);
     if (r != CLI_OK) return r;
     if (strcmp(o->policy, "fixed") == 0) o->op.policy = L2H_ONLINE_POLICY_FIXED;
     else if (strcmp(o->policy, "trigger") == 0) o->op.policy = L2H_ONLINE_POLICY_TRIGGER;
     else return cli_usage_error("stream", "--policy must be fixed or trigger");
     if (!method_known(o->method))
-        return cli_usage_error("stream", "unknown --method '%s' (okh, osh, adapthash, "
-                                         "sketchhash, mihash)", o->method);
+        return cli_usage_error("stream", "unknown --method '%s' (%s)", o->method,
+                               method_list());
     if (o->d.gt && strcmp(o->d.gt, "euclidean") != 0 && strcmp(o->d.gt, "labels") != 0)
         return cli_usage_error("stream", "--ground-truth must be labels or euclidean");
     if (strcmp(o->d.split, "random") != 0)
         return cli_usage_error("stream", "the stream protocol uses --split random");
+    for (size_t i = 0; i < o->n_mopts; i++) { /* checked before any data is read */
+        if (!o->mopt_values[i]) continue;
+        if (o->resume)
+            return cli_usage_error("stream", "--%s: a resumed run keeps its settings",
+                                   o->mopt_flag[i]);
+        if (strcmp(o->mopt_method[i], o->method) != 0)
+            return cli_usage_error("stream", "--%s is an option of %s, not of %s",
+                                   o->mopt_flag[i], o->mopt_method[i], o->method);
+    }
     if (o->stop_after && !o->checkpoint)
         return cli_usage_error("stream", "--stop-after needs --checkpoint (nothing would be kept)");
     o->op.method = o->method;
@@ -244,12 +345,16 @@ int cmd_stream(int argc, char **argv)
     stream_opts o;
     memset(&o, 0, sizeof o);
     int r = parse_stream(argc, argv, &o);
-    if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
+    if (r != CLI_OK) {
+        free_stream_opts(&o);
+        return r == CLI_HELP ? CLI_OK : r;
+    }
     cli_data data;
     memset(&data, 0, sizeof data);
     r = load_stream_data(&o, &data);
     if (r != CLI_OK) {
         cli_data_free(&data);
+        free_stream_opts(&o);
         return r;
     }
     /* Phase 3: a new run or the one in the checkpoint, streamed to --items (or --stop-after) */
@@ -258,14 +363,17 @@ int cmd_stream(int argc, char **argv)
                              : l2h_online_create(&h, &o.op, l2h_dataset_dim(data.all));
     if (st != L2H_OK) {
         cli_data_free(&data);
+        free_stream_opts(&o);
         return cli_fail(st, o.resume ? o.resume : "stream");
     }
+    r = apply_method_options(&o, h, o.method);
     const size_t stop = o.stop_after && o.stop_after < o.items ? o.stop_after : o.items;
     cli_progress("stream: %s%s, %zu bits, %zu items over a pool of %zu",
                  o.resume ? "resuming a run, " : "", o.resume ? "" : o.method, l2h_online_bits(h),
                  o.items, l2h_dataset_n(data.train));
     const double t0 = cli_now();
-    st = l2h_online_run_part(h, data.train, data.db, data.query, o.items, stop);
+    st = r == CLI_OK ? l2h_online_run_part(h, data.train, data.db, data.query, o.items, stop)
+                     : L2H_OK;
     const double secs = cli_now() - t0;
     cli_progress_done();
     if (st != L2H_OK) r = cli_fail(st, "stream");
@@ -273,5 +381,6 @@ int cmd_stream(int argc, char **argv)
     if (r == CLI_OK) r = report(&o, h, &data, secs, stop >= o.items);
     l2h_online_free(h);
     cli_data_free(&data);
+    free_stream_opts(&o);
     return r;
 }

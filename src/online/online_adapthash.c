@@ -209,8 +209,19 @@ static l2h_status adapt_learn(void *state, const l2h_online_batch *bt)
     return L2H_OK;
 }
 
+static const l2h_option_info adapt_options[] = {
+    L2H_OPT_PARAM("alpha", L2H_OPT_DOUBLE, "0.9", adapt_alpha, "margin, in (0, 1)"),
+    L2H_OPT_PARAM("beta", L2H_OPT_DOUBLE, "0.01", adapt_beta, "orthogonality weight"),
+    L2H_OPT_PARAM("step", L2H_OPT_DOUBLE, "1", adapt_step, "step size"),
+};
+
 const l2h_online_ops l2h_online_adapthash_ops = {
-    .name = "adapthash",
+    .info = {.name = "adapthash",
+             .summary = "Adaptive Hashing (Cakir & Sclaroff, ICCV 2015): SGD on a hinge of pairwise Hamming distances",
+             .batch = 2,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(adapt_options),
+             .options = adapt_options},
     .batch = 2,
     .min_batch = 2,
     .needs_labels = false,

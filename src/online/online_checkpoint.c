@@ -267,6 +267,14 @@ static l2h_status build_writer(const l2h_online *oc, l2h_st_writer *w, l2h_onlin
     L2H_TRY(l2h_st_writer_set_meta(w, "format_version", v));
     L2H_TRY(l2h_st_writer_set_meta(w, "library_version", l2h_version_string()));
     L2H_TRY(l2h_st_writer_set_meta(w, "method", o->method));
+    for (size_t i = 0; i < o->ops->info.n_options; i++) { /* the method's own options */
+        const l2h_option_info *opt = &o->ops->info.options[i];
+        if (opt->storage != 1) continue;
+        char key[96], val[64];
+        snprintf(key, sizeof key, "option.%s", opt->name);
+        l2h_option_format(opt, (const char *)o->opts + opt->offset, val, sizeof val);
+        L2H_TRY(l2h_st_writer_set_meta(w, key, val));
+    }
     uint64_t pu[PU_COUNT];
     double pf[PF_COUNT];
     params_pack(&o->p, pu, pf);
@@ -450,6 +458,15 @@ static l2h_status load_parsed(l2h_online **out, const l2h_st_file *f, size_t len
     if (as == L2H_ERR_NOMEM) return as;
     if (as != L2H_OK) L2H_FAIL(L2H_ERR_FORMAT, "%s: bad settings: %s", name, l2h_last_error());
     l2h_status st = L2H_OK;
+    for (size_t i = 0; i < o->ops->info.n_options; i++) { /* the method's own options */
+        const l2h_option_info *opt = &o->ops->info.options[i];
+        if (opt->storage != 1) continue;
+        char key[96];
+        snprintf(key, sizeof key, "option.%s", opt->name);
+        const char *v = l2h_st_meta(f, key);
+        if (v == NULL || l2h_option_parse(opt, v, (char *)o->opts + opt->offset) != L2H_OK)
+            L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: option '%s' missing or invalid", name, opt->name);
+    }
     L2H_CHECK_GOTO(load_model(f, "model.current", o, &o->cur_map));
     L2H_CHECK_GOTO(load_model(f, "model.snapshot", o, &o->snap_map));
     {

@@ -19,6 +19,7 @@
 #include "l2h/codes.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,7 @@ void l2h_online_free(l2h_online *o)
     l2h_free(o->ids);
     l2h_index_free(o->index);
     l2h_free(o->mean);
+    l2h_free(o->opts);
     l2h_free(o->curve_items);
     l2h_free(o->curve_map);
     l2h_free(o->curve_updates);
@@ -94,8 +96,14 @@ void l2h_online_free(l2h_online *o)
 l2h_status l2h_online_check_params(const l2h_online_params *p, size_t dim)
 {
     L2H_FAIL_IF(p->method == NULL, L2H_ERR_ARG, "online: no method given");
-    L2H_FAIL_IF(l2h_online_find_ops(p->method) == NULL, L2H_ERR_ARG,
-                "online: unknown method '%s' (okh, osh, adapthash, sketchhash, mihash)", p->method);
+    if (l2h_online_find_ops(p->method) == NULL) {
+        char list[256] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < l2h_online_method_count() && len < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                    l2h_online_method_info(i)->name);
+        L2H_FAIL(L2H_ERR_ARG, "online: unknown method '%.40s' (%s)", p->method, list);
+    }
     L2H_FAIL_IF(strlen(p->method) >= 32, L2H_ERR_ARG, "online: method name too long");
     L2H_FAIL_IF(dim == 0, L2H_ERR_ARG, "online: dimension is 0");
     L2H_FAIL_IF(dim > L2H_MODEL_MAX_DIM, L2H_ERR_ARG, "online: dimension %zu too large", dim);
@@ -139,6 +147,16 @@ l2h_status l2h_online_alloc(l2h_online **out, const l2h_online_params *p, size_t
     o->labelled = -1;
     o->su = (l2h_online_setup){.dim = dim, .bits = o->bits, .p = &o->p, .seed = p->seed};
     l2h_status st = L2H_OK;
+    if (o->ops->opts_size > 0) { /* the method's own options at their defaults */
+        o->opts = l2h_calloc(1, o->ops->opts_size);
+        if (!o->opts) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "online: out of memory");
+        o->su.opts = o->opts;
+        for (size_t i = 0; i < o->ops->info.n_options; i++) {
+            const l2h_option_info *opt = &o->ops->info.options[i];
+            if (opt->storage == 1)
+                L2H_CHECK_GOTO(l2h_option_parse(opt, opt->def, (char *)o->opts + opt->offset));
+        }
+    }
     if (o->batch < o->ops->min_batch)
         L2H_FAIL_GOTO(L2H_ERR_ARG, "online: %s needs batches of at least %zu items", o->method,
                       o->ops->min_batch);
@@ -162,6 +180,50 @@ l2h_status l2h_online_create(l2h_online **out, const l2h_online_params *p, size_
 {
     L2H_FAIL_IF(out == NULL || p == NULL, L2H_ERR_ARG, "l2h_online_create: NULL argument");
     return l2h_online_alloc(out, p, dim);
+}
+
+/* The option `name` ("c" or "okh.c") of the handle's method and where it is stored. */
+static l2h_status find_option(const l2h_online *o, const char *name, const l2h_option_info **opt,
+                              char **where)
+{
+    L2H_FAIL_IF(o == NULL || name == NULL, L2H_ERR_ARG, "online option: NULL argument");
+    const l2h_method_info *mi = &o->ops->info;
+    const size_t ml = strlen(mi->name);
+    if (strncmp(name, mi->name, ml) == 0 && name[ml] == '.') name += ml + 1;
+    for (size_t i = 0; i < mi->n_options; i++)
+        if (strcmp(mi->options[i].name, name) == 0) {
+            *opt = &mi->options[i];
+            *where = (mi->options[i].storage == 1 ? (char *)o->opts : (char *)(uintptr_t)&o->p) +
+                     mi->options[i].offset;
+            return L2H_OK;
+        }
+    char list[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < mi->n_options && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                mi->options[i].name);
+    L2H_FAIL(L2H_ERR_ARG, "online: %s has no option '%.40s' (options: %s)", mi->name, name,
+             mi->n_options ? list : "none");
+}
+
+l2h_status l2h_online_set_option(l2h_online *o, const char *name, const char *value)
+{
+    const l2h_option_info *opt;
+    char *where;
+    L2H_TRY(find_option(o, name, &opt, &where));
+    L2H_FAIL_IF(o->begun || o->run.active, L2H_ERR_STATE,
+                "online: option %s must be set before the run begins", opt->name);
+    return l2h_option_parse(opt, value, where);
+}
+
+l2h_status l2h_online_get_option(const l2h_online *o, const char *name, char *buf, size_t cap)
+{
+    const l2h_option_info *opt;
+    char *where;
+    L2H_TRY(find_option(o, name, &opt, &where));
+    L2H_FAIL_IF(buf == NULL || cap == 0, L2H_ERR_ARG, "l2h_online_get_option: no buffer");
+    l2h_option_format(opt, where, buf, cap);
+    return L2H_OK;
 }
 
 l2h_status l2h_online_set_mean(l2h_online *o, const float *mean)

@@ -27,7 +27,8 @@ struct l2h_online {
     char method[32];
     const l2h_online_ops *ops;
     size_t dim, bits, bytes, batch;
-    l2h_online_setup su; /* su.p = &p, su.mean = mean                                */
+    l2h_online_setup su; /* su.p = &p, su.mean = mean, su.opts = opts                 */
+    void *opts;          /* the method's own options (ops->opts_size bytes)            */
     float *mean;         /* [dim] preprocessing mean, NULL = no centring               */
     bool mean_given;     /* set by the run driver (pool mean) before begin             */
     l2h_model *cur_map;  /* Φ_t, the mapping being learned                            */

@@ -14,6 +14,7 @@
 #include "model_internal.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* One learning step's input: n stream items (n = the method's batch size, except possibly a
  * shorter last batch) with their supervision, and the reservoir as it was BEFORE these items
@@ -43,6 +44,7 @@ typedef struct l2h_online_setup {
     uint64_t seed;
     const float *mean; /* [dim] preprocessing mean the models carry, or NULL */
     int l2_normalize;  /* preprocessing flag the models carry                */
+    const void *opts;  /* the method's own options (ops->opts_size bytes), or NULL */
 } l2h_online_setup;
 
 /* Checkpoint visitor: one call per named array of the method's learner state (everything that
@@ -62,7 +64,8 @@ l2h_status l2h_online_io_rng(l2h_online_io *io, const char *name, l2h_rng *r);
 size_t l2h_online_io_count(const l2h_online_io *io, const char *name);
 
 typedef struct l2h_online_ops {
-    const char *name;
+    l2h_method_info info; /* name, summary, batch, needs_labels, option table */
+    size_t opts_size;     /* bytes of the method's own option struct (0: none)   */
     size_t batch;         /* items per learn call in the reference protocol (1, 2 or 50)   */
     size_t min_batch;     /* the fewest items a learn call accepts (pairs need 2)          */
     bool needs_labels;    /* OSH: class labels are its supervision                         */
@@ -88,8 +91,20 @@ extern const l2h_online_ops l2h_online_adapthash_ops;
 extern const l2h_online_ops l2h_online_sketchhash_ops;
 extern const l2h_online_ops l2h_online_mihash_ops;
 
-/* Method by name ("okh", "osh", "adapthash", "sketchhash", "mihash"); NULL if unknown. */
+/* Method by name; NULL if unknown. */
 const l2h_online_ops *l2h_online_find_ops(const char *name);
+/* Option table helpers for the method files: an entry stored in l2h_online_params / in the
+ * method's own option struct. */
+#define L2H_OPT_PARAM(nm, ty, df, field, hp)                                                       \
+    {.name = (nm), .type = (ty), .def = (df), .help = (hp), .storage = 0,                          \
+     .offset = offsetof(l2h_online_params, field)}
+#define L2H_OPT_OWN(nm, ty, df, st, field, hp)                                                     \
+    {.name = (nm), .type = (ty), .def = (df), .help = (hp), .storage = 1, .offset = offsetof(st, field)}
+#define L2H_OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
+/* Parses `value` as the option's type into storage at dst (double / size_t / int). */
+l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst);
+/* Formats the option stored at src. */
+void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap);
 
 /* A new mapping model of the method `name` over `net` (TAKEN, freed on failure too) with the
  * setup's preprocessing. */

@@ -7,9 +7,15 @@
 #include "l2h/codes.h"
 #include "linalg.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
+/* The online method registry: adding a method is one file online_<name>.c exporting its ops
+ * table (option table included) and one line here. */
 static const l2h_online_ops *const k_methods[] = {
     &l2h_online_okh_ops,        &l2h_online_osh_ops,    &l2h_online_adapthash_ops,
     &l2h_online_sketchhash_ops, &l2h_online_mihash_ops,
@@ -20,15 +26,99 @@ const l2h_online_ops *l2h_online_find_ops(const char *name)
 {
     if (name == NULL) return NULL;
     for (size_t i = 0; i < N_METHODS; i++)
-        if (strcmp(k_methods[i]->name, name) == 0) return k_methods[i];
+        if (strcmp(k_methods[i]->info.name, name) == 0) return k_methods[i];
     return NULL;
+}
+
+size_t l2h_online_method_count(void)
+{
+    return N_METHODS;
+}
+
+const l2h_method_info *l2h_online_method_info(size_t i)
+{
+    return i < N_METHODS ? &k_methods[i]->info : NULL;
+}
+
+const l2h_method_info *l2h_online_method_find(const char *name)
+{
+    const l2h_online_ops *ops = l2h_online_find_ops(name);
+    return ops ? &ops->info : NULL;
+}
+
+static const char *g_names[N_METHODS + 1];
+static once_flag g_names_once = ONCE_FLAG_INIT;
+
+static void fill_names(void)
+{
+    for (size_t i = 0; i < N_METHODS; i++)
+        g_names[i] = k_methods[i]->info.name;
+    g_names[N_METHODS] = NULL;
 }
 
 const char *const *l2h_online_methods(void)
 {
-    static const char *const names[] = {"okh", "osh", "adapthash", "sketchhash", "mihash", NULL};
-    _Static_assert(sizeof names / sizeof names[0] == N_METHODS + 1, "method name table");
-    return names;
+    call_once(&g_names_once, fill_names);
+    return g_names;
+}
+
+l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst)
+{
+    L2H_FAIL_IF(value == NULL || *value == '\0', L2H_ERR_ARG, "option %s: empty value",
+                opt->name);
+    char *end = NULL;
+    errno = 0;
+    switch (opt->type) {
+    case L2H_OPT_DOUBLE: {
+        const double v = strtod(value, &end);
+        L2H_FAIL_IF(*end != '\0' || errno != 0 || !isfinite(v), L2H_ERR_ARG,
+                    "option %s: '%s' is not a finite number", opt->name, value);
+        memcpy(dst, &v, sizeof v);
+        return L2H_OK;
+    }
+    case L2H_OPT_SIZE: {
+        L2H_FAIL_IF(value[0] < '0' || value[0] > '9', L2H_ERR_ARG,
+                    "option %s: '%s' is not a non-negative integer", opt->name, value);
+        const unsigned long long v = strtoull(value, &end, 10);
+        L2H_FAIL_IF(*end != '\0' || errno != 0 || v > ((unsigned long long)1 << 40),
+                    L2H_ERR_ARG, "option %s: '%s' is not a non-negative integer", opt->name,
+                    value);
+        const size_t z = (size_t)v;
+        memcpy(dst, &z, sizeof z);
+        return L2H_OK;
+    }
+    case L2H_OPT_INT: {
+        const long v = strtol(value, &end, 10);
+        L2H_FAIL_IF(*end != '\0' || errno != 0 || v < -(1L << 30) || v > (1L << 30),
+                    L2H_ERR_ARG, "option %s: '%s' is not an integer", opt->name, value);
+        const int i = (int)v;
+        memcpy(dst, &i, sizeof i);
+        return L2H_OK;
+    }
+    }
+    L2H_FAIL(L2H_ERR_ARG, "option %s: unknown type", opt->name);
+}
+
+void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap)
+{
+    double d;
+    size_t z;
+    int i;
+    switch (opt->type) {
+    case L2H_OPT_DOUBLE:
+        memcpy(&d, src, sizeof d);
+        snprintf(buf, cap, "%.17g", d);
+        return;
+    case L2H_OPT_SIZE:
+        memcpy(&z, src, sizeof z);
+        snprintf(buf, cap, "%zu", z);
+        return;
+    case L2H_OPT_INT:
+        memcpy(&i, src, sizeof i);
+        snprintf(buf, cap, "%d", i);
+        return;
+    }
+    snprintf(buf, cap, "?");
 }
 
 bool l2h_online_similar(const float *xa, const float *xb, size_t dim, const int32_t *la,

@@ -162,8 +162,22 @@ static l2h_status mih_learn(void *state, const l2h_online_batch *b)
     return L2H_OK;
 }
 
+static const l2h_option_info mih_options[] = {
+    L2H_OPT_PARAM("bins", L2H_OPT_SIZE, "0", mihash_bins, "histogram bins K; 0 = min(16, bits)"),
+    L2H_OPT_PARAM("scale", L2H_OPT_DOUBLE, "10", mihash_scale, "sigmoid scale s in sigma(s w'x)"),
+    L2H_OPT_PARAM("step", L2H_OPT_DOUBLE, "1", mihash_step, "SGD step"),
+    L2H_OPT_PARAM("decay", L2H_OPT_DOUBLE, "0", mihash_decay, "step decay: step / (1 + decay t)"),
+    L2H_OPT_PARAM("reference_grad", L2H_OPT_INT, "0", mihash_reference_grad,
+                  "1: the reference code's d(d)/d(phi) = -phi_r/2 instead of the exact one"),
+};
+
 const l2h_online_ops l2h_online_mihash_ops = {
-    .name = "mihash",
+    .info = {.name = "mihash",
+             .summary = "online MIHash (Cakir et al., ICCV 2017): SGD on the mutual information against the reservoir",
+             .batch = 1,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(mih_options),
+             .options = mih_options},
     .batch = 1,
     .min_batch = 1,
     .needs_labels = false,

@@ -340,8 +340,21 @@ static l2h_status okh_learn(void *state, const l2h_online_batch *bt)
     return L2H_OK;
 }
 
+static const l2h_option_info okh_options[] = {
+    L2H_OPT_PARAM("c", L2H_OPT_DOUBLE, "0.1", okh_c, "aggressiveness C of the passive-aggressive step"),
+    L2H_OPT_PARAM("alpha", L2H_OPT_DOUBLE, "0.2", okh_alpha,
+                  "dissimilar margin as a fraction of the bits, in (0, 1)"),
+    L2H_OPT_PARAM("anchors", L2H_OPT_SIZE, "300", okh_anchors,
+                  "kernel anchors (taken from the initial items)"),
+};
+
 const l2h_online_ops l2h_online_okh_ops = {
-    .name = "okh",
+    .info = {.name = "okh",
+             .summary = "Online Kernel Hashing (Huang et al., IJCAI 2013): passive-aggressive updates of a kernel hash on pairs",
+             .batch = 2,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(okh_options),
+             .options = okh_options},
     .batch = 2,
     .min_batch = 2,
     .needs_labels = false,

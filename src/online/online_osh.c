@@ -218,8 +218,18 @@ static l2h_status osh_learn(void *state, const l2h_online_batch *bt)
     return L2H_OK;
 }
 
+static const l2h_option_info osh_options[] = {
+    L2H_OPT_PARAM("eta", L2H_OPT_DOUBLE, "0.1", osh_eta, "step size"),
+    L2H_OPT_PARAM("boost", L2H_OPT_INT, "0", osh_boost, "0 = hinge per bit, 1 = online boosting"),
+};
+
 const l2h_online_ops l2h_online_osh_ops = {
-    .name = "osh",
+    .info = {.name = "osh",
+             .summary = "Online Supervised Hashing (Cakir et al., 2017): per-class ECOC codewords, hinge updates per item (needs labels)",
+             .batch = 1,
+             .needs_labels = 1,
+             .n_options = L2H_OPT_COUNT(osh_options),
+             .options = osh_options},
     .batch = 1,
     .min_batch = 1,
     .needs_labels = true,

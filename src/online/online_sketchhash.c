@@ -289,8 +289,18 @@ done:
     return st;
 }
 
+static const l2h_option_info sketch_options[] = {
+    L2H_OPT_PARAM("sketch", L2H_OPT_SIZE, "200", sketch_size,
+                  "Frequent-Directions sketch rows l (>= bits)"),
+};
+
 const l2h_online_ops l2h_online_sketchhash_ops = {
-    .name = "sketchhash",
+    .info = {.name = "sketchhash",
+             .summary = "Online Sketching Hashing (Leng et al., CVPR 2015): PCA of a Frequent-Directions sketch, rotated",
+             .batch = 50,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(sketch_options),
+             .options = sketch_options},
     .batch = 50,
     .min_batch = 1,
     .needs_labels = false,

@@ -308,6 +308,67 @@ static void test_corrupt(void)
     free(buf);
 }
 
+/* The registry: every method listed with its option table; options set by name on a handle
+ * reach the method (a changed option changes the run), are refused after begin, and unknown
+ * names or bad values are errors naming the option. */
+static void test_registry(void)
+{
+    const size_t n = l2h_online_method_count();
+    CHECK(n >= 5);
+    const char *const *names = l2h_online_methods();
+    for (size_t i = 0; i < n; i++) {
+        const l2h_method_info *mi = l2h_online_method_info(i);
+        CHECK(mi != NULL && strcmp(names[i], mi->name) == 0);
+        CHECK(l2h_online_method_find(mi->name) == mi);
+        CHECK(mi->summary != NULL && mi->batch >= 1);
+        l2h_online_params p = l2h_online_default_params();
+        p.method = mi->name;
+        l2h_online *o = NULL;
+        CHECK_OK(l2h_online_create(&o, &p, DIM));
+        for (size_t j = 0; o && j < mi->n_options; j++) { /* defaults read back as documented */
+            char buf[64], want[64];
+            const l2h_option_info *op = &mi->options[j];
+            CHECK_OK(l2h_online_get_option(o, op->name, buf, sizeof buf));
+            CHECK_OK(l2h_online_set_option(o, op->name, op->def));
+            char full[96];
+            snprintf(full, sizeof full, "%s.%s", mi->name, op->name);
+            CHECK_OK(l2h_online_get_option(o, full, want, sizeof want));
+            CHECK(strcmp(buf, want) == 0);
+        }
+        if (o) {
+            CHECK_STATUS(l2h_online_set_option(o, "no_such_option", "1"), L2H_ERR_ARG);
+            CHECK(strstr(l2h_last_error(), "no_such_option") != NULL);
+        }
+        l2h_online_free(o);
+    }
+    CHECK(l2h_online_method_info(n) == NULL && names[n] == NULL);
+    /* a set option reaches the method: another step size, another mapping */
+    l2h_dataset *pool = make_set(8, 300, true);
+    const float *x = l2h_dataset_features(pool);
+    const int32_t *y = l2h_dataset_labels(pool);
+    l2h_online_params p = params_for("mihash", true);
+    l2h_online *a = NULL, *b = NULL;
+    CHECK_OK(l2h_online_create(&a, &p, DIM));
+    CHECK_OK(l2h_online_create(&b, &p, DIM));
+    if (a && b && pool) {
+        CHECK_STATUS(l2h_online_set_option(b, "step", "abc"), L2H_ERR_ARG);
+        CHECK_STATUS(l2h_online_set_option(b, "step", "inf"), L2H_ERR_ARG);
+        CHECK_OK(l2h_online_set_option(b, "mihash.step", "0.25"));
+        CHECK_OK(l2h_online_begin(a, x, y, 100, NULL));
+        CHECK_OK(l2h_online_begin(b, x, y, 100, NULL));
+        CHECK_STATUS(l2h_online_set_option(a, "step", "2"), L2H_ERR_STATE);
+        CHECK_OK(l2h_online_push(a, x + 100 * DIM, y + 100, 200, NULL));
+        CHECK_OK(l2h_online_push(b, x + 100 * DIM, y + 100, 200, NULL));
+        size_t na, nb;
+        const float *sa = l2h_model_params_const(a->cur_map, &na);
+        const float *sb = l2h_model_params_const(b->cur_map, &nb);
+        CHECK(na == nb && l2h_online_l1(sa, sb, na) > 1e-6);
+    }
+    l2h_online_free(a);
+    l2h_online_free(b);
+    l2h_dataset_free(pool);
+}
+
 static void cleanup(void)
 {
     static const char *const tags[] = {"full", "resumed", "continued", "half", "push"};
@@ -328,6 +389,7 @@ int main(void)
         fprintf(stderr, "cannot create a temporary directory\n");
         return 1;
     }
+    test_registry();
     static const char *const methods[] = {"okh", "osh", "adapthash", "sketchhash", "mihash"};
     for (size_t i = 0; i < 5; i++) {
         test_run_resume(methods[i], true, 600, 300); /* two passes over the pool: 600 > 500 */
