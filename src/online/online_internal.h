@@ -85,12 +85,6 @@ typedef struct l2h_online_ops {
     l2h_status (*visit)(void *state, l2h_online_io *io);
 } l2h_online_ops;
 
-extern const l2h_online_ops l2h_online_okh_ops;
-extern const l2h_online_ops l2h_online_osh_ops;
-extern const l2h_online_ops l2h_online_adapthash_ops;
-extern const l2h_online_ops l2h_online_sketchhash_ops;
-extern const l2h_online_ops l2h_online_mihash_ops;
-
 /* Method by name; NULL if unknown. */
 const l2h_online_ops *l2h_online_find_ops(const char *name);
 /* Option table helpers for the method files: an entry stored in l2h_online_params / in the

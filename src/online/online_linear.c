@@ -15,11 +15,15 @@
 #include <threads.h>
 
 /* The online method registry: adding a method is one file online_<name>.c exporting its ops
- * table (option table included) and one line here. */
+ * table (option table included) and one line in online_methods.def. */
+#define L2H_ONLINE_METHOD(x) extern const l2h_online_ops l2h_online_##x##_ops;
+#include "online_methods.def"
+#undef L2H_ONLINE_METHOD
+#define L2H_ONLINE_METHOD(x) &l2h_online_##x##_ops,
 static const l2h_online_ops *const k_methods[] = {
-    &l2h_online_okh_ops,        &l2h_online_osh_ops,    &l2h_online_adapthash_ops,
-    &l2h_online_sketchhash_ops, &l2h_online_mihash_ops,
+#include "online_methods.def"
 };
+#undef L2H_ONLINE_METHOD
 #define N_METHODS (sizeof k_methods / sizeof k_methods[0])
 
 const l2h_online_ops *l2h_online_find_ops(const char *name)
