@@ -390,10 +390,10 @@ int main(void)
         return 1;
     }
     test_registry();
-    static const char *const methods[] = {"okh", "osh", "adapthash", "sketchhash", "mihash"};
-    for (size_t i = 0; i < 5; i++) {
-        test_run_resume(methods[i], true, 600, 300); /* two passes over the pool: 600 > 500 */
-        test_push_resume(methods[i], true);
+    for (size_t i = 0; i < l2h_online_method_count(); i++) { /* every registered method */
+        const char *m = l2h_online_method_info(i)->name;
+        test_run_resume(m, true, 600, 300); /* two passes over the pool: 600 > 500 */
+        test_push_resume(m, true);
     }
     test_push_resume("mihash", false);
     test_run_resume("okh", false, 300, 157);       /* unlabelled: Euclidean neighbours */
