@@ -41,6 +41,17 @@ typedef struct cli_command {
 int cli_parse(int argc, char **argv, const cli_opt *opts, size_t n_opts, const char *usage,
               const char *description, const char **pos, int max_pos, int *n_pos);
 
+/* Options in groups (data options, a command's own, a method's...): the parser joins them, so no
+ * caller sizes an array by hand. CLI_COUNT(a) is the element count of a static array. */
+typedef struct cli_group {
+    const cli_opt *opts;
+    size_t n;
+} cli_group;
+#define CLI_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+int cli_parse_groups(int argc, char **argv, const cli_group *groups, size_t n_groups,
+                     const char *usage, const char *description, const char **pos, int max_pos,
+                     int *n_pos);
+
 /* Prints "l2h: error: <what>: <l2h_last_error()>" and returns CLI_ERR. */
 int cli_fail(l2h_status st, const char *what);
 int cli_usage_error(const char *cmd, const char *fmt, ...);

@@ -134,3 +134,24 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     return CLI_USAGE;
 }
+
+int cli_parse_groups(int argc, char **argv, const cli_group *groups, size_t n_groups,
+                     const char *usage, const char *description, const char **pos, int max_pos,
+                     int *n_pos)
+{
+    size_t n = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        n += groups[g].n;
+    cli_opt *all = calloc(n ? n : 1, sizeof *all);
+    if (all == NULL) {
+        fprintf(stderr, "l2h: error: out of memory\n");
+        return CLI_ERR;
+    }
+    size_t k = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g].n; i++)
+            all[k++] = groups[g].opts[i];
+    const int r = cli_parse(argc, argv, all, n, usage, description, pos, max_pos, n_pos);
+    free(all);
+    return r;
+}

@@ -46,8 +46,8 @@ int cmd_mi(int argc, char **argv)
     const char *hist = NULL, *plot = NULL;
     size_t bits = 0;
     bool json = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 8];
-    cli_data_options(&d, opts);
+    cli_opt data_opts[CLI_DATA_N_OPTS];
+    cli_data_options(&d, data_opts);
     const cli_opt own[] = {
         {"model", 'M', CLI_STR, &model, "FILE", "model whose codes are measured"},
         {"codes", 'c', CLI_STR, &codes_path, "FILE.npy", "or: packed codes of the set's rows"},
@@ -58,8 +58,8 @@ int cmd_mi(int argc, char **argv)
         {"plot", 0, CLI_STR, &plot, "PNG", "plot of --hist (gnuplot)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print the result as JSON"},
     };
-    memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
+    const cli_group groups[] = {{data_opts, CLI_DATA_N_OPTS}, {own, CLI_COUNT(own)}};
+    int r = cli_parse_groups(argc, argv, groups, CLI_COUNT(groups),
                       "l2h mi --model MODEL | --codes C.npy --bits B [--hist CSV] [data options]",
                       "MI quality of binary codes on a labelled set: mean over anchors of the "
                       "mutual information between the Hamming distance to another item and "

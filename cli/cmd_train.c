@@ -224,8 +224,11 @@ int cmd_train(int argc, char **argv)
     cli_hashnet_opts ho;
     cli_hashnet_defaults(&ho);
     mo.hashnet = &ho;
-    cli_opt opts[CLI_DATA_N_OPTS + 10 + CLI_MIHASH_N_OPTS + CLI_HASHNET_N_OPTS];
-    cli_data_options(&d, opts);
+    cli_opt data_opts[CLI_DATA_N_OPTS], mihash_opts[CLI_MIHASH_N_OPTS],
+        hashnet_opts[CLI_HASHNET_N_OPTS];
+    cli_data_options(&d, data_opts);
+    cli_mihash_options(&mo, mihash_opts);
+    cli_hashnet_options(&ho, hashnet_opts);
     const cli_opt own[] = {
         {"method", 'm', CLI_STR, &method, "lsh|itq|mihash|hashnet|jmlh",
          "hashing method (required)"},
@@ -239,13 +242,11 @@ int cmd_train(int argc, char **argv)
         {"max-train", 0, CLI_SIZE, &max_train, "N", "use at most N training rows (0 = all)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print the summary as JSON"},
     };
-    memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    cli_mihash_options(&mo, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
-    cli_hashnet_options(&ho, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0] +
-                                 CLI_MIHASH_N_OPTS);
-    const size_t n_opts =
-        CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_MIHASH_N_OPTS + CLI_HASHNET_N_OPTS;
-    int r = cli_parse(argc, argv, opts, n_opts,
+    const cli_group groups[] = {{data_opts, CLI_DATA_N_OPTS},
+                                {own, CLI_COUNT(own)},
+                                {mihash_opts, CLI_MIHASH_N_OPTS},
+                                {hashnet_opts, CLI_HASHNET_N_OPTS}};
+    int r = cli_parse_groups(argc, argv, groups, CLI_COUNT(groups),
                       "l2h train --method lsh|itq|mihash|hashnet|jmlh --bits B --output MODEL "
                       "[--model linear|mlp|cnn] [data options]",
                       "Learns a hash function from the training rows of the chosen split (or from "

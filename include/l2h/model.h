@@ -67,7 +67,8 @@ L2H_API L2H_NODISCARD l2h_status l2h_model_encode(const l2h_model *m, const floa
 L2H_API L2H_NODISCARD l2h_status l2h_model_save(const l2h_model *m, const char *path);
 /* Reads a model file. L2H_ERR_FORMAT for a malformed or inconsistent file (message starts with
  * the file name), L2H_ERR_VERSION for a newer format_version, L2H_ERR_UNSUPPORTED for an unknown
- * method or arch, L2H_ERR_IO if the file cannot be read. *out is NULL on failure. The _mem
+ * network arch (any method name of [a-z0-9_-] is accepted: encoding does not depend on it),
+ * L2H_ERR_IO if the file cannot be read. *out is NULL on failure. The _mem
  * variant parses buf[len] (borrowed) and names it `name` in messages. */
 L2H_API L2H_NODISCARD l2h_status l2h_model_load(l2h_model **out, const char *path);
 L2H_API L2H_NODISCARD l2h_status l2h_model_load_mem(l2h_model **out, const void *buf, size_t len,

@@ -21,7 +21,9 @@
 #ifndef L2H_ONLINE_H
 #define L2H_ONLINE_H
 
+#include "l2h/index.h"
 #include "l2h/io.h"
+#include "l2h/model.h"
 #include "l2h/status.h"
 
 #ifdef __cplusplus
@@ -68,6 +70,15 @@ typedef struct l2h_online_params {
     double mihash_step;        /* MIHash SGD step [1]                                      */
     double mihash_decay;       /* MIHash step decay: step / (1 + decay·t) [0]              */
     int mihash_reference_grad; /* 1: the reference's ∂d/∂φ = −φ_r/2, not the exact one     */
+    /* preprocessing, part of the mapping (the saved models carry it): centre by a mean taken
+     * from the pool (l2h_online_run) or the initial items (l2h_online_begin), then scale rows
+     * to unit length. Pushed items are given raw. Default 0 / 0. */
+    int center;
+    int l2_normalize;
+    /* unlabelled l2h_online_run with dist_threshold 0: if > 0, the threshold is this
+     * percentile of distances among 2,000 preprocessed pool items (l2h_distance_percentile,
+     * seeded with `seed`); 0 = the 5th percentile among the initial items. Default 0. */
+    double dist_percentile;
 } l2h_online_params;
 
 /* Counters and summary of a run (or of the items pushed so far). */
@@ -82,6 +93,51 @@ typedef struct l2h_online_stats {
     double map_final;         /* mAP at the last checkpoint                                 */
 } l2h_online_stats;
 
+/* ---- the method registry ----------------------------------------------------------------
+ * Every online method registers itself (one file + one line in the method table) with a name,
+ * a summary and an option table. Options are set by name on a handle (zstd's
+ * ZSTD_CCtx_setParameter route), so a new method or option never changes a public struct: the
+ * method_* fields of l2h_online_params above are the options of the five original methods,
+ * kept for source compatibility; l2h_online_set_option reaches those and every newer one. */
+typedef enum l2h_option_type {
+    L2H_OPT_DOUBLE = 0, /* finite real                       */
+    L2H_OPT_SIZE = 1,   /* non-negative integer              */
+    L2H_OPT_INT = 2     /* integer (flags are 0 / 1)         */
+} l2h_option_type;
+
+typedef struct l2h_option_info {
+    const char *name;     /* e.g. "c" (set as "c" or "okh.c")                    */
+    l2h_option_type type;
+    const char *def;      /* default value as text                              */
+    const char *help;     /* one line                                           */
+    int storage;          /* internal: 0 = a field of l2h_online_params, 1 = the method's own */
+    size_t offset;        /* internal: byte offset in that storage               */
+} l2h_option_info;
+
+typedef struct l2h_method_info {
+    const char *name;
+    const char *summary;
+    size_t batch;      /* items per learning step by default */
+    int needs_labels;  /* 1: class labels are its supervision */
+    size_t n_options;
+    const l2h_option_info *options; /* [n_options], static */
+} l2h_method_info;
+
+/* Number of registered online methods; the i-th (NULL if out of range). */
+L2H_API size_t l2h_online_method_count(void);
+L2H_API const l2h_method_info *l2h_online_method_info(size_t i);
+/* The method of that name, NULL if unknown. */
+L2H_API const l2h_method_info *l2h_online_method_find(const char *name);
+/* Sets one option of the handle's method by name ("c" or "okh.c") from text, before
+ * l2h_online_begin / l2h_online_run (L2H_ERR_STATE afterwards). L2H_ERR_ARG for an unknown
+ * option (the message lists the method's options) or a value that does not parse as its type;
+ * range checks happen when the method starts. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_set_option(l2h_online *o, const char *name,
+                                                       const char *value);
+/* The option's current value as text into buf[cap]. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_get_option(const l2h_online *o, const char *name,
+                                                       char *buf, size_t cap);
+
 /* Defaults for every field; method = "okh". */
 L2H_API l2h_online_params l2h_online_default_params(void);
 
@@ -94,6 +150,32 @@ L2H_API L2H_NODISCARD l2h_status l2h_online_create(l2h_online **out, const l2h_o
                                                    size_t dim);
 L2H_API void l2h_online_free(l2h_online *o);
 
+/* ---- artefacts: models, index, checkpoints --------------------------------------------------
+ * The current mapping Φ_t is the one being learned; the snapshot Φˢ built the table and
+ * encodes queries. */
+typedef enum l2h_online_mapping { L2H_ONLINE_CURRENT = 0, L2H_ONLINE_SNAPSHOT = 1 } l2h_online_mapping;
+/* A new l2h_model (caller frees) of the current or snapshot mapping; savable with
+ * l2h_model_save, usable by encode/eval/index/mi. Its codes equal the run's codes bit for bit.
+ * L2H_ERR_STATE before l2h_online_begin. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_model(const l2h_online *o, l2h_online_mapping which,
+                                                  l2h_model **out);
+/* Checkpoints the whole run state (learner parameters, optimiser / learner state, reservoir
+ * items + codes + RNG, counters, curve, snapshot mapping, table, and the position of an
+ * l2h_online_run_part stream) atomically to a file (temporary file, fsync, rename); a handle
+ * loaded from it continues bit for bit like the uninterrupted run. The retrieval set itself is
+ * not stored: pass the same db to later pushes. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_save(const l2h_online *o, const char *path);
+/* Loads a checkpoint into a new handle. L2H_ERR_FORMAT for a malformed or inconsistent file,
+ * L2H_ERR_VERSION for a newer format, L2H_ERR_IO if unreadable. *out is NULL on failure. The
+ * _mem variant parses buf[len] (borrowed). */
+L2H_API L2H_NODISCARD l2h_status l2h_online_load(l2h_online **out, const char *path);
+L2H_API L2H_NODISCARD l2h_status l2h_online_load_mem(l2h_online **out, const void *buf,
+                                                     size_t len, const char *name);
+/* The run's hash table as an l2h_index (ids = rows of the retrieval set; MIH), kept current with
+ * l2h_index_replace at every table update; NULL before begin or without a db. Valid until the
+ * next call that changes the handle. */
+L2H_API const l2h_index *l2h_online_index(const l2h_online *o);
+
 /* ---- the whole protocol in one call -------------------------------------------------------
  * Resets the run, initialises the method from n_init items of `pool` drawn with the seed,
  * builds the table of `db` with the initial mapping, then streams n_items items of `pool` in a
@@ -104,6 +186,15 @@ L2H_API void l2h_online_free(l2h_online *o);
 L2H_API L2H_NODISCARD l2h_status l2h_online_run(l2h_online *o, const l2h_dataset *pool,
                                                 const l2h_dataset *db, const l2h_dataset *queries,
                                                 size_t n_items);
+/* The same protocol in parts: runs until `stop` of the n_items stream items are consumed
+ * (stop >= n_items: to the end) and returns; the handle remembers where the stream is, so a
+ * later call with the same datasets and n_items (on this handle or on one loaded from an
+ * l2h_online_save checkpoint) continues it. A handle with no run under way starts one. The
+ * stop is rounded up to whole learning steps. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_run_part(l2h_online *o, const l2h_dataset *pool,
+                                                     const l2h_dataset *db,
+                                                     const l2h_dataset *queries, size_t n_items,
+                                                     size_t stop);
 
 /* ---- feeding a stream yourself ------------------------------------------------------------
  * l2h_online_begin resets the run and initialises the method from init_x[n_init, dim] (labels
@@ -122,6 +213,9 @@ L2H_API L2H_NODISCARD l2h_status l2h_online_flush(l2h_online *o, const l2h_datas
 
 /* ---- read-out ----------------------------------------------------------------------------- */
 L2H_API size_t l2h_online_bits(const l2h_online *o);
+/* The run's settings (e.g. of a loaded checkpoint); out->method points into the handle. */
+L2H_API L2H_NODISCARD l2h_status l2h_online_get_params(const l2h_online *o,
+                                                       l2h_online_params *out);
 L2H_API size_t l2h_online_dim(const l2h_online *o);
 /* Encodes x[n, dim] with the snapshot mapping (the table's): codes[n, l2h_code_bytes(bits)]. */
 L2H_API L2H_NODISCARD l2h_status l2h_online_encode(const l2h_online *o, const float *x, size_t n,

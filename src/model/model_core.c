@@ -9,7 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const l2h_model_methods[] = {"lsh", "itq", "mihash", "hashnet", "jmlh", NULL};
+bool l2h_model_method_name_ok(const char *name)
+{
+    size_t n = 0;
+    for (; name[n] != '\0'; n++) {
+        const char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+        if (n >= 31) return false;
+    }
+    return n > 0;
+}
 
 void l2h_net_free(l2h_net *net)
 {
@@ -274,5 +284,43 @@ l2h_status l2h_model_encode(const l2h_model *m, const float *x, size_t n, uint8_
 done:
     l2h_free(xp);
     l2h_free(z);
+    return st;
+}
+
+float *l2h_model_params(l2h_model *m, size_t *n)
+{
+    return m->net->ops->params(m->net, n);
+}
+
+const float *l2h_model_params_const(const l2h_model *m, size_t *n)
+{
+    return m->net->ops->params((l2h_net *)(uintptr_t)m->net, n);
+}
+
+l2h_status l2h_model_encode_prepped(const l2h_model *m, const float *xp, size_t n, uint8_t *out)
+{
+    L2H_TRY(check_io(m, xp, n, out, "l2h_model_encode_prepped"));
+    if (n == 0) return L2H_OK;
+    const size_t bs = block_rows(m, n), bytes = l2h_code_bytes(m->bits);
+    float *z = l2h_malloc_array(bs * m->bits, sizeof *z);
+    L2H_NOMEM_IF_NULL(z);
+    l2h_status st = L2H_OK;
+    for (size_t i = 0; i < n && st == L2H_OK; i += bs) {
+        const size_t nb = n - i < bs ? n - i : bs;
+        st = m->net->ops->forward(m->net, xp + i * m->dim, nb, z);
+        if (st == L2H_OK) st = l2h_codes_pack(z, nb, m->bits, out + i * bytes);
+    }
+    l2h_free(z);
+    return st;
+}
+
+l2h_status l2h_model_clone(l2h_model **out, const l2h_model *m)
+{
+    *out = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    L2H_TRY(l2h_model_to_mem(m, &buf, &len));
+    const l2h_status st = l2h_model_load_mem(out, buf, len, "model copy");
+    l2h_free(buf);
     return st;
 }

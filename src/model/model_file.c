@@ -10,7 +10,7 @@
 
 /* Every architecture a model file may name. Adding one: its ops table here. */
 static const l2h_net_ops *const arch_table[] = {&l2h_net_linear_ops, &l2h_net_mlp_ops,
-                                                 &l2h_net_cnn_ops};
+                                                 &l2h_net_cnn_ops, &l2h_net_kernel_ops};
 
 const l2h_net_ops *l2h_net_ops_find(const char *arch)
 {
@@ -149,9 +149,10 @@ static l2h_status read_header(const l2h_st_file *f, model_header *h)
                 name, h->version, L2H_MODEL_FORMAT_VERSION);
     h->method = need_meta(f, "method");
     if (!h->method) return L2H_ERR_FORMAT;
-    bool known = false;
-    for (const char *const *p = l2h_model_methods; *p && !known; p++) known = !strcmp(*p, h->method);
-    L2H_FAIL_IF(!known, L2H_ERR_UNSUPPORTED, "%s: unknown hashing method \"%.40s\"", name,
+    /* Encoding is method-agnostic (preprocessing + network + sign), so any method name is
+     * accepted; it only has to be a plain identifier. */
+    L2H_FAIL_IF(!l2h_model_method_name_ok(h->method), L2H_ERR_FORMAT,
+                "%s: method name \"%.40s\" is not 1..31 characters of [a-z0-9_-]", name,
                 h->method);
     const char *arch = need_meta(f, "arch");
     if (!arch) return L2H_ERR_FORMAT;

@@ -45,6 +45,8 @@ typedef struct l2h_net_ops {
      * L2H_ERR_FORMAT and a message starting with l2h_st_file_name(f). *out = NULL on failure. */
     l2h_status (*load)(l2h_net **out, const l2h_st_file *f, size_t in_dim, size_t out_dim);
     void (*free)(l2h_net *net);
+    /* The parameter arena: every float that determines forward, contiguous, n floats. */
+    float *(*params)(l2h_net *net, size_t *n);
 } l2h_net_ops;
 
 /* The first member of every architecture's own struct. */
@@ -69,6 +71,8 @@ l2h_status l2h_net_linear_params(const l2h_net *net, const float **w, const floa
  * names, metadata "nn_arch" (layer text) and "nn_input" ("C,H,W"); encoding by l2h_nn_infer. */
 extern const l2h_net_ops l2h_net_mlp_ops;
 extern const l2h_net_ops l2h_net_cnn_ops;
+/* "kernel": a layer stack starting with an RBF layer (online OKH's kernel hash). */
+extern const l2h_net_ops l2h_net_kernel_ops;
 /* A model network from a trained l2h_nn, which it TAKES (freed on failure too): arch "linear"
  * becomes the plain linear network (parameters copied, nn freed), "mlp" / "cnn" wrap it. */
 l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn);
@@ -113,8 +117,19 @@ l2h_status l2h_model_add_tensor(l2h_model *m, const char *name, size_t ndim, con
                                 const float *data);
 /* The extra tensor `name`, NULL if the model has none of that name. */
 const l2h_model_tensor *l2h_model_find_tensor(const l2h_model *m, const char *name);
-/* Names of the methods whose files l2h_model_load accepts; NULL-terminated. */
-extern const char *const l2h_model_methods[];
+/* A method name a model may carry: 1..31 characters of [a-z0-9_-]. The loader accepts any
+ * such name (encoding does not depend on the method). */
+bool l2h_model_method_name_ok(const char *name);
+
+/* The network's parameter span (one contiguous float arena: every tensor that determines
+ * encode), n floats. Online methods learn in it; the engine copies / compares spans. */
+float *l2h_model_params(l2h_model *m, size_t *n);
+const float *l2h_model_params_const(const l2h_model *m, size_t *n);
+/* Encodes rows that are ALREADY preprocessed: out[n, bytes] (same row blocks as
+ * l2h_model_encode, so the codes equal l2h_model_encode of the raw rows). */
+l2h_status l2h_model_encode_prepped(const l2h_model *m, const float *xp, size_t n, uint8_t *out);
+/* A deep copy (through the file format, so it is exactly what a save + load gives). */
+l2h_status l2h_model_clone(l2h_model **out, const l2h_model *m);
 
 /* Preprocessing of n rows: out = x - mean (mean NULL: copy), then each row scaled to unit L2
  * norm if l2_normalize (an all-zero row stays zero). out may equal x. */

@@ -9,16 +9,22 @@
 
 typedef struct net_linear {
     l2h_net base;
-    float *w; /* [out_dim, in_dim] */
-    float *b; /* [out_dim] */
+    float *w; /* [out_dim, in_dim], followed by b in the same allocation (one parameter span) */
+    float *b; /* [out_dim] = w + out_dim * in_dim */
 } net_linear;
 
 static void linear_free(l2h_net *net)
 {
     net_linear *l = (net_linear *)net;
     l2h_free(l->w);
-    l2h_free(l->b);
     l2h_free(l);
+}
+
+static float *linear_params(l2h_net *net, size_t *n)
+{
+    net_linear *l = (net_linear *)net;
+    *n = net->out_dim * (net->in_dim + 1);
+    return l->w;
 }
 
 static l2h_status linear_forward(const l2h_net *net, const float *x, size_t n, float *z)
@@ -43,16 +49,16 @@ static l2h_status alloc_linear(net_linear **out, size_t in_dim, size_t out_dim)
 {
     *out = NULL;
     size_t nw;
-    L2H_FAIL_IF(in_dim == 0 || out_dim == 0 || !l2h_mul_ok(in_dim, out_dim, &nw), L2H_ERR_ARG,
+    L2H_FAIL_IF(in_dim == 0 || out_dim == 0 || !l2h_mul_ok(in_dim + 1, out_dim, &nw), L2H_ERR_ARG,
                 "linear network: invalid shape %zu -> %zu", in_dim, out_dim);
     net_linear *l = l2h_calloc(1, sizeof *l);
     L2H_NOMEM_IF_NULL(l);
     l->base.ops = &l2h_net_linear_ops;
     l->base.in_dim = in_dim;
     l->base.out_dim = out_dim;
-    l->w = l2h_malloc_array(nw, sizeof *l->w);
-    l->b = l2h_calloc(out_dim, sizeof *l->b);
-    if (!l->w || !l->b) {
+    l->w = l2h_calloc(nw, sizeof *l->w);
+    l->b = l->w ? l->w + out_dim * in_dim : NULL;
+    if (!l->w) {
         linear_free(&l->base);
         L2H_FAIL(L2H_ERR_NOMEM, "linear network: out of memory for %zu x %zu weights", out_dim,
                  in_dim);
@@ -96,6 +102,7 @@ const l2h_net_ops l2h_net_linear_ops = {
     .save = linear_save,
     .load = linear_load,
     .free = linear_free,
+    .params = linear_params,
 };
 
 l2h_status l2h_net_linear_create(l2h_net **out, size_t in_dim, size_t out_dim, const float *w,

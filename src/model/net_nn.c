@@ -33,6 +33,13 @@ static l2h_status nn_net_forward(const l2h_net *net, const float *x, size_t n, f
     return l2h_nn_infer(((const net_nn *)net)->nn, x, n, z);
 }
 
+static float *nn_net_params(l2h_net *net, size_t *n)
+{
+    l2h_nn *nn = ((net_nn *)net)->nn;
+    *n = l2h_nn_n_params(nn);
+    return l2h_nn_params(nn);
+}
+
 static l2h_status nn_net_save(const l2h_net *net, l2h_st_writer *w)
 {
     const l2h_nn *nn = ((const net_nn *)net)->nn;
@@ -138,12 +145,18 @@ static l2h_status cnn_load(l2h_net **out, const l2h_st_file *f, size_t in_dim, s
     return nn_net_load_arch(out, f, in_dim, out_dim, "cnn");
 }
 
+static l2h_status kernel_load(l2h_net **out, const l2h_st_file *f, size_t in_dim, size_t out_dim)
+{
+    return nn_net_load_arch(out, f, in_dim, out_dim, "kernel");
+}
+
 const l2h_net_ops l2h_net_mlp_ops = {
     .arch = "mlp",
     .forward = nn_net_forward,
     .save = nn_net_save,
     .load = mlp_load,
     .free = nn_net_free,
+    .params = nn_net_params,
 };
 
 const l2h_net_ops l2h_net_cnn_ops = {
@@ -152,10 +165,21 @@ const l2h_net_ops l2h_net_cnn_ops = {
     .save = nn_net_save,
     .load = cnn_load,
     .free = nn_net_free,
+    .params = nn_net_params,
+};
+
+const l2h_net_ops l2h_net_kernel_ops = {
+    .arch = "kernel",
+    .forward = nn_net_forward,
+    .save = nn_net_save,
+    .load = kernel_load,
+    .free = nn_net_free,
+    .params = nn_net_params,
 };
 
 static const l2h_net_ops *ops_of(const char *arch)
 {
+    if (strcmp(arch, "kernel") == 0) return &l2h_net_kernel_ops;
     return strcmp(arch, "cnn") == 0 ? &l2h_net_cnn_ops : &l2h_net_mlp_ops;
 }
 
@@ -178,7 +202,7 @@ l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn)
         l2h_nn_free(nn);
         return st;
     }
-    if (strcmp(arch, "mlp") != 0 && strcmp(arch, "cnn") != 0) {
+    if (strcmp(arch, "mlp") != 0 && strcmp(arch, "cnn") != 0 && strcmp(arch, "kernel") != 0) {
         l2h_nn_free(nn);
         L2H_FAIL(L2H_ERR_ARG, "l2h_net_from_nn: no model architecture for '%s'", arch);
     }
@@ -187,6 +211,8 @@ l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn)
 
 const l2h_nn *l2h_net_nn(const l2h_net *net)
 {
-    if (!net || (net->ops != &l2h_net_mlp_ops && net->ops != &l2h_net_cnn_ops)) return NULL;
+    if (!net || (net->ops != &l2h_net_mlp_ops && net->ops != &l2h_net_cnn_ops &&
+                 net->ops != &l2h_net_kernel_ops))
+        return NULL;
     return ((const net_nn *)net)->nn;
 }

@@ -20,7 +20,7 @@ static const l2h_layer_ops *const k_layer_ops[L2H_LAYER_KIND_COUNT] = {
     [L2H_LAYER_LINEAR] = &l2h_layer_linear_ops,   [L2H_LAYER_RELU] = &l2h_layer_relu_ops,
     [L2H_LAYER_SIGMOID] = &l2h_layer_sigmoid_ops, [L2H_LAYER_TANH] = &l2h_layer_tanh_ops,
     [L2H_LAYER_CONV2D] = &l2h_layer_conv_ops,     [L2H_LAYER_MAXPOOL] = &l2h_layer_maxpool_ops,
-    [L2H_LAYER_FLATTEN] = &l2h_layer_flatten_ops,
+    [L2H_LAYER_FLATTEN] = &l2h_layer_flatten_ops, [L2H_LAYER_RBF] = &l2h_layer_rbf_ops,
 };
 _Static_assert(sizeof k_layer_ops / sizeof k_layer_ops[0] == L2H_LAYER_KIND_COUNT,
                "layer ops table");

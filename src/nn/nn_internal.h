@@ -47,6 +47,7 @@ extern const l2h_layer_ops l2h_layer_tanh_ops;
 extern const l2h_layer_ops l2h_layer_flatten_ops;
 extern const l2h_layer_ops l2h_layer_conv_ops;
 extern const l2h_layer_ops l2h_layer_maxpool_ops;
+extern const l2h_layer_ops l2h_layer_rbf_ops;
 
 struct l2h_nn {
     char arch[16];

@@ -1,11 +1,13 @@
 /* nn_spec.c -- the architecture text of a network (model-file metadata):
  *   "conv:20:5x5:s1:p0,relu,maxpool:2x2:s2,flatten,linear:500,relu,linear:16"
  * One token per layer, comma-separated, no spaces: linear:<out>; conv:<out_c>:<kh>x<kw>:s<stride>
- * :p<pad>; maxpool:<kh>x<kw>:s<stride>; relu; sigmoid; tanh; flatten. Numbers are decimal,
+ * :p<pad>; maxpool:<kh>x<kw>:s<stride>; rbf:<anchors>:g<gamma>; relu; sigmoid; tanh; flatten. Numbers are decimal,
  * at most 2^31 − 1. The parser is strict (a model file is untrusted input). */
 #include "nn_internal.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf, size_t cap)
@@ -27,6 +29,9 @@ l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf,
         case L2H_LAYER_MAXPOOL:
             snprintf(tok, sizeof tok, "maxpool:%zux%zu:s%zu", s->kh, s->kw,
                      s->stride ? s->stride : s->kh);
+            break;
+        case L2H_LAYER_RBF:
+            snprintf(tok, sizeof tok, "rbf:%zu:g%.17g", s->out, s->gamma);
             break;
         case L2H_LAYER_RELU:
         case L2H_LAYER_SIGMOID:
@@ -84,6 +89,16 @@ static int parse_token(const char **p, l2h_layer_spec *s)
         return read_num(p, 1, &s->out) && expect(p, ":") && read_num(p, 1, &s->kh) &&
                expect(p, "x") && read_num(p, 1, &s->kw) && expect(p, ":s") &&
                read_num(p, 1, &s->stride) && expect(p, ":p") && read_num(p, 0, &s->pad);
+    }
+    if (expect(p, "rbf:")) {
+        s->kind = L2H_LAYER_RBF;
+        if (!read_num(p, 1, &s->out) || !expect(p, ":g")) return 0;
+        if (**p < '0' || **p > '9') return 0; /* strtod would skip spaces, take "inf" */
+        char *end = NULL;
+        s->gamma = strtod(*p, &end);
+        if (end == *p || !isfinite(s->gamma) || !(s->gamma > 0.0)) return 0;
+        *p = end;
+        return 1;
     }
     if (expect(p, "maxpool:")) {
         s->kind = L2H_LAYER_MAXPOOL;

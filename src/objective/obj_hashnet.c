@@ -22,18 +22,18 @@ double l2h_hashnet_default_alpha(size_t bits)
     return bits ? 10.0 / (double)bits : 1.0;
 }
 
-l2h_status l2h_hashnet_options_check(const l2h_hashnet_options *o, size_t bits)
+l2h_status l2h_hashnet_params_check(const l2h_hashnet_params *o, size_t bits)
 {
     L2H_FAIL_IF(o == NULL, L2H_ERR_ARG, "hashnet: NULL options");
     L2H_FAIL_IF(bits == 0 || bits > L2H_MAX_BITS, L2H_ERR_ARG, "hashnet: bits %zu outside 1..%d",
                 bits, L2H_MAX_BITS);
     L2H_FAIL_IF(!isfinite(o->alpha) || o->alpha <= 0, L2H_ERR_ARG,
                 "hashnet: alpha %g must be finite and > 0", o->alpha);
-    L2H_FAIL_IF(o->weighting != L2H_HASHNET_WEIGHT_BATCH &&
-                    o->weighting != L2H_HASHNET_WEIGHT_NONE &&
-                    o->weighting != L2H_HASHNET_WEIGHT_CONST,
+    L2H_FAIL_IF(o->weighting != L2H_HN_WEIGHT_BATCH &&
+                    o->weighting != L2H_HN_WEIGHT_NONE &&
+                    o->weighting != L2H_HN_WEIGHT_CONST,
                 L2H_ERR_ARG, "hashnet: unknown weighting %d", (int)o->weighting);
-    L2H_FAIL_IF(o->weighting == L2H_HASHNET_WEIGHT_CONST &&
+    L2H_FAIL_IF(o->weighting == L2H_HN_WEIGHT_CONST &&
                     (!isfinite(o->weight) || o->weight <= 0),
                 L2H_ERR_ARG, "hashnet: constant weight %g must be finite and > 0", o->weight);
     if (!o->continuation) return L2H_OK;
@@ -50,7 +50,7 @@ l2h_status l2h_hashnet_options_check(const l2h_hashnet_options *o, size_t bits)
     return L2H_OK;
 }
 
-double l2h_hashnet_beta(const l2h_hashnet_options *o, size_t step, size_t epoch, size_t epochs)
+double l2h_hashnet_beta(const l2h_hashnet_params *o, size_t step, size_t epoch, size_t epochs)
 {
     if (!o->continuation) return 1.0;
     if (o->n_beta_stages) {
@@ -73,19 +73,19 @@ static void softplus_sigmoid(double t, double *sp, double *sg)
 }
 
 /* Pair weights for |S1| = n1 similar and |S0| = n0 dissimilar pairs. */
-static void pair_weights(const l2h_hashnet_options *o, size_t n1, size_t n0, double *w1, double *w0)
+static void pair_weights(const l2h_hashnet_params *o, size_t n1, size_t n0, double *w1, double *w0)
 {
     const double a = (double)n1, b = (double)n0;
     switch (o->weighting) {
-    case L2H_HASHNET_WEIGHT_BATCH:
+    case L2H_HN_WEIGHT_BATCH:
         *w1 = n1 ? 1.0 / a : 0.0;
         *w0 = n0 ? 1.0 / b : 0.0;
         return;
-    case L2H_HASHNET_WEIGHT_CONST:
+    case L2H_HN_WEIGHT_CONST:
         *w1 = o->weight / (o->weight * a + b);
         *w0 = 1.0 / (o->weight * a + b);
         return;
-    case L2H_HASHNET_WEIGHT_NONE:
+    case L2H_HN_WEIGHT_NONE:
         break;
     }
     *w1 = *w0 = 1.0 / (a + b);
@@ -147,11 +147,11 @@ static double pair_loss_codes(const double *dot, const uint8_t *sim, size_t n, s
     return l;
 }
 
-l2h_status l2h_hashnet_loss_f64(size_t bits, const l2h_hashnet_options *o, double beta,
+l2h_status l2h_hashnet_loss_f64(size_t bits, const l2h_hashnet_params *o, double beta,
                                 const double *z, size_t n, const l2h_supervision *s, double *dz,
                                 double *loss, double *loss_codes, size_t *n_pairs)
 {
-    L2H_TRY(l2h_hashnet_options_check(o, bits));
+    L2H_TRY(l2h_hashnet_params_check(o, bits));
     L2H_FAIL_IF(!isfinite(beta) || beta <= 0, L2H_ERR_ARG, "hashnet: beta %g must be > 0", beta);
     L2H_FAIL_IF(z == NULL || loss == NULL, L2H_ERR_ARG, "hashnet: NULL argument");
     L2H_FAIL_IF(n == 0, L2H_ERR_ARG, "hashnet: empty batch");
@@ -222,7 +222,7 @@ done:
 /* ---- the float objective ------------------------------------------------------------------ */
 typedef struct obj_hashnet {
     l2h_objective base;
-    l2h_hashnet_options o;
+    l2h_hashnet_params o;
     double beta;
     l2h_f64_stage f64; /* the batch in double */
 } obj_hashnet;
@@ -266,11 +266,11 @@ static const l2h_objective_ops hashnet_ops = {
     .free = hashnet_free,
 };
 
-l2h_status l2h_hashnet_create(l2h_objective **out, size_t bits, const l2h_hashnet_options *o)
+l2h_status l2h_hashnet_create(l2h_objective **out, size_t bits, const l2h_hashnet_params *o)
 {
     L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "hashnet: NULL output");
     *out = NULL;
-    L2H_TRY(l2h_hashnet_options_check(o, bits));
+    L2H_TRY(l2h_hashnet_params_check(o, bits));
     obj_hashnet *h = l2h_calloc(1, sizeof *h);
     L2H_NOMEM_IF_NULL(h);
     h->base.ops = &hashnet_ops;

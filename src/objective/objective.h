@@ -1,5 +1,5 @@
-/* objective.h -- learning objectives on the real outputs z of a hash network, the supervision
- * they read, and the mutual-information quality measure of hard codes.
+/* objective.h -- learning objectives on the real outputs z of a hash network and the
+ * mini-batch helpers of the supervision they read.
  *
  * Objective contract (style.md 7.6): an objective is an ops table with one function
  *   loss_grad(obj, z[n, bits], n, supervision of those n items, dz[n, bits], &loss)
@@ -12,48 +12,13 @@
  *   - an affinity matrix: i ~ j iff affinity[i·n + j] != 0 (row i = anchor i; need not be
  *     symmetric; the diagonal is never read).
  * An item is never its own neighbour here; the quality measure's reference mode adds the self
- * pair explicitly (mi_quality.c). The maths and conventions are in docs/mihash.md. */
+ * pair explicitly (src/eval/mi_quality.c). The type and the quality measure are declared in
+ * src/eval/eval_mi.h. The maths and conventions are in docs/mihash.md. */
 #ifndef L2H_OBJECTIVE_H
 #define L2H_OBJECTIVE_H
 
 #include "core.h"
-
-typedef enum l2h_sup_kind {
-    L2H_SUP_LABELS = 0,
-    L2H_SUP_MULTILABELS = 1,
-    L2H_SUP_AFFINITY = 2
-} l2h_sup_kind;
-
-/* A borrowed view; nothing is copied or freed. */
-typedef struct l2h_supervision {
-    l2h_sup_kind kind;
-    size_t n;                   /* number of items described                          */
-    const int32_t *labels;      /* LABELS: [n]                                        */
-    const uint8_t *multilabels; /* MULTILABELS: [n, n_labels] of 0/1                  */
-    size_t n_labels;            /* MULTILABELS: columns                               */
-    const uint8_t *affinity;    /* AFFINITY: [n, n], nonzero = neighbours             */
-} l2h_supervision;
-
-/* L2H_ERR_ARG unless s describes exactly n items with the buffers its kind needs. */
-l2h_status l2h_sup_check(const l2h_supervision *s, size_t n);
-
-/* Whether j is a neighbour of anchor i (i != j; no bounds checks). */
-static inline int l2h_sup_similar(const l2h_supervision *s, size_t i, size_t j)
-{
-    switch (s->kind) {
-    case L2H_SUP_LABELS:
-        return s->labels[i] == s->labels[j];
-    case L2H_SUP_MULTILABELS: {
-        const uint8_t *a = s->multilabels + i * s->n_labels, *b = s->multilabels + j * s->n_labels;
-        for (size_t k = 0; k < s->n_labels; k++)
-            if (a[k] && b[k]) return 1;
-        return 0;
-    }
-    case L2H_SUP_AFFINITY:
-        return s->affinity[i * s->n + j] != 0;
-    }
-    return 0;
-}
+#include "eval_mi.h" /* the supervision type and the MI quality live with the evaluation code */
 
 /* Supervision of the m items idx[0..m) of src (a mini-batch), built in buf, which must hold
  * l2h_sup_gather_bytes(src, m) bytes (8-byte aligned); dst views buf. Indices must be < src->n
@@ -213,24 +178,5 @@ l2h_status l2h_jmlh_f64(const l2h_jmlh_params *p, size_t bits, const double *W, 
  * 1[z > 0] (what the saved model produces), NAN never. */
 l2h_status l2h_jmlh_create(l2h_objective **out, size_t bits, const l2h_jmlh_params *p);
 l2h_jmlh_params l2h_jmlh_objective_params(const l2h_objective *obj);
-
-/* ---- MI quality of hard codes (mi_quality.c; seed eqs. 2-6, methods.md §1.5) ------------- */
-typedef struct l2h_mi_quality_params {
-    int include_self;   /* anchor counted as its own neighbour at distance 0 (reference)    */
-    int clip_negative;  /* per-anchor MI below 0 (rounding) set to 0                        */
-    int merge_last_bin; /* b bins, distances b − 1 and b share the last (MATLAB histcounts) */
-} l2h_mi_quality_params;
-
-/* Ours: self pair excluded, clipping on, b + 1 bins (one per distance 0..b). */
-l2h_mi_quality_params l2h_mi_quality_default_params(void);
-/* The reference code's Q_R: all three on. */
-l2h_mi_quality_params l2h_mi_quality_reference_params(void);
-/* Q = mean over the n anchors of I(D; C) in bits, from packed codes[n, l2h_code_bytes(bits)]
- * (bit j in byte j/8 at position j%8; bits past `bits` ignored). Anchors with no neighbour or
- * no non-neighbour contribute 0 (C is then constant) and are still counted in the mean.
- * mi[n] receives the per-anchor values (may be NULL). O(n² · bits/64). Parallel over anchors
- * (l2h_threads()), result independent of the thread count. */
-l2h_status l2h_mi_quality(const uint8_t *codes, size_t n, size_t bits, const l2h_supervision *s,
-                          const l2h_mi_quality_params *p, double *q, double *mi);
 
 #endif

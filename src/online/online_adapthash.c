@@ -23,7 +23,7 @@
 typedef struct adapt_state {
     size_t dim, bits;
     double alpha, beta, step;
-    float *w; /* [bits, dim] */
+    float *w; /* [bits, dim], the mapping's span (borrowed) */
     /* scratch, not part of the mapping */
     float *gram;   /* [bits, bits] */
     float *orth;   /* [bits, dim]  */
@@ -36,7 +36,6 @@ static void adapt_destroy(void *state)
 {
     adapt_state *s = state;
     if (s == NULL) return;
-    l2h_free(s->w);
     l2h_free(s->gram);
     l2h_free(s->orth);
     l2h_free(s->u);
@@ -53,14 +52,13 @@ static l2h_status adapt_alloc(adapt_state **out, size_t dim, size_t bits)
     L2H_NOMEM_IF_NULL(s);
     s->dim = dim;
     s->bits = bits;
-    s->w = l2h_malloc_array(bits * dim, sizeof *s->w);
     s->gram = l2h_malloc_array(bits * bits, sizeof *s->gram);
     s->orth = l2h_malloc_array(bits * dim, sizeof *s->orth);
     s->u = l2h_malloc_array(bits, sizeof *s->u);
     s->v = l2h_malloc_array(bits, sizeof *s->v);
     s->order = l2h_malloc_array(bits, sizeof *s->order);
     s->key = l2h_malloc_array(bits, sizeof *s->key);
-    if (!s->w || !s->gram || !s->orth || !s->u || !s->v || !s->order || !s->key) {
+    if (!s->gram || !s->orth || !s->u || !s->v || !s->order || !s->key) {
         adapt_destroy(s);
         L2H_FAIL(L2H_ERR_NOMEM, "adapthash: out of memory");
     }
@@ -68,27 +66,47 @@ static l2h_status adapt_alloc(adapt_state **out, size_t dim, size_t bits)
     return L2H_OK;
 }
 
-static l2h_status adapt_create(void **state, size_t dim, size_t bits, const l2h_online_params *p,
-                               uint64_t seed, const float *init_x, const int32_t *init_labels,
-                               size_t n_init)
+static l2h_status adapt_bind(void **state, l2h_model *map, const l2h_online_setup *su)
 {
-    (void)init_x;
-    (void)init_labels;
-    (void)n_init;
     *state = NULL;
+    const l2h_online_params *p = su->p;
     L2H_FAIL_IF(!(p->adapt_alpha > 0.0 && p->adapt_alpha < 1.0), L2H_ERR_ARG,
                 "adapthash: alpha=%g outside (0, 1)", p->adapt_alpha);
     L2H_FAIL_IF(!(p->adapt_beta >= 0.0) || !(p->adapt_step > 0.0), L2H_ERR_ARG,
                 "adapthash: beta=%g must be >= 0 and step=%g > 0", p->adapt_beta, p->adapt_step);
     adapt_state *s;
-    L2H_TRY(adapt_alloc(&s, dim, bits));
+    L2H_TRY(adapt_alloc(&s, su->dim, su->bits));
+    L2H_NOMEM_IF_NULL(s);
     s->alpha = p->adapt_alpha;
     s->beta = p->adapt_beta;
     s->step = p->adapt_step;
-    l2h_rng rng;
-    l2h_rng_seed(&rng, seed);
-    l2h_online_lsh_init(s->w, bits, dim, &rng);
+    float *b;
+    const l2h_status st = l2h_online_linear_bind(map, su, &s->w, &b);
+    if (st != L2H_OK) {
+        adapt_destroy(s);
+        return st;
+    }
     *state = s;
+    return L2H_OK;
+}
+
+static l2h_status adapt_create(void **state, l2h_model **map, const l2h_online_setup *su,
+                               const float *init_x, const int32_t *init_labels, size_t n_init)
+{
+    (void)init_x;
+    (void)init_labels;
+    (void)n_init;
+    float *w, *b;
+    L2H_TRY(l2h_online_linear_model(map, "adapthash", su, &w, &b));
+    const l2h_status st = adapt_bind(state, *map, su);
+    if (st != L2H_OK) {
+        l2h_model_free(*map);
+        *map = NULL;
+        return st;
+    }
+    l2h_rng rng;
+    l2h_rng_seed(&rng, su->seed);
+    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
     return L2H_OK;
 }
 
@@ -191,52 +209,26 @@ static l2h_status adapt_learn(void *state, const l2h_online_batch *bt)
     return L2H_OK;
 }
 
-static l2h_status adapt_encode(const void *state, const float *x, size_t n, uint8_t *codes)
-{
-    const adapt_state *s = state;
-    return l2h_online_linear_encode(s->w, NULL, s->bits, s->dim, x, n, codes);
-}
-
-static double adapt_distance(const void *a, const void *b)
-{
-    const adapt_state *sa = a, *sb = b;
-    return l2h_online_l1(sa->w, sb->w, sa->bits * sa->dim);
-}
-
-static l2h_status adapt_copy(void *dst, const void *src)
-{
-    adapt_state *d = dst;
-    const adapt_state *s = src;
-    L2H_FAIL_IF(d->dim != s->dim || d->bits != s->bits, L2H_ERR_ARG, "adapthash: shape mismatch");
-    memcpy(d->w, s->w, s->bits * s->dim * sizeof *s->w);
-    d->alpha = s->alpha;
-    d->beta = s->beta;
-    d->step = s->step;
-    return L2H_OK;
-}
-
-static l2h_status adapt_clone(void **out, const void *src)
-{
-    const adapt_state *s = src;
-    adapt_state *d;
-    *out = NULL;
-    L2H_TRY(adapt_alloc(&d, s->dim, s->bits));
-    (void)adapt_copy(d, s);
-    *out = d;
-    return L2H_OK;
-}
+static const l2h_option_info adapt_options[] = {
+    L2H_OPT_PARAM("alpha", L2H_OPT_DOUBLE, "0.9", adapt_alpha, "margin, in (0, 1)"),
+    L2H_OPT_PARAM("beta", L2H_OPT_DOUBLE, "0.01", adapt_beta, "orthogonality weight"),
+    L2H_OPT_PARAM("step", L2H_OPT_DOUBLE, "1", adapt_step, "step size"),
+};
 
 const l2h_online_ops l2h_online_adapthash_ops = {
-    .name = "adapthash",
+    .info = {.name = "adapthash",
+             .summary = "Adaptive Hashing (Cakir & Sclaroff, ICCV 2015): SGD on a hinge of pairwise Hamming distances",
+             .batch = 2,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(adapt_options),
+             .options = adapt_options},
     .batch = 2,
     .min_batch = 2,
     .needs_labels = false,
     .needs_init_data = false,
     .create = adapt_create,
+    .bind = adapt_bind,
     .destroy = adapt_destroy,
     .learn = adapt_learn,
-    .encode = adapt_encode,
-    .distance = adapt_distance,
-    .clone = adapt_clone,
-    .copy = adapt_copy,
+    .visit = NULL, /* everything it learns is in the span */
 };

@@ -1,6 +1,6 @@
 /* online_internal.h -- what the online stream engine knows about an online hashing method: an
- * ops table (init, learn, encode, parameter distance, snapshot copy), the hyper-parameters of
- * every method, and the few helpers the method files share (linear hash W stored row-wise,
+ * ops table (create / bind a learner over the mapping's parameter span, learn, checkpoint
+ * visitor), and the few helpers the method files share (linear hash W stored row-wise,
  * affinity between stream items, the reservoir). The engine never looks inside a method's state.
  *
  * Shapes: a linear method keeps W as [bits, dim] row-major (row k = w_k, the k-th hash
@@ -11,8 +11,10 @@
 
 #include "core.h"
 #include "l2h/online.h"
+#include "model_internal.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* One learning step's input: n stream items (n = the method's batch size, except possibly a
  * shorter last batch) with their supervision, and the reservoir as it was BEFORE these items
@@ -31,35 +33,85 @@ typedef struct l2h_online_batch {
 bool l2h_online_similar(const float *xa, const float *xb, size_t dim, const int32_t *la,
                         const int32_t *lb, float dist_threshold);
 
+/* What a method is created from. The mapping Φ is an l2h_model (preprocessing + network +
+ * sign) whose network parameter arena is the method's parameter span: the engine keeps Φ_t and
+ * Φˢ as two such models, copies the span on a table update, compares spans for the "mapping
+ * unchanged" test, encodes through the model and hands out copies of it (l2h_online_model).
+ * A method never owns the span; its state borrows it from the current model. */
+typedef struct l2h_online_setup {
+    size_t dim, bits;
+    const l2h_online_params *p;
+    uint64_t seed;
+    const float *mean; /* [dim] preprocessing mean the models carry, or NULL */
+    int l2_normalize;  /* preprocessing flag the models carry                */
+    const void *opts;  /* the method's own options (ops->opts_size bytes), or NULL */
+} l2h_online_setup;
+
+/* Checkpoint visitor: one call per named array of the method's learner state (everything that
+ * is not in the parameter span: optimiser state, codewords, RNG, counters). Saving copies the
+ * values into the file; loading reads them back and fails with L2H_ERR_FORMAT if the file's
+ * array has another length. */
+typedef struct l2h_online_io l2h_online_io;
+bool l2h_online_io_loading(const l2h_online_io *io);
+l2h_status l2h_online_io_f64(l2h_online_io *io, const char *name, double *v, size_t n);
+l2h_status l2h_online_io_u64(l2h_online_io *io, const char *name, uint64_t *v, size_t n);
+l2h_status l2h_online_io_i32(l2h_online_io *io, const char *name, int32_t *v, size_t n);
+l2h_status l2h_online_io_i8(l2h_online_io *io, const char *name, int8_t *v, size_t n);
+l2h_status l2h_online_io_size(l2h_online_io *io, const char *name, size_t *v);
+l2h_status l2h_online_io_rng(l2h_online_io *io, const char *name, l2h_rng *r);
+/* Loading: the element count of the array `name` in the file (0 if absent), bounded by the
+ * file's real size, so a method can size a variable array before reading it. */
+size_t l2h_online_io_count(const l2h_online_io *io, const char *name);
+
 typedef struct l2h_online_ops {
-    const char *name;
+    l2h_method_info info; /* name, summary, batch, needs_labels, option table */
+    size_t opts_size;     /* bytes of the method's own option struct (0: none)   */
     size_t batch;         /* items per learn call in the reference protocol (1, 2 or 50)   */
     size_t min_batch;     /* the fewest items a learn call accepts (pairs need 2)          */
     bool needs_labels;    /* OSH: class labels are its supervision                         */
     bool needs_init_data; /* OKH: anchors come from the initial data                       */
-    /* Creates a state. init_x [n_init, dim] (+ labels, may be NULL) are training items the
-     * method may use for data-dependent initialisation (OKH anchors); n_init may be 0. */
-    l2h_status (*create)(void **state, size_t dim, size_t bits, const l2h_online_params *p,
-                         uint64_t seed, const float *init_x, const int32_t *init_labels,
-                         size_t n_init);
+    /* Creates the mapping Φ_0 (*map, a new model) and a learner state bound to its span.
+     * init_x [n_init, dim] (+ labels, may be NULL) are preprocessed training items the method
+     * may use for data-dependent initialisation (OKH anchors); n_init may be 0. */
+    l2h_status (*create)(void **state, l2h_model **map, const l2h_online_setup *su,
+                         const float *init_x, const int32_t *init_labels, size_t n_init);
+    /* A learner state bound to an existing mapping (a checkpoint's); learner arrays are then
+     * filled by visit. L2H_ERR_FORMAT if map does not have this method's network shape. */
+    l2h_status (*bind)(void **state, l2h_model *map, const l2h_online_setup *su);
     void (*destroy)(void *state);
+    /* Learns one batch, updating the bound span. */
     l2h_status (*learn)(void *state, const l2h_online_batch *b);
-    /* codes[n, l2h_code_bytes(bits)] for x[n, dim]. */
-    l2h_status (*encode)(const void *state, const float *x, size_t n, uint8_t *codes);
-    /* Σ |θ − θ'| over the parameters that determine encode (0 iff the same mapping). */
-    double (*distance)(const void *a, const void *b);
-    l2h_status (*clone)(void **out, const void *src); /* new state equal to src       */
-    l2h_status (*copy)(void *dst, const void *src);   /* dst := src (dst a clone)     */
+    /* Saves / loads the learner state beyond the span (may be NULL: nothing else). */
+    l2h_status (*visit)(void *state, l2h_online_io *io);
 } l2h_online_ops;
 
-extern const l2h_online_ops l2h_online_okh_ops;
-extern const l2h_online_ops l2h_online_osh_ops;
-extern const l2h_online_ops l2h_online_adapthash_ops;
-extern const l2h_online_ops l2h_online_sketchhash_ops;
-extern const l2h_online_ops l2h_online_mihash_ops;
-
-/* Method by name ("okh", "osh", "adapthash", "sketchhash", "mihash"); NULL if unknown. */
+/* Method by name; NULL if unknown. */
 const l2h_online_ops *l2h_online_find_ops(const char *name);
+/* Option table helpers for the method files: an entry stored in l2h_online_params / in the
+ * method's own option struct. */
+#define L2H_OPT_PARAM(nm, ty, df, field, hp)                                                       \
+    {.name = (nm), .type = (ty), .def = (df), .help = (hp), .storage = 0,                          \
+     .offset = offsetof(l2h_online_params, field)}
+#define L2H_OPT_OWN(nm, ty, df, st, field, hp)                                                     \
+    {.name = (nm), .type = (ty), .def = (df), .help = (hp), .storage = 1, .offset = offsetof(st, field)}
+#define L2H_OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
+/* Parses `value` as the option's type into storage at dst (double / size_t / int). */
+l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst);
+/* Formats the option stored at src. */
+void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap);
+
+/* A new mapping model of the method `name` over `net` (TAKEN, freed on failure too) with the
+ * setup's preprocessing. */
+l2h_status l2h_online_new_model(l2h_model **out, const char *name, l2h_net *net,
+                                const l2h_online_setup *su);
+/* The linear mapping z = x · Wᵀ + b, W [bits, dim] zero, b zero, as a new model; *w / *b point
+ * at its span (W then b). */
+l2h_status l2h_online_linear_model(l2h_model **out, const char *name, const l2h_online_setup *su,
+                                   float **w, float **b);
+/* The span of a linear mapping model, checking its shape [bits, dim] (+ bias [bits]):
+ * L2H_ERR_FORMAT otherwise. */
+l2h_status l2h_online_linear_bind(l2h_model *map, const l2h_online_setup *su, float **w,
+                                  float **b);
 
 /* ---- linear hash helpers (online_linear.c) ------------------------------------------------ */
 
@@ -67,9 +119,6 @@ const l2h_online_ops *l2h_online_find_ops(const char *name);
 void l2h_online_lsh_init(float *w, size_t bits, size_t dim, l2h_rng *rng);
 /* Rescales every row of w[bits, dim] to unit length (rows of norm 0 left as they are). */
 void l2h_online_normalize_rows(float *w, size_t bits, size_t dim);
-/* z[n, bits] = x[n, dim] · wᵀ − offset (offset[bits] or NULL), packed into codes[n, bytes]. */
-l2h_status l2h_online_linear_encode(const float *w, const float *offset, size_t bits, size_t dim,
-                                    const float *x, size_t n, uint8_t *codes);
 /* Σ |a − b| over n floats, in double. */
 double l2h_online_l1(const float *a, const float *b, size_t n);
 

@@ -1,33 +1,128 @@
 /* online_linear.c -- helpers shared by the online methods: the method registry, the affinity
- * rule between stream items, and the linear hash h(x) = [w_kᵀx > 0]_k with W stored as
- * [bits, dim] rows (LSH initialisation, row normalisation, encoding, parameter distance). */
+ * rule between stream items, and the linear hash h(x) = [w_kᵀx + b_k > 0]_k with W stored as
+ * [bits, dim] rows followed by b (LSH initialisation, row normalisation, the mapping model,
+ * parameter distance). */
 #include "online_internal.h"
 
 #include "l2h/codes.h"
 #include "linalg.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
+/* The online method registry: adding a method is one file online_<name>.c exporting its ops
+ * table (option table included) and one line in online_methods.def. */
+#define L2H_ONLINE_METHOD(x) extern const l2h_online_ops l2h_online_##x##_ops;
+#include "online_methods.def"
+#undef L2H_ONLINE_METHOD
+#define L2H_ONLINE_METHOD(x) &l2h_online_##x##_ops,
 static const l2h_online_ops *const k_methods[] = {
-    &l2h_online_okh_ops,        &l2h_online_osh_ops,    &l2h_online_adapthash_ops,
-    &l2h_online_sketchhash_ops, &l2h_online_mihash_ops,
+#include "online_methods.def"
 };
+#undef L2H_ONLINE_METHOD
 #define N_METHODS (sizeof k_methods / sizeof k_methods[0])
 
 const l2h_online_ops *l2h_online_find_ops(const char *name)
 {
     if (name == NULL) return NULL;
     for (size_t i = 0; i < N_METHODS; i++)
-        if (strcmp(k_methods[i]->name, name) == 0) return k_methods[i];
+        if (strcmp(k_methods[i]->info.name, name) == 0) return k_methods[i];
     return NULL;
+}
+
+size_t l2h_online_method_count(void)
+{
+    return N_METHODS;
+}
+
+const l2h_method_info *l2h_online_method_info(size_t i)
+{
+    return i < N_METHODS ? &k_methods[i]->info : NULL;
+}
+
+const l2h_method_info *l2h_online_method_find(const char *name)
+{
+    const l2h_online_ops *ops = l2h_online_find_ops(name);
+    return ops ? &ops->info : NULL;
+}
+
+static const char *g_names[N_METHODS + 1];
+static once_flag g_names_once = ONCE_FLAG_INIT;
+
+static void fill_names(void)
+{
+    for (size_t i = 0; i < N_METHODS; i++)
+        g_names[i] = k_methods[i]->info.name;
+    g_names[N_METHODS] = NULL;
 }
 
 const char *const *l2h_online_methods(void)
 {
-    static const char *const names[] = {"okh", "osh", "adapthash", "sketchhash", "mihash", NULL};
-    _Static_assert(sizeof names / sizeof names[0] == N_METHODS + 1, "method name table");
-    return names;
+    call_once(&g_names_once, fill_names);
+    return g_names;
+}
+
+l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst)
+{
+    L2H_FAIL_IF(value == NULL || *value == '\0', L2H_ERR_ARG, "option %s: empty value",
+                opt->name);
+    char *end = NULL;
+    errno = 0;
+    switch (opt->type) {
+    case L2H_OPT_DOUBLE: {
+        const double v = strtod(value, &end);
+        L2H_FAIL_IF(*end != '\0' || errno != 0 || !isfinite(v), L2H_ERR_ARG,
+                    "option %s: '%s' is not a finite number", opt->name, value);
+        memcpy(dst, &v, sizeof v);
+        return L2H_OK;
+    }
+    case L2H_OPT_SIZE: {
+        L2H_FAIL_IF(value[0] < '0' || value[0] > '9', L2H_ERR_ARG,
+                    "option %s: '%s' is not a non-negative integer", opt->name, value);
+        const unsigned long long v = strtoull(value, &end, 10);
+        L2H_FAIL_IF(*end != '\0' || errno != 0 || v > ((unsigned long long)1 << 40),
+                    L2H_ERR_ARG, "option %s: '%s' is not a non-negative integer", opt->name,
+                    value);
+        const size_t z = (size_t)v;
+        memcpy(dst, &z, sizeof z);
+        return L2H_OK;
+    }
+    case L2H_OPT_INT: {
+        const long v = strtol(value, &end, 10);
+        L2H_FAIL_IF(*end != '\0' || errno != 0 || v < -(1L << 30) || v > (1L << 30),
+                    L2H_ERR_ARG, "option %s: '%s' is not an integer", opt->name, value);
+        const int i = (int)v;
+        memcpy(dst, &i, sizeof i);
+        return L2H_OK;
+    }
+    }
+    L2H_FAIL(L2H_ERR_ARG, "option %s: unknown type", opt->name);
+}
+
+void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap)
+{
+    double d;
+    size_t z;
+    int i;
+    switch (opt->type) {
+    case L2H_OPT_DOUBLE:
+        memcpy(&d, src, sizeof d);
+        snprintf(buf, cap, "%.17g", d);
+        return;
+    case L2H_OPT_SIZE:
+        memcpy(&z, src, sizeof z);
+        snprintf(buf, cap, "%zu", z);
+        return;
+    case L2H_OPT_INT:
+        memcpy(&i, src, sizeof i);
+        snprintf(buf, cap, "%d", i);
+        return;
+    }
+    snprintf(buf, cap, "?");
 }
 
 bool l2h_online_similar(const float *xa, const float *xb, size_t dim, const int32_t *la,
@@ -63,29 +158,47 @@ void l2h_online_lsh_init(float *w, size_t bits, size_t dim, l2h_rng *rng)
     l2h_online_normalize_rows(w, bits, dim);
 }
 
-l2h_status l2h_online_linear_encode(const float *w, const float *offset, size_t bits, size_t dim,
-                                    const float *x, size_t n, uint8_t *codes)
+l2h_status l2h_online_new_model(l2h_model **out, const char *name, l2h_net *net,
+                                const l2h_online_setup *su)
 {
-    if (n == 0) return L2H_OK;
-    L2H_FAIL_IF(x == NULL || codes == NULL, L2H_ERR_ARG, "online encode: NULL buffer");
-    /* Encode in blocks of rows so the scratch stays small for large tables. */
-    const size_t block = 1024;
-    float *z = l2h_malloc_array(block * bits, sizeof *z); /* [block, bits] */
-    L2H_NOMEM_IF_NULL(z);
-    const size_t bytes = l2h_code_bytes(bits);
-    l2h_status st = L2H_OK;
-    for (size_t i0 = 0; i0 < n && st == L2H_OK; i0 += block) {
-        const size_t m = n - i0 < block ? n - i0 : block;
-        l2h_sgemm(false, true, m, bits, dim, 1.0f, x + i0 * dim, dim, w, dim, 0.0f, z,
-                  bits); /* Z = X · Wᵀ */
-        if (offset != NULL)
-            for (size_t r = 0; r < m; r++)
-                for (size_t k = 0; k < bits; k++)
-                    z[r * bits + k] -= offset[k];
-        st = l2h_codes_pack(z, m, bits, codes + i0 * bytes);
+    *out = NULL;
+    L2H_TRY(l2h_model_create(out, name, net, su->mean, su->l2_normalize));
+    const l2h_status st = l2h_model_set_meta(*out, "online", "1");
+    if (st != L2H_OK) {
+        l2h_model_free(*out);
+        *out = NULL;
     }
-    l2h_free(z);
     return st;
+}
+
+l2h_status l2h_online_linear_model(l2h_model **out, const char *name, const l2h_online_setup *su,
+                                   float **w, float **b)
+{
+    *out = NULL;
+    size_t n;
+    L2H_FAIL_IF(!l2h_mul_ok(su->bits, su->dim + 1, &n), L2H_ERR_ARG, "online: size overflow");
+    float *zero = l2h_calloc(su->bits * su->dim, sizeof *zero);
+    L2H_NOMEM_IF_NULL(zero);
+    l2h_net *net = NULL;
+    l2h_status st = l2h_net_linear_create(&net, su->dim, su->bits, zero, NULL);
+    l2h_free(zero);
+    if (st != L2H_OK) return st;
+    L2H_TRY(l2h_online_new_model(out, name, net, su));
+    return l2h_online_linear_bind(*out, su, w, b);
+}
+
+l2h_status l2h_online_linear_bind(l2h_model *map, const l2h_online_setup *su, float **w, float **b)
+{
+    const l2h_net *net = l2h_model_net(map);
+    const float *cw, *cb;
+    L2H_FAIL_IF(net->in_dim != su->dim || net->out_dim != su->bits ||
+                    l2h_net_linear_params(net, &cw, &cb) != L2H_OK,
+                L2H_ERR_FORMAT, "online: the mapping is not a linear hash %zu -> %zu", su->dim,
+                su->bits);
+    size_t n;
+    *w = l2h_model_params(map, &n);
+    *b = *w + su->bits * su->dim;
+    return L2H_OK;
 }
 
 double l2h_online_l1(const float *a, const float *b, size_t n)

@@ -21,7 +21,7 @@ typedef struct mih_state {
     l2h_mihash_online_params op;
     double step, decay;
     size_t t;      /* items learned from                    */
-    float *w;      /* [bits, dim]                           */
+    float *w;      /* [bits, dim], the mapping's span (borrowed) */
     float *y, *dy; /* [bits]                                */
     float *rc;     /* [cap, bits] relaxed reservoir codes   */
     uint8_t *sim;  /* [cap]                                 */
@@ -31,7 +31,6 @@ static void mih_destroy(void *state)
 {
     mih_state *s = state;
     if (s == NULL) return;
-    l2h_free(s->w);
     l2h_free(s->y);
     l2h_free(s->dy);
     l2h_free(s->rc);
@@ -46,10 +45,9 @@ static l2h_status mih_alloc(mih_state **out, size_t dim, size_t bits)
     L2H_NOMEM_IF_NULL(s);
     s->dim = dim;
     s->bits = bits;
-    s->w = l2h_malloc_array(bits * dim, sizeof *s->w);
     s->y = l2h_malloc_array(bits, sizeof *s->y);
     s->dy = l2h_malloc_array(bits, sizeof *s->dy);
-    if (!s->w || !s->y || !s->dy) {
+    if (!s->y || !s->dy) {
         mih_destroy(s);
         L2H_FAIL(L2H_ERR_NOMEM, "mihash: out of memory");
     }
@@ -57,14 +55,11 @@ static l2h_status mih_alloc(mih_state **out, size_t dim, size_t bits)
     return L2H_OK;
 }
 
-static l2h_status mih_create(void **state, size_t dim, size_t bits, const l2h_online_params *p,
-                             uint64_t seed, const float *init_x, const int32_t *init_labels,
-                             size_t n_init)
+static l2h_status mih_bind(void **state, l2h_model *map, const l2h_online_setup *su)
 {
-    (void)init_x;
-    (void)init_labels;
-    (void)n_init;
     *state = NULL;
+    const l2h_online_params *p = su->p;
+    const size_t bits = su->bits;
     l2h_mihash_online_params op = l2h_mihash_online_default_params(bits);
     if (p->mihash_bins) op.bins = p->mihash_bins;
     if (p->mihash_scale > 0.0) op.scale = (float)p->mihash_scale;
@@ -74,15 +69,46 @@ static l2h_status mih_create(void **state, size_t dim, size_t bits, const l2h_on
     L2H_FAIL_IF(!(p->mihash_step > 0.0) || !(p->mihash_decay >= 0.0), L2H_ERR_ARG,
                 "mihash: step=%g must be > 0 and decay=%g >= 0", p->mihash_step, p->mihash_decay);
     mih_state *s;
-    L2H_TRY(mih_alloc(&s, dim, bits));
+    L2H_TRY(mih_alloc(&s, su->dim, bits));
+    L2H_NOMEM_IF_NULL(s);
     s->op = op;
     s->step = p->mihash_step;
     s->decay = p->mihash_decay;
-    l2h_rng rng;
-    l2h_rng_seed(&rng, seed);
-    l2h_online_lsh_init(s->w, bits, dim, &rng);
+    float *b;
+    const l2h_status st = l2h_online_linear_bind(map, su, &s->w, &b);
+    if (st != L2H_OK) {
+        mih_destroy(s);
+        return st;
+    }
     *state = s;
     return L2H_OK;
+}
+
+static l2h_status mih_create(void **state, l2h_model **map, const l2h_online_setup *su,
+                             const float *init_x, const int32_t *init_labels, size_t n_init)
+{
+    (void)init_x;
+    (void)init_labels;
+    (void)n_init;
+    float *w, *b;
+    L2H_TRY(l2h_online_linear_model(map, "mihash", su, &w, &b));
+    const l2h_status st = mih_bind(state, *map, su);
+    if (st != L2H_OK) {
+        l2h_model_free(*map);
+        *map = NULL;
+        return st;
+    }
+    l2h_rng rng;
+    l2h_rng_seed(&rng, su->seed);
+    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
+    return L2H_OK;
+}
+
+/* Learner state beyond the span: the number of items learned from (the step decay). */
+static l2h_status mih_visit(void *state, l2h_online_io *io)
+{
+    mih_state *s = state;
+    return l2h_online_io_size(io, "t", &s->t);
 }
 
 static l2h_status mih_reserve(mih_state *s, size_t n)
@@ -136,53 +162,29 @@ static l2h_status mih_learn(void *state, const l2h_online_batch *b)
     return L2H_OK;
 }
 
-static l2h_status mih_encode(const void *state, const float *x, size_t n, uint8_t *codes)
-{
-    const mih_state *s = state;
-    return l2h_online_linear_encode(s->w, NULL, s->bits, s->dim, x, n, codes);
-}
-
-static double mih_distance(const void *a, const void *b)
-{
-    const mih_state *sa = a, *sb = b;
-    return l2h_online_l1(sa->w, sb->w, sa->bits * sa->dim);
-}
-
-static l2h_status mih_copy(void *dst, const void *src)
-{
-    mih_state *d = dst;
-    const mih_state *s = src;
-    L2H_FAIL_IF(d->dim != s->dim || d->bits != s->bits, L2H_ERR_ARG, "mihash: shape mismatch");
-    memcpy(d->w, s->w, s->bits * s->dim * sizeof *s->w);
-    d->op = s->op;
-    d->step = s->step;
-    d->decay = s->decay;
-    d->t = s->t;
-    return L2H_OK;
-}
-
-static l2h_status mih_clone(void **out, const void *src)
-{
-    const mih_state *s = src;
-    mih_state *d;
-    *out = NULL;
-    L2H_TRY(mih_alloc(&d, s->dim, s->bits));
-    (void)mih_copy(d, s);
-    *out = d;
-    return L2H_OK;
-}
+static const l2h_option_info mih_options[] = {
+    L2H_OPT_PARAM("bins", L2H_OPT_SIZE, "0", mihash_bins, "histogram bins K; 0 = min(16, bits)"),
+    L2H_OPT_PARAM("scale", L2H_OPT_DOUBLE, "10", mihash_scale, "sigmoid scale s in sigma(s w'x)"),
+    L2H_OPT_PARAM("step", L2H_OPT_DOUBLE, "1", mihash_step, "SGD step"),
+    L2H_OPT_PARAM("decay", L2H_OPT_DOUBLE, "0", mihash_decay, "step decay: step / (1 + decay t)"),
+    L2H_OPT_PARAM("reference_grad", L2H_OPT_INT, "0", mihash_reference_grad,
+                  "1: the reference code's d(d)/d(phi) = -phi_r/2 instead of the exact one"),
+};
 
 const l2h_online_ops l2h_online_mihash_ops = {
-    .name = "mihash",
+    .info = {.name = "mihash",
+             .summary = "online MIHash (Cakir et al., ICCV 2017): SGD on the mutual information against the reservoir",
+             .batch = 1,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(mih_options),
+             .options = mih_options},
     .batch = 1,
     .min_batch = 1,
     .needs_labels = false,
     .needs_init_data = false,
     .create = mih_create,
+    .bind = mih_bind,
     .destroy = mih_destroy,
     .learn = mih_learn,
-    .encode = mih_encode,
-    .distance = mih_distance,
-    .clone = mih_clone,
-    .copy = mih_copy,
+    .visit = mih_visit,
 };

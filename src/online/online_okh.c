@@ -21,6 +21,7 @@
 #include "online_internal.h"
 
 #include "linalg.h"
+#include "nn.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,11 +29,12 @@
 typedef struct okh_state {
     size_t dim, bits, m; /* m anchors; features have m + 1 entries */
     double c, alpha;
-    float sigma;
-    float *anchors; /* [m, dim]      */
-    float *anorm2;  /* [m] ‖a‖²      */
+    double gamma; /* 1 / (2σ²), the rbf layer's width */
+    /* views into the mapping's span (borrowed): rbf layer, then linear layer */
+    float *anchors; /* [m, dim]                                     */
     float *kmean;   /* [m] mean of κ(·, a_i) over the initial items */
-    float *w;       /* [bits, m + 1] */
+    float *w;       /* [bits, m]                                    */
+    float *wb;      /* [bits], the weight of the constant feature   */
     /* scratch */
     double *ki, *kj; /* [m + 1]       */
     double *u, *v;   /* [bits]        */
@@ -44,10 +46,6 @@ static void okh_destroy(void *state)
 {
     okh_state *s = state;
     if (s == NULL) return;
-    l2h_free(s->anchors);
-    l2h_free(s->anorm2);
-    l2h_free(s->kmean);
-    l2h_free(s->w);
     l2h_free(s->ki);
     l2h_free(s->kj);
     l2h_free(s->u);
@@ -66,10 +64,6 @@ static l2h_status okh_alloc(okh_state **out, size_t dim, size_t bits, size_t m)
     s->dim = dim;
     s->bits = bits;
     s->m = m;
-    s->anchors = l2h_malloc_array(m * dim, sizeof *s->anchors);
-    s->anorm2 = l2h_malloc_array(m, sizeof *s->anorm2);
-    s->kmean = l2h_calloc(m, sizeof *s->kmean);
-    s->w = l2h_malloc_array(bits * (m + 1), sizeof *s->w);
     s->ki = l2h_malloc_array(m + 1, sizeof *s->ki);
     s->kj = l2h_malloc_array(m + 1, sizeof *s->kj);
     s->u = l2h_malloc_array(bits, sizeof *s->u);
@@ -77,8 +71,7 @@ static l2h_status okh_alloc(okh_state **out, size_t dim, size_t bits, size_t m)
     s->gi = l2h_malloc_array(bits, sizeof *s->gi);
     s->gj = l2h_malloc_array(bits, sizeof *s->gj);
     s->order = l2h_malloc_array(bits, sizeof *s->order);
-    if (!s->anchors || !s->anorm2 || !s->kmean || !s->w || !s->ki || !s->kj || !s->u || !s->v ||
-        !s->gi || !s->gj || !s->order) {
+    if (!s->ki || !s->kj || !s->u || !s->v || !s->gi || !s->gj || !s->order) {
         okh_destroy(s);
         L2H_FAIL(L2H_ERR_NOMEM, "okh: out of memory");
     }
@@ -86,59 +79,94 @@ static l2h_status okh_alloc(okh_state **out, size_t dim, size_t bits, size_t m)
     return L2H_OK;
 }
 
-/* k[n, m] = κ(x_r, a_i) for x[n, dim]; k must hold n*m floats. */
-static void okh_kernel(const okh_state *s, const float *x, size_t n, float *k)
+static l2h_status okh_check(const l2h_online_params *p)
 {
-    const size_t m = s->m, dim = s->dim;
-    l2h_sgemm(false, true, n, m, dim, 1.0f, x, dim, s->anchors, dim, 0.0f, k, m); /* K = X · Aᵀ */
-    const double inv = 1.0 / (2.0 * (double)s->sigma * (double)s->sigma);
+    L2H_FAIL_IF(p->okh_anchors == 0, L2H_ERR_ARG, "okh: needs at least one anchor");
+    L2H_FAIL_IF(!(p->okh_c > 0.0) || !(p->okh_alpha > 0.0 && p->okh_alpha < 1.0), L2H_ERR_ARG,
+                "okh: C=%g must be > 0 and alpha=%g in (0, 1)", p->okh_c, p->okh_alpha);
+    return L2H_OK;
+}
+
+/* A state over a mapping of the shape rbf:<m> -> linear:<bits> (network arch "kernel"). */
+static l2h_status okh_bind(void **state, l2h_model *map, const l2h_online_setup *su)
+{
+    *state = NULL;
+    L2H_TRY(okh_check(su->p));
+    const size_t m = su->p->okh_anchors, dim = su->dim, bits = su->bits;
+    const l2h_nn *nn = l2h_net_nn(l2h_model_net(map));
+    size_t ns = 0, nt = 0;
+    const l2h_layer_spec *sp = nn ? l2h_nn_specs(nn, &ns) : NULL;
+    const l2h_nn_tensor *t = nn ? l2h_nn_tensors(nn, &nt) : NULL;
+    L2H_FAIL_IF(nn == NULL || ns != 2 || nt != 4 || sp[0].kind != L2H_LAYER_RBF ||
+                    sp[0].out != m || sp[1].kind != L2H_LAYER_LINEAR || sp[1].out != bits ||
+                    l2h_nn_in_dim(nn) != dim,
+                L2H_ERR_FORMAT, "okh: the mapping is not rbf:%zu -> linear:%zu over %zu inputs",
+                m, bits, dim);
+    okh_state *s;
+    L2H_TRY(okh_alloc(&s, dim, bits, m));
+    L2H_NOMEM_IF_NULL(s);
+    s->c = su->p->okh_c;
+    s->alpha = su->p->okh_alpha;
+    s->gamma = sp[0].gamma;
+    size_t n;
+    float *span = l2h_model_params(map, &n);
+    s->anchors = span + t[0].offset;
+    s->kmean = span + t[1].offset;
+    s->w = span + t[2].offset;
+    s->wb = span + t[3].offset;
+    *state = s;
+    return L2H_OK;
+}
+
+/* k[n, m] = κ(x_r, a_i) − kmean_i for x[n, dim] (the rbf layer's arithmetic). */
+static void okh_kernel(const float *anchors, const float *anorm2, const float *kmean, size_t m,
+                       size_t dim, double inv, const float *x, size_t n, float *k)
+{
+    l2h_sgemm(false, true, n, m, dim, 1.0f, x, dim, anchors, dim, 0.0f, k, m); /* K = X · Aᵀ */
     for (size_t r = 0; r < n; r++) {
         const float *xr = x + r * dim;
         double xn = 0.0;
         for (size_t t = 0; t < dim; t++)
             xn += (double)xr[t] * (double)xr[t];
         for (size_t i = 0; i < m; i++) {
-            double d2 = xn + (double)s->anorm2[i] - 2.0 * (double)k[r * m + i];
+            double d2 = xn + (double)anorm2[i] - 2.0 * (double)k[r * m + i];
             if (d2 < 0.0) d2 = 0.0;
-            k[r * m + i] = (float)(exp(-d2 * inv) - (double)s->kmean[i]);
+            k[r * m + i] = (float)(exp(-d2 * inv) - (double)kmean[i]);
         }
     }
 }
 
-static l2h_status okh_create(void **state, size_t dim, size_t bits, const l2h_online_params *p,
-                             uint64_t seed, const float *init_x, const int32_t *init_labels,
-                             size_t n_init)
+static l2h_status okh_create(void **state, l2h_model **map, const l2h_online_setup *su,
+                             const float *init_x, const int32_t *init_labels, size_t n_init)
 {
     (void)init_labels;
     *state = NULL;
-    const size_t m = p->okh_anchors;
-    L2H_FAIL_IF(m == 0, L2H_ERR_ARG, "okh: needs at least one anchor");
+    *map = NULL;
+    L2H_TRY(okh_check(su->p));
+    const size_t m = su->p->okh_anchors, dim = su->dim, bits = su->bits;
     L2H_FAIL_IF(init_x == NULL || n_init < m + 1, L2H_ERR_ARG,
                 "okh: needs at least %zu initial items (anchors + kernel width), got %zu", m + 1,
                 n_init);
-    L2H_FAIL_IF(!(p->okh_c > 0.0) || !(p->okh_alpha > 0.0 && p->okh_alpha < 1.0), L2H_ERR_ARG,
-                "okh: C=%g must be > 0 and alpha=%g in (0, 1)", p->okh_c, p->okh_alpha);
-    okh_state *s;
-    L2H_TRY(okh_alloc(&s, dim, bits, m));
-    s->c = p->okh_c;
-    s->alpha = p->okh_alpha;
-    memcpy(s->anchors, init_x, m * dim * sizeof *init_x);
+    const float *anchors = init_x; /* the first m initial items */
+    const size_t n_rest = n_init - m < 2000 ? n_init - m : 2000;
+    float *anorm2 = l2h_malloc_array(m, sizeof *anorm2);
+    float *kmean = l2h_calloc(m, sizeof *kmean);
+    float *g = l2h_malloc_array(n_rest * m, sizeof *g); /* [n_rest, m] */
+    float *w0 = l2h_malloc_array(bits * (m + 1), sizeof *w0);
+    l2h_nn *nn = NULL;
+    l2h_net *net = NULL;
+    l2h_status st = L2H_OK;
+    if (!anorm2 || !kmean || !g || !w0) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "okh: out of memory");
     for (size_t i = 0; i < m; i++) {
         double a = 0.0;
-        const float *xr = init_x + i * dim;
+        const float *xr = anchors + i * dim;
         for (size_t t = 0; t < dim; t++)
             a += (double)xr[t] * (double)xr[t];
-        s->anorm2[i] = (float)a;
+        anorm2[i] = (float)a;
     }
     /* σ = mean distance between the non-anchor initial items (at most 2,000) and the anchors */
-    const size_t n_rest = n_init - m < 2000 ? n_init - m : 2000;
-    float *g = l2h_malloc_array(n_rest * m, sizeof *g); /* [n_rest, m] */
-    if (g == NULL) {
-        okh_destroy(s);
-        L2H_FAIL(L2H_ERR_NOMEM, "okh: out of memory");
-    }
     const float *rest = init_x + m * dim;
-    l2h_sgemm(false, true, n_rest, m, dim, 1.0f, rest, dim, s->anchors, dim, 0.0f, g,
+    l2h_sgemm(false, true, n_rest, m, dim, 1.0f, rest, dim, anchors, dim, 0.0f, g,
               m); /* G = X_rest · Aᵀ */
     double sum = 0.0;
     for (size_t r = 0; r < n_rest; r++) {
@@ -147,31 +175,57 @@ static l2h_status okh_create(void **state, size_t dim, size_t bits, const l2h_on
         for (size_t t = 0; t < dim; t++)
             xn += (double)xr[t] * (double)xr[t];
         for (size_t i = 0; i < m; i++) {
-            const double d2 = xn + (double)s->anorm2[i] - 2.0 * (double)g[r * m + i];
+            const double d2 = xn + (double)anorm2[i] - 2.0 * (double)g[r * m + i];
             sum += sqrt(d2 > 0.0 ? d2 : 0.0);
         }
     }
-    s->sigma = (float)(sum / (double)(n_rest * m));
-    if (!(s->sigma > 0.0f)) s->sigma = 1.0f; /* all items equal: any width will do */
-    okh_kernel(s, rest, n_rest, g);          /* kmean is still 0: raw kernel values [n_rest, m] */
+    float sigma = (float)(sum / (double)(n_rest * m));
+    if (!(sigma > 0.0f)) sigma = 1.0f; /* all items equal: any width will do */
+    const double inv = 1.0 / (2.0 * (double)sigma * (double)sigma);
+    okh_kernel(anchors, anorm2, kmean, m, dim, inv, rest, n_rest, g); /* kmean 0: raw values */
     for (size_t i = 0; i < m; i++) {
         double a = 0.0;
         for (size_t r = 0; r < n_rest; r++)
             a += (double)g[r * m + i];
-        s->kmean[i] = (float)(a / (double)n_rest);
+        kmean[i] = (float)(a / (double)n_rest);
     }
-    l2h_free(g);
     l2h_rng rng;
-    l2h_rng_seed(&rng, seed);
-    l2h_online_lsh_init(s->w, bits, m + 1, &rng);
-    *state = s;
-    return L2H_OK;
+    l2h_rng_seed(&rng, su->seed);
+    l2h_online_lsh_init(w0, bits, m + 1, &rng); /* rows over [kernel features, 1] */
+    /* the mapping: rbf:<m> (anchors, kmean, γ) -> linear:<bits> (W[:, :m], W[:, m]) */
+    const l2h_layer_spec specs[2] = {{.kind = L2H_LAYER_RBF, .out = m, .gamma = inv},
+                                     {.kind = L2H_LAYER_LINEAR, .out = bits}};
+    L2H_CHECK_GOTO(l2h_nn_create(&nn, "kernel", dim, 1, 1, specs, 2, 0));
+    L2H_CHECK_GOTO(l2h_net_from_nn(&net, nn));
+    nn = NULL; /* taken */
+    L2H_CHECK_GOTO(l2h_online_new_model(map, "okh", net, su));
+    net = NULL; /* taken */
+    L2H_CHECK_GOTO(okh_bind(state, *map, su));
+    okh_state *s = *state;
+    memcpy(s->anchors, anchors, m * dim * sizeof *anchors);
+    memcpy(s->kmean, kmean, m * sizeof *kmean);
+    for (size_t k = 0; k < bits; k++) {
+        memcpy(s->w + k * m, w0 + k * (m + 1), m * sizeof *w0);
+        s->wb[k] = w0[k * (m + 1) + m];
+    }
+done:
+    if (st != L2H_OK) {
+        l2h_model_free(*map);
+        *map = NULL;
+    }
+    l2h_nn_free(nn);
+    l2h_net_free(net);
+    l2h_free(anorm2);
+    l2h_free(kmean);
+    l2h_free(g);
+    l2h_free(w0);
+    return st;
 }
 
 /* Full feature vector [m + 1] (kernel values and the constant 1) in double. */
 static void okh_feature(const okh_state *s, const float *x, double *k)
 {
-    const double inv = 1.0 / (2.0 * (double)s->sigma * (double)s->sigma);
+    const double inv = s->gamma;
     for (size_t i = 0; i < s->m; i++) {
         const float *a = s->anchors + i * s->dim;
         double d2 = 0.0;
@@ -186,17 +240,19 @@ static void okh_feature(const okh_state *s, const float *x, double *k)
 
 static void okh_pair(okh_state *s, const float *xi, const float *xj, bool similar)
 {
-    const size_t b = s->bits, f = s->m + 1;
+    const size_t b = s->bits, m = s->m;
     okh_feature(s, xi, s->ki);
     okh_feature(s, xj, s->kj);
     size_t d = 0;
     for (size_t k = 0; k < b; k++) {
-        const float *wk = s->w + k * f;
+        const float *wk = s->w + k * m; /* row k over [kernel features, 1]: wk then wb[k] */
         double a = 0.0, c = 0.0;
-        for (size_t t = 0; t < f; t++) {
+        for (size_t t = 0; t < m; t++) {
             a += (double)wk[t] * s->ki[t];
             c += (double)wk[t] * s->kj[t];
         }
+        a += (double)s->wb[k] * s->ki[m];
+        c += (double)s->wb[k] * s->kj[m];
         s->u[k] = a;
         s->v[k] = c;
         s->gi[k] = a > 0.0 ? 1 : -1; /* start from the current codes */
@@ -243,7 +299,7 @@ static void okh_pair(okh_state *s, const float *xi, const float *xj, bool simila
      * direction of row k is (g_ik − h_ik) k_i + (g_jk − h_jk) k_j. */
     double loss = sqrt(r), norm2 = 0.0;
     double kii = 0.0, kjj = 0.0, kij = 0.0;
-    for (size_t t = 0; t < f; t++) {
+    for (size_t t = 0; t <= m; t++) {
         kii += s->ki[t] * s->ki[t];
         kjj += s->kj[t] * s->kj[t];
         kij += s->ki[t] * s->kj[t];
@@ -260,9 +316,10 @@ static void okh_pair(okh_state *s, const float *xi, const float *xj, bool simila
         const double hi = s->u[k] > 0.0 ? 1.0 : -1.0, hj = s->v[k] > 0.0 ? 1.0 : -1.0;
         const double di = tau * ((double)s->gi[k] - hi), dj = tau * ((double)s->gj[k] - hj);
         if (di == 0.0 && dj == 0.0) continue;
-        float *wk = s->w + k * f;
-        for (size_t t = 0; t < f; t++)
+        float *wk = s->w + k * m;
+        for (size_t t = 0; t < m; t++)
             wk[t] += (float)(di * s->ki[t] + dj * s->kj[t]);
+        s->wb[k] += (float)(di * s->ki[m] + dj * s->kj[m]);
     }
 }
 
@@ -276,83 +333,35 @@ static l2h_status okh_learn(void *state, const l2h_online_batch *bt)
                                bt->labels ? bt->labels + i + 1 : NULL, bt->dist_threshold);
         okh_pair(s, xi, xj, sim);
     }
-    for (size_t i = 0; i < s->bits * (s->m + 1); i++)
+    for (size_t i = 0; i < s->bits * s->m; i++)
         L2H_FAIL_IF(!isfinite(s->w[i]), L2H_ERR_NUMERIC, "okh: non-finite weight");
+    for (size_t k = 0; k < s->bits; k++)
+        L2H_FAIL_IF(!isfinite(s->wb[k]), L2H_ERR_NUMERIC, "okh: non-finite weight");
     return L2H_OK;
 }
 
-static l2h_status okh_encode(const void *state, const float *x, size_t n, uint8_t *codes)
-{
-    const okh_state *s = state;
-    if (n == 0) return L2H_OK;
-    const size_t block = 512, f = s->m + 1;
-    float *kb = l2h_malloc_array(block * f, sizeof *kb);    /* [block, m + 1] */
-    float *kt = l2h_malloc_array(block * s->m, sizeof *kt); /* [block, m] */
-    l2h_status st = L2H_OK;
-    if (kb == NULL || kt == NULL) {
-        st = l2h_set_error(L2H_ERR_NOMEM, "okh: out of memory");
-        goto done;
-    }
-    const size_t bytes = (s->bits + 7) / 8;
-    for (size_t i0 = 0; i0 < n && st == L2H_OK; i0 += block) {
-        const size_t nb = n - i0 < block ? n - i0 : block;
-        okh_kernel(s, x + i0 * s->dim, nb, kt);
-        for (size_t r = 0; r < nb; r++) {
-            memcpy(kb + r * f, kt + r * s->m, s->m * sizeof *kb);
-            kb[r * f + s->m] = 1.0f;
-        }
-        st = l2h_online_linear_encode(s->w, NULL, s->bits, f, kb, nb, codes + i0 * bytes);
-    }
-done:
-    l2h_free(kb);
-    l2h_free(kt);
-    return st;
-}
-
-static double okh_distance(const void *a, const void *b)
-{
-    const okh_state *sa = a, *sb = b;
-    return l2h_online_l1(sa->w, sb->w, sa->bits * (sa->m + 1));
-}
-
-static l2h_status okh_copy(void *dst, const void *src)
-{
-    okh_state *d = dst;
-    const okh_state *s = src;
-    L2H_FAIL_IF(d->dim != s->dim || d->bits != s->bits || d->m != s->m, L2H_ERR_ARG,
-                "okh: shape mismatch");
-    memcpy(d->anchors, s->anchors, s->m * s->dim * sizeof *s->anchors);
-    memcpy(d->anorm2, s->anorm2, s->m * sizeof *s->anorm2);
-    memcpy(d->kmean, s->kmean, s->m * sizeof *s->kmean);
-    memcpy(d->w, s->w, s->bits * (s->m + 1) * sizeof *s->w);
-    d->sigma = s->sigma;
-    d->c = s->c;
-    d->alpha = s->alpha;
-    return L2H_OK;
-}
-
-static l2h_status okh_clone(void **out, const void *src)
-{
-    const okh_state *s = src;
-    okh_state *d;
-    *out = NULL;
-    L2H_TRY(okh_alloc(&d, s->dim, s->bits, s->m));
-    (void)okh_copy(d, s);
-    *out = d;
-    return L2H_OK;
-}
+static const l2h_option_info okh_options[] = {
+    L2H_OPT_PARAM("c", L2H_OPT_DOUBLE, "0.1", okh_c, "aggressiveness C of the passive-aggressive step"),
+    L2H_OPT_PARAM("alpha", L2H_OPT_DOUBLE, "0.2", okh_alpha,
+                  "dissimilar margin as a fraction of the bits, in (0, 1)"),
+    L2H_OPT_PARAM("anchors", L2H_OPT_SIZE, "300", okh_anchors,
+                  "kernel anchors (taken from the initial items)"),
+};
 
 const l2h_online_ops l2h_online_okh_ops = {
-    .name = "okh",
+    .info = {.name = "okh",
+             .summary = "Online Kernel Hashing (Huang et al., IJCAI 2013): passive-aggressive updates of a kernel hash on pairs",
+             .batch = 2,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(okh_options),
+             .options = okh_options},
     .batch = 2,
     .min_batch = 2,
     .needs_labels = false,
     .needs_init_data = true,
     .create = okh_create,
+    .bind = okh_bind,
     .destroy = okh_destroy,
     .learn = okh_learn,
-    .encode = okh_encode,
-    .distance = okh_distance,
-    .clone = okh_clone,
-    .copy = okh_copy,
+    .visit = NULL, /* anchors, centring, width and W are all in the span */
 };

@@ -24,7 +24,7 @@ typedef struct osh_state {
     size_t dim, bits;
     double eta;
     int boost;
-    float *w; /* [bits, dim]             */
+    float *w; /* [bits, dim], the mapping's span (borrowed) */
     size_t n_class, cap_class;
     int32_t *class_id; /* [cap_class] labels seen */
     int8_t *codeword;  /* [cap_class, bits] ±1    */
@@ -37,7 +37,6 @@ static void osh_destroy(void *state)
 {
     osh_state *s = state;
     if (s == NULL) return;
-    l2h_free(s->w);
     l2h_free(s->class_id);
     l2h_free(s->codeword);
     l2h_free(s->margin);
@@ -53,12 +52,11 @@ static l2h_status osh_alloc(osh_state **out, size_t dim, size_t bits, size_t cap
     s->dim = dim;
     s->bits = bits;
     s->cap_class = cap_class;
-    s->w = l2h_malloc_array(bits * dim, sizeof *s->w);
     s->class_id = l2h_malloc_array(cap_class, sizeof *s->class_id);
     s->codeword = l2h_malloc_array(cap_class * bits, sizeof *s->codeword);
     s->margin = l2h_malloc_array(bits, sizeof *s->margin);
     s->cand = l2h_malloc_array(bits, sizeof *s->cand);
-    if (!s->w || !s->class_id || !s->codeword || !s->margin || !s->cand) {
+    if (!s->class_id || !s->codeword || !s->margin || !s->cand) {
         osh_destroy(s);
         L2H_FAIL(L2H_ERR_NOMEM, "osh: out of memory");
     }
@@ -66,27 +64,73 @@ static l2h_status osh_alloc(osh_state **out, size_t dim, size_t bits, size_t cap
     return L2H_OK;
 }
 
-static l2h_status osh_create(void **state, size_t dim, size_t bits, const l2h_online_params *p,
-                             uint64_t seed, const float *init_x, const int32_t *init_labels,
-                             size_t n_init)
+static l2h_status osh_bind(void **state, l2h_model *map, const l2h_online_setup *su)
 {
-    (void)init_x;
-    (void)init_labels;
-    (void)n_init;
     *state = NULL;
+    const l2h_online_params *p = su->p;
     L2H_FAIL_IF(!(p->osh_eta > 0.0), L2H_ERR_ARG, "osh: eta=%g must be > 0", p->osh_eta);
     L2H_FAIL_IF(p->osh_boost != 0 && p->osh_boost != 1, L2H_ERR_ARG, "osh: boost=%d must be 0 or 1",
                 p->osh_boost);
     osh_state *s;
-    L2H_TRY(osh_alloc(&s, dim, bits, 16));
+    L2H_TRY(osh_alloc(&s, su->dim, su->bits, 16));
+    L2H_NOMEM_IF_NULL(s);
     s->eta = p->osh_eta;
     s->boost = p->osh_boost;
-    l2h_rng rng;
-    l2h_rng_seed(&rng, seed);
-    l2h_online_lsh_init(s->w, bits, dim, &rng);
-    l2h_rng_seed(&s->rng, seed ^ 0x05e7c0dedULL);
+    l2h_rng_seed(&s->rng, su->seed ^ 0x05e7c0dedULL);
+    float *b;
+    const l2h_status st = l2h_online_linear_bind(map, su, &s->w, &b);
+    if (st != L2H_OK) {
+        osh_destroy(s);
+        return st;
+    }
     *state = s;
     return L2H_OK;
+}
+
+static l2h_status osh_create(void **state, l2h_model **map, const l2h_online_setup *su,
+                             const float *init_x, const int32_t *init_labels, size_t n_init)
+{
+    (void)init_x;
+    (void)init_labels;
+    (void)n_init;
+    float *w, *b;
+    L2H_TRY(l2h_online_linear_model(map, "osh", su, &w, &b));
+    const l2h_status st = osh_bind(state, *map, su);
+    if (st != L2H_OK) {
+        l2h_model_free(*map);
+        *map = NULL;
+        return st;
+    }
+    l2h_rng rng;
+    l2h_rng_seed(&rng, su->seed);
+    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
+    return L2H_OK;
+}
+
+/* Learner state beyond the span: the classes seen, their codewords and the codeword RNG. */
+static l2h_status osh_visit(void *state, l2h_online_io *io)
+{
+    osh_state *s = state;
+    if (l2h_online_io_loading(io)) {
+        const size_t n = l2h_online_io_count(io, "class_id");
+        if (n > s->cap_class) {
+            int32_t *ids = l2h_realloc(s->class_id, n * sizeof *ids);
+            L2H_NOMEM_IF_NULL(ids);
+            s->class_id = ids;
+            int8_t *cw = l2h_malloc_array(n, s->bits);
+            L2H_NOMEM_IF_NULL(cw);
+            l2h_free(s->codeword);
+            s->codeword = cw;
+            s->cap_class = n;
+        }
+        s->n_class = n;
+    }
+    L2H_TRY(l2h_online_io_i32(io, "class_id", s->class_id, s->n_class));
+    L2H_TRY(l2h_online_io_i8(io, "codeword", s->codeword, s->n_class * s->bits));
+    for (size_t i = 0; i < s->n_class * s->bits; i++)
+        L2H_FAIL_IF(s->codeword[i] != 1 && s->codeword[i] != -1, L2H_ERR_FORMAT,
+                    "osh: codeword entry %d is not +-1", (int)s->codeword[i]);
+    return l2h_online_io_rng(io, "rng", &s->rng);
 }
 
 /* Index of the codeword of `label`, assigning a new one on first sight. */
@@ -174,70 +218,25 @@ static l2h_status osh_learn(void *state, const l2h_online_batch *bt)
     return L2H_OK;
 }
 
-static l2h_status osh_encode(const void *state, const float *x, size_t n, uint8_t *codes)
-{
-    const osh_state *s = state;
-    return l2h_online_linear_encode(s->w, NULL, s->bits, s->dim, x, n, codes);
-}
-
-static double osh_distance(const void *a, const void *b)
-{
-    const osh_state *sa = a, *sb = b;
-    return l2h_online_l1(sa->w, sb->w, sa->bits * sa->dim);
-}
-
-static l2h_status osh_copy(void *dst, const void *src)
-{
-    osh_state *d = dst;
-    const osh_state *s = src;
-    L2H_FAIL_IF(d->dim != s->dim || d->bits != s->bits, L2H_ERR_ARG, "osh: shape mismatch");
-    if (d->cap_class < s->n_class) {
-        int32_t *ids = l2h_realloc(d->class_id, s->cap_class * sizeof *ids);
-        L2H_NOMEM_IF_NULL(ids);
-        d->class_id = ids;
-        int8_t *cw = l2h_realloc(d->codeword, s->cap_class * s->bits);
-        L2H_NOMEM_IF_NULL(cw);
-        d->codeword = cw;
-        d->cap_class = s->cap_class;
-    }
-    memcpy(d->w, s->w, s->bits * s->dim * sizeof *s->w);
-    if (s->n_class > 0) {
-        memcpy(d->class_id, s->class_id, s->n_class * sizeof *s->class_id);
-        memcpy(d->codeword, s->codeword, s->n_class * s->bits);
-    }
-    d->n_class = s->n_class;
-    d->eta = s->eta;
-    d->boost = s->boost;
-    d->rng = s->rng;
-    return L2H_OK;
-}
-
-static l2h_status osh_clone(void **out, const void *src)
-{
-    const osh_state *s = src;
-    osh_state *d;
-    *out = NULL;
-    L2H_TRY(osh_alloc(&d, s->dim, s->bits, s->cap_class));
-    const l2h_status st = osh_copy(d, s);
-    if (st != L2H_OK) {
-        osh_destroy(d);
-        return st;
-    }
-    *out = d;
-    return L2H_OK;
-}
+static const l2h_option_info osh_options[] = {
+    L2H_OPT_PARAM("eta", L2H_OPT_DOUBLE, "0.1", osh_eta, "step size"),
+    L2H_OPT_PARAM("boost", L2H_OPT_INT, "0", osh_boost, "0 = hinge per bit, 1 = online boosting"),
+};
 
 const l2h_online_ops l2h_online_osh_ops = {
-    .name = "osh",
+    .info = {.name = "osh",
+             .summary = "Online Supervised Hashing (Cakir et al., 2017): per-class ECOC codewords, hinge updates per item (needs labels)",
+             .batch = 1,
+             .needs_labels = 1,
+             .n_options = L2H_OPT_COUNT(osh_options),
+             .options = osh_options},
     .batch = 1,
     .min_batch = 1,
     .needs_labels = true,
     .needs_init_data = false,
     .create = osh_create,
+    .bind = osh_bind,
     .destroy = osh_destroy,
     .learn = osh_learn,
-    .encode = osh_encode,
-    .distance = osh_distance,
-    .clone = osh_clone,
-    .copy = osh_copy,
+    .visit = osh_visit,
 };

@@ -15,7 +15,7 @@
  *   and W ← V_b R, V_b the top-b right singular vectors of B (v_i = Bᵀu_i / sqrt(λ_i) from the
  *   same eigen-decomposition), R [b, b] a random orthogonal matrix fixed at creation.
  * Until the sketch has rank >= b, W stays at its LSH initialisation. Encoding subtracts μ:
- * the offset Wᵀμ is kept with W. */
+ * the bias −Wμ follows W in the mapping's span (a linear layer z = W x + b). */
 #include "online_internal.h"
 
 #include "linalg.h"
@@ -30,8 +30,8 @@ typedef struct sketch_state {
     double *sketch; /* [l, dim]                         */
     double *mean;   /* [dim]                            */
     double *rot;    /* [bits, bits] orthogonal          */
-    float *w;       /* [bits, dim] (rows = hash vectors) */
-    float *offset;  /* [bits] = W μ                      */
+    float *w;       /* [bits, dim] (rows = hash vectors), the mapping's span (borrowed) */
+    float *bias;    /* [bits] = −W μ, right after w in the span                         */
     /* scratch */
     double *gram; /* [l, l]                           */
     double *eval; /* [l]                              */
@@ -46,8 +46,6 @@ static void sketch_destroy(void *state)
     l2h_free(s->sketch);
     l2h_free(s->mean);
     l2h_free(s->rot);
-    l2h_free(s->w);
-    l2h_free(s->offset);
     l2h_free(s->gram);
     l2h_free(s->eval);
     l2h_free(s->tmp);
@@ -66,13 +64,11 @@ static l2h_status sketch_alloc(sketch_state **out, size_t dim, size_t bits, size
     s->sketch = l2h_calloc(l * dim, sizeof *s->sketch);
     s->mean = l2h_calloc(dim, sizeof *s->mean);
     s->rot = l2h_malloc_array(bits * bits, sizeof *s->rot);
-    s->w = l2h_malloc_array(bits * dim, sizeof *s->w);
-    s->offset = l2h_calloc(bits, sizeof *s->offset);
     s->gram = l2h_malloc_array(l * l, sizeof *s->gram);
     s->eval = l2h_malloc_array(l, sizeof *s->eval);
     s->tmp = l2h_malloc_array(l * dim, sizeof *s->tmp);
     s->row = l2h_malloc_array(dim, sizeof *s->row);
-    if (!s->sketch || !s->mean || !s->rot || !s->w || !s->offset || !s->gram || !s->eval ||
+    if (!s->sketch || !s->mean || !s->rot || !s->gram || !s->eval ||
         !s->tmp || !s->row) {
         sketch_destroy(s);
         L2H_FAIL(L2H_ERR_NOMEM, "sketchhash: out of memory");
@@ -106,26 +102,62 @@ static void random_rotation(double *r, size_t b, l2h_rng *rng)
     }
 }
 
-static l2h_status sketch_create(void **state, size_t dim, size_t bits, const l2h_online_params *p,
-                                uint64_t seed, const float *init_x, const int32_t *init_labels,
-                                size_t n_init)
+static l2h_status sketch_bind(void **state, l2h_model *map, const l2h_online_setup *su)
+{
+    *state = NULL;
+    const size_t dim = su->dim, bits = su->bits, l = su->p->sketch_size;
+    L2H_FAIL_IF(bits > dim, L2H_ERR_ARG, "sketchhash: %zu bits exceed the dimension %zu", bits,
+                dim);
+    L2H_FAIL_IF(l < bits || l < 2, L2H_ERR_ARG,
+                "sketchhash: sketch size %zu must be >= bits (%zu) and >= 2", l, bits);
+    L2H_FAIL_IF(l > ((size_t)1 << 16) || l * dim > ((size_t)1 << 28), L2H_ERR_ARG,
+                "sketchhash: sketch of %zu x %zu too large", l, dim);
+    sketch_state *s;
+    L2H_TRY(sketch_alloc(&s, dim, bits, l));
+    L2H_NOMEM_IF_NULL(s);
+    const l2h_status st = l2h_online_linear_bind(map, su, &s->w, &s->bias);
+    if (st != L2H_OK) {
+        sketch_destroy(s);
+        return st;
+    }
+    *state = s;
+    return L2H_OK;
+}
+
+static l2h_status sketch_create(void **state, l2h_model **map, const l2h_online_setup *su,
+                                const float *init_x, const int32_t *init_labels, size_t n_init)
 {
     (void)init_x;
     (void)init_labels;
     (void)n_init;
-    *state = NULL;
-    L2H_FAIL_IF(bits > dim, L2H_ERR_ARG, "sketchhash: %zu bits exceed the dimension %zu", bits,
-                dim);
-    L2H_FAIL_IF(p->sketch_size < bits || p->sketch_size < 2, L2H_ERR_ARG,
-                "sketchhash: sketch size %zu must be >= bits (%zu) and >= 2", p->sketch_size, bits);
-    sketch_state *s;
-    L2H_TRY(sketch_alloc(&s, dim, bits, p->sketch_size));
+    float *w, *b;
+    L2H_TRY(l2h_online_linear_model(map, "sketchhash", su, &w, &b));
+    const l2h_status st = sketch_bind(state, *map, su);
+    if (st != L2H_OK) {
+        l2h_model_free(*map);
+        *map = NULL;
+        return st;
+    }
+    sketch_state *s = *state;
     l2h_rng rng;
-    l2h_rng_seed(&rng, seed);
-    l2h_online_lsh_init(s->w, bits, dim, &rng);
-    random_rotation(s->rot, bits, &rng);
-    *state = s;
+    l2h_rng_seed(&rng, su->seed);
+    l2h_online_lsh_init(s->w, su->bits, su->dim, &rng);
+    random_rotation(s->rot, su->bits, &rng);
     return L2H_OK;
+}
+
+/* Learner state beyond the span: the sketch, its filled rows, the stream count and mean, and
+ * the fixed random rotation. */
+static l2h_status sketch_visit(void *state, l2h_online_io *io)
+{
+    sketch_state *s = state;
+    L2H_TRY(l2h_online_io_size(io, "rows", &s->rows));
+    L2H_FAIL_IF(s->rows > s->l, L2H_ERR_FORMAT, "sketchhash: %zu sketch rows > %zu", s->rows,
+                s->l);
+    L2H_TRY(l2h_online_io_size(io, "n_seen", &s->n_seen));
+    L2H_TRY(l2h_online_io_f64(io, "sketch", s->sketch, s->l * s->dim));
+    L2H_TRY(l2h_online_io_f64(io, "mean", s->mean, s->dim));
+    return l2h_online_io_f64(io, "rot", s->rot, s->bits * s->bits);
 }
 
 /* gram = B Bᵀ over the first `rows` rows, eigen-decomposed in place: eigenvectors as columns
@@ -175,7 +207,7 @@ static l2h_status sketch_append(sketch_state *s, const double *row)
     return L2H_OK;
 }
 
-/* W ← V_b R from the current sketch (if its rank reaches b), then offset ← W μ. */
+/* W ← V_b R from the current sketch (if its rank reaches b), then bias ← −W μ. */
 static l2h_status sketch_refresh(sketch_state *s)
 {
     const size_t r = s->rows, b = s->bits, dim = s->dim;
@@ -212,7 +244,7 @@ static l2h_status sketch_refresh(sketch_state *s)
         double a = 0.0;
         for (size_t t = 0; t < dim; t++)
             a += (double)s->w[k * dim + t] * s->mean[t];
-        s->offset[k] = (float)a;
+        s->bias[k] = -(float)a;
     }
     return L2H_OK;
 }
@@ -257,57 +289,25 @@ done:
     return st;
 }
 
-static l2h_status sketch_encode(const void *state, const float *x, size_t n, uint8_t *codes)
-{
-    const sketch_state *s = state;
-    return l2h_online_linear_encode(s->w, s->offset, s->bits, s->dim, x, n, codes);
-}
-
-static double sketch_distance(const void *a, const void *b)
-{
-    const sketch_state *sa = a, *sb = b;
-    return l2h_online_l1(sa->w, sb->w, sa->bits * sa->dim) +
-           l2h_online_l1(sa->offset, sb->offset, sa->bits);
-}
-
-static l2h_status sketch_copy(void *dst, const void *src)
-{
-    sketch_state *d = dst;
-    const sketch_state *s = src;
-    L2H_FAIL_IF(d->dim != s->dim || d->bits != s->bits || d->l != s->l, L2H_ERR_ARG,
-                "sketchhash: shape mismatch");
-    memcpy(d->sketch, s->sketch, s->l * s->dim * sizeof *s->sketch);
-    memcpy(d->mean, s->mean, s->dim * sizeof *s->mean);
-    memcpy(d->rot, s->rot, s->bits * s->bits * sizeof *s->rot);
-    memcpy(d->w, s->w, s->bits * s->dim * sizeof *s->w);
-    memcpy(d->offset, s->offset, s->bits * sizeof *s->offset);
-    d->rows = s->rows;
-    d->n_seen = s->n_seen;
-    return L2H_OK;
-}
-
-static l2h_status sketch_clone(void **out, const void *src)
-{
-    const sketch_state *s = src;
-    sketch_state *d;
-    *out = NULL;
-    L2H_TRY(sketch_alloc(&d, s->dim, s->bits, s->l));
-    (void)sketch_copy(d, s);
-    *out = d;
-    return L2H_OK;
-}
+static const l2h_option_info sketch_options[] = {
+    L2H_OPT_PARAM("sketch", L2H_OPT_SIZE, "200", sketch_size,
+                  "Frequent-Directions sketch rows l (>= bits)"),
+};
 
 const l2h_online_ops l2h_online_sketchhash_ops = {
-    .name = "sketchhash",
+    .info = {.name = "sketchhash",
+             .summary = "Online Sketching Hashing (Leng et al., CVPR 2015): PCA of a Frequent-Directions sketch, rotated",
+             .batch = 50,
+             .needs_labels = 0,
+             .n_options = L2H_OPT_COUNT(sketch_options),
+             .options = sketch_options},
     .batch = 50,
     .min_batch = 1,
     .needs_labels = false,
     .needs_init_data = false,
     .create = sketch_create,
+    .bind = sketch_bind,
     .destroy = sketch_destroy,
     .learn = sketch_learn,
-    .encode = sketch_encode,
-    .distance = sketch_distance,
-    .clone = sketch_clone,
-    .copy = sketch_copy,
+    .visit = sketch_visit,
 };

@@ -11,6 +11,7 @@
 #include "core.h"
 #include "nn_internal.h"
 #include "l2h/codes.h"
+#include "l2h/train.h"
 #include "obj_hashnet.h"
 
 #include <math.h>
@@ -25,9 +26,9 @@ static void normal(double *x, size_t n, double s)
         x[i] = s * l2h_rng_normal(&g_rng);
 }
 
-static l2h_hashnet_options opts(double alpha, l2h_hashnet_weighting w, double weight)
+static l2h_hashnet_params opts(double alpha, l2h_hn_weighting w, double weight)
 {
-    l2h_hashnet_options o;
+    l2h_hashnet_params o;
     memset(&o, 0, sizeof o);
     o.alpha = alpha;
     o.weighting = w;
@@ -40,7 +41,7 @@ static l2h_hashnet_options opts(double alpha, l2h_hashnet_weighting w, double we
 }
 
 /* ---- plain reference ---------------------------------------------------------------------- */
-static double plain_loss(const double *z, size_t n, size_t bits, const l2h_hashnet_options *o,
+static double plain_loss(const double *z, size_t n, size_t bits, const l2h_hashnet_params *o,
                          double beta, const l2h_supervision *s, int codes)
 {
     double sum1 = 0, sum0 = 0;
@@ -66,11 +67,11 @@ static double plain_loss(const double *z, size_t n, size_t bits, const l2h_hashn
             }
         }
     switch (o->weighting) {
-    case L2H_HASHNET_WEIGHT_BATCH:
+    case L2H_HN_WEIGHT_BATCH:
         return (n1 ? sum1 / (double)n1 : 0) + (n0 ? sum0 / (double)n0 : 0);
-    case L2H_HASHNET_WEIGHT_CONST:
+    case L2H_HN_WEIGHT_CONST:
         return (o->weight * sum1 + sum0) / (o->weight * (double)n1 + (double)n0);
-    case L2H_HASHNET_WEIGHT_NONE:
+    case L2H_HN_WEIGHT_NONE:
         break;
     }
     return (sum1 + sum0) / (double)(n1 + n0);
@@ -94,7 +95,7 @@ static void make_sups(size_t n, int32_t *lab, uint8_t *ml, uint8_t *aff, l2h_sup
 
 typedef struct f64_ctx {
     size_t n, bits;
-    l2h_hashnet_options o;
+    l2h_hashnet_params o;
     double beta;
     const l2h_supervision *s;
     double *z;
@@ -120,14 +121,14 @@ static void test_exact(void)
     struct {
         size_t bits;
         double alpha, beta, zs;
-        l2h_hashnet_weighting w;
+        l2h_hn_weighting w;
         double weight;
         int self;
-    } cfg[] = {{8, 10.0 / 8, 1.0, 1.0, L2H_HASHNET_WEIGHT_BATCH, 1, 0},
-               {16, 0.1, 2.5, 0.7, L2H_HASHNET_WEIGHT_NONE, 1, 0},
-               {12, 1.0, 7.0, 0.2, L2H_HASHNET_WEIGHT_CONST, 5.0, 0},
-               {33, 0.3, 1.4142, 0.5, L2H_HASHNET_WEIGHT_BATCH, 1, 1},
-               {5, 3.0, 0.5, 1.5, L2H_HASHNET_WEIGHT_CONST, 0.2, 1}};
+    } cfg[] = {{8, 10.0 / 8, 1.0, 1.0, L2H_HN_WEIGHT_BATCH, 1, 0},
+               {16, 0.1, 2.5, 0.7, L2H_HN_WEIGHT_NONE, 1, 0},
+               {12, 1.0, 7.0, 0.2, L2H_HN_WEIGHT_CONST, 5.0, 0},
+               {33, 0.3, 1.4142, 0.5, L2H_HN_WEIGHT_BATCH, 1, 1},
+               {5, 3.0, 0.5, 1.5, L2H_HN_WEIGHT_CONST, 0.2, 1}};
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
         for (int k = 0; k < 3; k++) {
             const size_t bits = cfg[c].bits;
@@ -164,31 +165,31 @@ static void test_hand_case(void)
     const l2h_supervision s = {.kind = L2H_SUP_LABELS, .n = 3, .labels = lab};
     const double l1 = log1p(exp(-1.0)), l0 = log(2.0);
     double loss, lc;
-    l2h_hashnet_options o = opts(0.5, L2H_HASHNET_WEIGHT_BATCH, 1);
+    l2h_hashnet_params o = opts(0.5, L2H_HN_WEIGHT_BATCH, 1);
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 1.0, z, 3, &s, NULL, &loss, &lc, NULL));
     CHECK_NEAR(lc, l1 + l0, 1e-14, 0); /* (1/|S|)(|S|/|S1|·2ℓ1 + |S|/|S0|·4ℓ0) */
-    o.weighting = L2H_HASHNET_WEIGHT_NONE;
+    o.weighting = L2H_HN_WEIGHT_NONE;
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 1.0, z, 3, &s, NULL, &loss, &lc, NULL));
     CHECK_NEAR(lc, (2 * l1 + 4 * l0) / 6, 1e-14, 0);
-    o.weighting = L2H_HASHNET_WEIGHT_CONST;
+    o.weighting = L2H_HN_WEIGHT_CONST;
     o.weight = 3;
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 1.0, z, 3, &s, NULL, &loss, &lc, NULL));
     CHECK_NEAR(lc, (3 * 2 * l1 + 4 * l0) / (3 * 2 + 4), 1e-14, 0);
     /* β → ∞: the loss of tanh(βz) tends to the loss of the codes */
-    o.weighting = L2H_HASHNET_WEIGHT_BATCH;
+    o.weighting = L2H_HN_WEIGHT_BATCH;
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 50.0, z, 3, &s, NULL, &loss, &lc, NULL));
     CHECK_NEAR(loss, lc, 1e-12, 1e-14);
     /* self pairs: 3 more similar pairs with θ = α·2 = 1 */
     o.self_pairs = 1;
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 1.0, z, 3, &s, NULL, &loss, &lc, NULL));
     CHECK_NEAR(lc, l1 + l0, 1e-14, 0);
-    o.weighting = L2H_HASHNET_WEIGHT_NONE;
+    o.weighting = L2H_HN_WEIGHT_NONE;
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 1.0, z, 3, &s, NULL, &loss, &lc, NULL));
     CHECK_NEAR(lc, (5 * l1 + 4 * l0) / 9, 1e-14, 0);
     /* all pairs similar (BATCH): only the similar mean; one item: no pairs, 0 and dz 0 */
     const int32_t same[3] = {2, 2, 2};
     const l2h_supervision s_same = {.kind = L2H_SUP_LABELS, .n = 3, .labels = same};
-    o = opts(0.5, L2H_HASHNET_WEIGHT_BATCH, 1);
+    o = opts(0.5, L2H_HN_WEIGHT_BATCH, 1);
     const double zc[6] = {1, 1, 1, 1, 1, 1};
     CHECK_OK(l2h_hashnet_loss_f64(2, &o, 1.0, zc, 3, &s_same, NULL, &loss, &lc, NULL));
     CHECK_NEAR(lc, l1, 1e-14, 0);
@@ -213,7 +214,7 @@ static void test_stability(void)
     for (size_t k = 0; k < N * B; k++)
         z[k] = k / B == 3 ? -1e4 : 1e4;
     const double alpha = 1e6 / B;
-    l2h_hashnet_options o = opts(alpha, L2H_HASHNET_WEIGHT_BATCH, 1);
+    l2h_hashnet_params o = opts(alpha, L2H_HN_WEIGHT_BATCH, 1);
     double loss, lc;
     CHECK_OK(l2h_hashnet_loss_f64(B, &o, 30.0, z, N, &s, dz, &loss, &lc, NULL));
     /* similar: ℓ(+1e6) = 0, ℓ(−1e6) = 1e6 → mean 5e5; dissimilar: 4 × 1e6 and 4 × 0 → 5e5 */
@@ -237,7 +238,7 @@ static void test_stability(void)
 
 static void test_beta_schedule(void)
 {
-    l2h_hashnet_options o = opts(1, L2H_HASHNET_WEIGHT_BATCH, 1);
+    l2h_hashnet_params o = opts(1, L2H_HN_WEIGHT_BATCH, 1);
     CHECK(l2h_hashnet_beta(&o, 1, 0, 10) == 1.0);
     CHECK(l2h_hashnet_beta(&o, 200, 0, 10) == 1.0);
     CHECK_NEAR(l2h_hashnet_beta(&o, 201, 0, 10), sqrt(2.0), 1e-15, 0);
@@ -259,7 +260,7 @@ static void test_beta_schedule(void)
     o.continuation = 0; /* HashNet-C */
     CHECK(l2h_hashnet_beta(&o, 100000, 8, 9) == 1.0);
     /* through the objective's begin_step */
-    o = opts(1, L2H_HASHNET_WEIGHT_BATCH, 1);
+    o = opts(1, L2H_HN_WEIGHT_BATCH, 1);
     l2h_objective *obj = NULL;
     CHECK_OK(l2h_hashnet_create(&obj, 4, &o));
     if (!obj) return;
@@ -277,7 +278,7 @@ static void test_float_entry(void)
     uint8_t ml[N * 3], aff[N * N];
     l2h_supervision sups[3];
     make_sups(N, lab, ml, aff, sups);
-    l2h_hashnet_options o = opts(l2h_hashnet_default_alpha(B), L2H_HASHNET_WEIGHT_BATCH, 1);
+    l2h_hashnet_params o = opts(l2h_hashnet_default_alpha(B), L2H_HN_WEIGHT_BATCH, 1);
     CHECK_NEAR(o.alpha, 10.0 / 24, 1e-15, 0);
     l2h_objective *obj = NULL;
     CHECK_OK(l2h_hashnet_create(&obj, B, &o));
@@ -314,18 +315,18 @@ static void test_arguments(void)
 {
     enum { B = 8 };
     l2h_objective *obj = NULL;
-    l2h_hashnet_options o = opts(1, L2H_HASHNET_WEIGHT_BATCH, 1);
-    const l2h_hashnet_options good = o;
+    l2h_hashnet_params o = opts(1, L2H_HN_WEIGHT_BATCH, 1);
+    const l2h_hashnet_params good = o;
     const double bad_alpha[3] = {0, -1, NAN};
     for (int k = 0; k < 3; k++) {
         o.alpha = bad_alpha[k];
         CHECK_STATUS(l2h_hashnet_create(&obj, B, &o), L2H_ERR_ARG);
     }
     o = good;
-    o.weighting = (l2h_hashnet_weighting)7;
+    o.weighting = (l2h_hn_weighting)7;
     CHECK_STATUS(l2h_hashnet_create(&obj, B, &o), L2H_ERR_ARG);
     o = good;
-    o.weighting = L2H_HASHNET_WEIGHT_CONST;
+    o.weighting = L2H_HN_WEIGHT_CONST;
     o.weight = 0;
     CHECK_STATUS(l2h_hashnet_create(&obj, B, &o), L2H_ERR_ARG);
     o = good;
@@ -373,7 +374,7 @@ typedef struct e2e_ctx {
     const float *x;
     size_t n;
     const l2h_supervision *s;
-    l2h_hashnet_options o;
+    l2h_hashnet_params o;
     double beta;
     uint64_t pattern;
 } e2e_ctx;
@@ -398,7 +399,7 @@ static uint64_t e2e_pattern(void *vc)
 }
 
 static void check_e2e(const char *name, l2h_nn *net, const float *x, size_t n,
-                      const l2h_supervision *s, const l2h_hashnet_options *ho, size_t step)
+                      const l2h_supervision *s, const l2h_hashnet_params *ho, size_t step)
 {
     const size_t bits = l2h_nn_out_dim(net), np = l2h_nn_n_params(net);
     l2h_objective *obj = NULL;
@@ -456,8 +457,8 @@ static void test_networks_end_to_end(void)
     float x[N * D];
     for (size_t k = 0; k < N * D; k++)
         x[k] = (float)l2h_rng_normal(&g_rng);
-    const l2h_hashnet_options o1 = opts(10.0 / 8, L2H_HASHNET_WEIGHT_BATCH, 1);
-    l2h_hashnet_options o2 = opts(0.5, L2H_HASHNET_WEIGHT_NONE, 1);
+    const l2h_hashnet_params o1 = opts(10.0 / 8, L2H_HN_WEIGHT_BATCH, 1);
+    l2h_hashnet_params o2 = opts(0.5, L2H_HN_WEIGHT_NONE, 1);
     o2.continuation = 0;
     l2h_nn *lin = NULL;
     CHECK_OK(l2h_nn_create_linear(&lin, D, 8, N));

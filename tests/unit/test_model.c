@@ -479,7 +479,7 @@ typedef enum mutation {
 } mutation;
 
 static const l2h_status mutation_status[MUT_COUNT] = {
-    [MUT_NONE] = L2H_OK, [MUT_VERSION_NEW] = L2H_ERR_VERSION, [MUT_METHOD] = L2H_ERR_UNSUPPORTED,
+    [MUT_NONE] = L2H_OK, [MUT_VERSION_NEW] = L2H_ERR_VERSION, [MUT_METHOD] = L2H_ERR_FORMAT,
     [MUT_ARCH] = L2H_ERR_UNSUPPORTED, [MUT_FORMAT] = L2H_ERR_FORMAT,
     [MUT_VERSION_TEXT] = L2H_ERR_FORMAT, [MUT_VERSION_MISSING] = L2H_ERR_FORMAT,
     [MUT_BITS_ZERO] = L2H_ERR_FORMAT, [MUT_BITS_BIG] = L2H_ERR_FORMAT,
@@ -505,7 +505,7 @@ static l2h_status load_mutated(mutation mu, l2h_model **out)
         {"format", mu == MUT_FORMAT ? "gguf" : "l2h-model"},
         {"format_version", mu == MUT_VERSION_NEW ? "2" : mu == MUT_VERSION_TEXT ? "v1" : "1"},
         {"library_version", "0.1.0"},
-        {"method", mu == MUT_METHOD ? "spectral" : "lsh"},
+        {"method", mu == MUT_METHOD ? "Spectral hash!" : "lsh"},
         {"arch", mu == MUT_ARCH ? "transformer" : "linear"},
         {"bits", mu == MUT_BITS_ZERO ? "0" : mu == MUT_BITS_BIG ? "4096" : mu == MUT_BITS_SIGN ? "+3" : "3"},
         {"dim", mu == MUT_DIM_MISMATCH ? "5" : "4"},

@@ -174,6 +174,45 @@ static void test_linear(void)
     l2h_nn_free(net);
 }
 
+/* The RBF kernel layer (OKH's mapping): forward against a plain double loop, gradients of x,
+ * the anchors and the centring against central differences; its spec text round-trips γ. */
+static void test_rbf(void)
+{
+    const size_t n = 3, din = 5, m = 4;
+    const double gamma = 0.37;
+    l2h_nn *net = one_layer(din, 1, 1, (l2h_layer_spec){.kind = L2H_LAYER_RBF, .out = m,
+                                                          .gamma = gamma}, 4);
+    if (!net) return;
+    float x[3 * 5], y[3 * 4];
+    fill_normal(x, n * din, 0.7);
+    CHECK_OK(l2h_nn_forward(net, x, n, y));
+    const float *a = l2h_nn_params(net), *mu = a + m * din;
+    double err = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < m; k++) {
+            double d2 = 0.0;
+            for (size_t t = 0; t < din; t++) {
+                const double e = (double)x[i * din + t] - (double)a[k * din + t];
+                d2 += e * e;
+            }
+            err = fmax(err, fabs(exp(-gamma * d2) - (double)mu[k] - (double)y[i * m + k]));
+        }
+    CHECK(err < 1e-5);
+    CHECK(check_net_grads("rbf", net, x, n, 1e-2, 2e-3, 1e-4, 1000, 0.0));
+    size_t ns;
+    const l2h_layer_spec *sp = l2h_nn_specs(net, &ns);
+    char text[128];
+    CHECK_OK(l2h_nn_specs_format(sp, ns, text, sizeof text));
+    l2h_layer_spec back[2];
+    size_t nb = 0;
+    CHECK_OK(l2h_nn_specs_parse(text, back, 2, &nb));
+    CHECK(nb == 1 && back[0].kind == L2H_LAYER_RBF && back[0].out == m && back[0].gamma == gamma);
+    CHECK_STATUS(l2h_nn_specs_parse("rbf:4:ginf", back, 2, &nb), L2H_ERR_FORMAT);
+    CHECK_STATUS(l2h_nn_specs_parse("rbf:4:g 1", back, 2, &nb), L2H_ERR_FORMAT);
+    CHECK_STATUS(l2h_nn_specs_parse("rbf:4:g0", back, 2, &nb), L2H_ERR_FORMAT);
+    l2h_nn_free(net);
+}
+
 static void test_activations(void)
 {
     const l2h_layer_kind kinds[] = {L2H_LAYER_RELU, L2H_LAYER_SIGMOID, L2H_LAYER_TANH,
@@ -612,6 +651,7 @@ int main(void)
 {
     l2h_rng_seed(&g_rng, test_seed());
     test_linear();
+    test_rbf();
     test_activations();
     test_conv();
     test_maxpool();

@@ -1,6 +1,6 @@
-/* test_online_methods.c -- the four online baselines through their ops tables: code sizes and
+/* test_online_methods.c -- the online methods through their ops tables: code sizes and
  * layout, persistent state (learning b1 then b2 differs from learning b2 alone), determinism
- * for a seed, clone/copy, and learning on synthetic clustered data (the MI quality of held-out
+ * for a seed, the parameter span (copy / compare), and learning on synthetic clustered data (the MI quality of held-out
  * codes beats the method's own random initialisation). Also the reservoir and Q_R. */
 #include "check.h"
 #include "online_internal.h"
@@ -34,8 +34,39 @@ static void make_data(l2h_rng *rng, const float *centres, size_t n, float *x, in
     }
 }
 
-static double quality_of(const l2h_online_ops *ops, const void *st, const float *x,
-                         const int32_t *y, size_t n, size_t bits)
+/* A learner and the mapping model it learns in. */
+typedef struct inst {
+    void *st;
+    l2h_model *map;
+} inst;
+
+static l2h_status make(const l2h_online_ops *ops, inst *in, size_t bits,
+                       const l2h_online_params *p, uint64_t seed, const float *xi,
+                       const int32_t *yi, size_t n_init)
+{
+    const l2h_online_setup su = {.dim = DIM, .bits = bits, .p = p, .seed = seed};
+    in->st = NULL;
+    in->map = NULL;
+    return ops->create(&in->st, &in->map, &su, xi, yi, n_init);
+}
+
+static void release(const l2h_online_ops *ops, inst *in)
+{
+    if (in->st) ops->destroy(in->st);
+    l2h_model_free(in->map);
+    in->st = NULL;
+    in->map = NULL;
+}
+
+static double distance(const inst *a, const inst *b)
+{
+    size_t na, nb;
+    const float *sa = l2h_model_params_const(a->map, &na), *sb = l2h_model_params_const(b->map, &nb);
+    CHECK_EQ_I(na, nb);
+    return l2h_online_l1(sa, sb, na);
+}
+
+static double quality_of(const inst *in, const float *x, const int32_t *y, size_t n, size_t bits)
 {
     uint8_t *codes = calloc(n, l2h_code_bytes(bits));
     uint8_t *aff = malloc(n * n);
@@ -43,7 +74,7 @@ static double quality_of(const l2h_online_ops *ops, const void *st, const float 
         for (size_t j = 0; j < n; j++)
             aff[i * n + j] = y[i] == y[j];
     double q = -1.0;
-    CHECK_OK(ops->encode(st, x, n, codes));
+    CHECK_OK(l2h_model_encode_prepped(in->map, x, n, codes));
     CHECK_OK(l2h_online_quality(codes, n, bits, aff, NULL, &q));
     free(codes);
     free(aff);
@@ -71,14 +102,14 @@ static l2h_online_batch batch_of(const float *x, const int32_t *y, size_t n)
 }
 
 /* Learns items [0, n) in the method's batch size. */
-static void learn_all(const l2h_online_ops *ops, void *st, const float *x, const int32_t *y,
+static void learn_all(const l2h_online_ops *ops, inst *in, const float *x, const int32_t *y,
                       size_t n)
 {
     for (size_t i = 0; i < n; i += ops->batch) {
         const size_t m = n - i < ops->batch ? n - i : ops->batch;
         if (m < ops->min_batch) break;
         const l2h_online_batch b = batch_of(x + i * DIM, y + i, m);
-        CHECK_OK(ops->learn(st, &b));
+        CHECK_OK(ops->learn(in->st, &b));
     }
 }
 
@@ -109,20 +140,22 @@ static void test_method(const char *name, size_t bits, double min_gain, uint64_t
     g_res_y = yi;
     g_res_n = 200;
 
-    void *a = NULL, *b = NULL, *c = NULL, *init = NULL;
-    CHECK_OK(ops->create(&a, DIM, bits, &p, 7, xi, yi, n_init));
-    CHECK_OK(ops->create(&b, DIM, bits, &p, 7, xi, yi, n_init));
-    CHECK_OK(ops->create(&c, DIM, bits, &p, 7, xi, yi, n_init));
-    CHECK_OK(ops->clone(&init, a));
-    if (!a || !b || !c || !init) goto done;
-    CHECK(ops->distance(a, b) == 0.0);
+    inst a = {0}, b = {0}, c = {0};
+    l2h_model *init = NULL;
+    CHECK_OK(make(ops, &a, bits, &p, 7, xi, yi, n_init));
+    CHECK_OK(make(ops, &b, bits, &p, 7, xi, yi, n_init));
+    CHECK_OK(make(ops, &c, bits, &p, 7, xi, yi, n_init));
+    if (!a.st || !b.st || !c.st) goto done;
+    CHECK_OK(l2h_model_clone(&init, a.map));
+    if (!init) goto done;
+    CHECK(distance(&a, &b) == 0.0);
 
     /* code size and layout: n * bytes written, high bits of the last byte zero, guard intact */
     {
         const size_t bytes = l2h_code_bytes(bits);
         uint8_t *codes = malloc(5 * bytes + 1);
         memset(codes, 0xAB, 5 * bytes + 1);
-        CHECK_OK(ops->encode(a, xq, 5, codes));
+        CHECK_OK(l2h_model_encode(a.map, xq, 5, codes));
         CHECK_EQ_I(codes[5 * bytes], 0xAB);
         if (bits % 8)
             for (size_t i = 0; i < 5; i++)
@@ -132,37 +165,43 @@ static void test_method(const char *name, size_t bits, double min_gain, uint64_t
 
     /* persistence: (b1 then b2) != (b2 alone); determinism: same seed and data, same state */
     const size_t n1 = 100;
-    learn_all(ops, a, xt, yt, n1);
-    learn_all(ops, a, xt + n1 * DIM, yt + n1, n1);
-    learn_all(ops, b, xt + n1 * DIM, yt + n1, n1);
-    learn_all(ops, c, xt, yt, n1);
-    learn_all(ops, c, xt + n1 * DIM, yt + n1, n1);
-    CHECK(ops->distance(a, b) > 1e-6);
-    CHECK(ops->distance(a, c) == 0.0);
-    CHECK(ops->distance(a, init) > 1e-6);
+    learn_all(ops, &a, xt, yt, n1);
+    learn_all(ops, &a, xt + n1 * DIM, yt + n1, n1);
+    learn_all(ops, &b, xt + n1 * DIM, yt + n1, n1);
+    learn_all(ops, &c, xt, yt, n1);
+    learn_all(ops, &c, xt + n1 * DIM, yt + n1, n1);
+    CHECK(distance(&a, &b) > 1e-6);
+    CHECK(distance(&a, &c) == 0.0);
+    {
+        const inst i0 = {.map = init};
+        CHECK(distance(&a, &i0) > 1e-6);
+    }
 
-    /* copy / clone reproduce the mapping */
-    CHECK_OK(ops->copy(b, a));
-    CHECK(ops->distance(a, b) == 0.0);
+    /* copying the span reproduces the mapping */
+    {
+        size_t na, nb;
+        float *sa = l2h_model_params(a.map, &na), *sb = l2h_model_params(b.map, &nb);
+        memcpy(sb, sa, na * sizeof *sa);
+        CHECK(distance(&a, &b) == 0.0);
+    }
 
     /* learning beats the random initialisation: mean held-out quality over the last five of
      * nine chunks of 200 items (single states of the pair-based methods are noisy) */
     double q1 = 0.0;
     for (size_t k = 0; k < 9; k++) {
         const size_t off = 2 * n1 + k * 200;
-        learn_all(ops, a, xt + off * DIM, yt + off, 200);
-        if (k >= 4) q1 += quality_of(ops, a, xq, yq, n_test, bits) / 5.0;
+        learn_all(ops, &a, xt + off * DIM, yt + off, 200);
+        if (k >= 4) q1 += quality_of(&a, xq, yq, n_test, bits) / 5.0;
     }
-    const double q0 = quality_of(ops, init, xq, yq, n_test, bits);
+    const inst i0 = {.map = init};
+    const double q0 = quality_of(&i0, xq, yq, n_test, bits);
     fprintf(stderr, "%-10s %3zu bits: Q_R random init %.4f -> learned %.4f\n", name, bits, q0, q1);
     CHECK(q1 > q0 + min_gain);
 done:
-    if (ops) {
-        ops->destroy(a);
-        ops->destroy(b);
-        ops->destroy(c);
-        ops->destroy(init);
-    }
+    release(ops, &a);
+    release(ops, &b);
+    release(ops, &c);
+    l2h_model_free(init);
     free(xi);
     free(xt);
     free(xq);
@@ -186,20 +225,22 @@ static void test_mihash_flag(void)
     g_res_x = x;
     g_res_y = y;
     g_res_n = 60;
-    void *a = NULL, *b = NULL;
-    CHECK_OK(ops->create(&a, DIM, 16, &p, 3, NULL, NULL, 0));
-    p.mihash_reference_grad = 1;
-    CHECK_OK(ops->create(&b, DIM, 16, &p, 3, NULL, NULL, 0));
-    if (a && b) {
-        CHECK(ops->distance(a, b) == 0.0);
-        learn_all(ops, a, x + 60 * DIM, y + 60, 60);
-        learn_all(ops, b, x + 60 * DIM, y + 60, 60);
-        CHECK(ops->distance(a, b) > 1e-6);
+    inst a = {0}, b = {0};
+    CHECK_OK(make(ops, &a, 16, &p, 3, NULL, NULL, 0));
+    l2h_online_params p2 = p;
+    p2.mihash_reference_grad = 1;
+    CHECK_OK(make(ops, &b, 16, &p2, 3, NULL, NULL, 0));
+    if (a.st && b.st) {
+        CHECK(distance(&a, &b) == 0.0);
+        learn_all(ops, &a, x + 60 * DIM, y + 60, 60);
+        learn_all(ops, &b, x + 60 * DIM, y + 60, 60);
+        CHECK(distance(&a, &b) > 1e-6);
     }
-    ops->destroy(a);
-    ops->destroy(b);
+    release(ops, &a);
+    release(ops, &b);
     p.mihash_bins = 17; /* more bins than bits */
-    CHECK_STATUS(ops->create(&a, DIM, 16, &p, 3, NULL, NULL, 0), L2H_ERR_ARG);
+    CHECK_STATUS(make(ops, &a, 16, &p, 3, NULL, NULL, 0), L2H_ERR_ARG);
+    CHECK(a.st == NULL && a.map == NULL);
 }
 
 static void test_quality_hand(void)

@@ -11,7 +11,7 @@
  *   - an anchor without a neighbour or without a non-neighbour has I_i = 0 exactly (C is
  *     constant) and still counts in the mean, as in eq. 6 and the reference.
  * Distances: codes padded once to 64-bit words, popcount of XOR. */
-#include "objective.h"
+#include "eval_mi.h"
 
 #include "l2h/codes.h"
 
