@@ -132,8 +132,26 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
 /* Parses "16,32,64" into bits[] (at most max). */
 int cli_parse_bits_list(const char *cmd, const char *s, size_t *bits, size_t max, size_t *n);
 
-/* Renders `script` (gnuplot commands after the terminal/output lines) to the PNG `png`. */
+/* Renders `script` (gnuplot commands after the terminal/output lines) to the PNG `png`. gnuplot
+ * runs without a shell (fork/exec), the script goes to its standard input, and no script file is
+ * left behind. Returns CLI_OK, or CLI_ERR with the real cause on stderr. */
 int cli_gnuplot(const char *png, const char *script);
+/* Escapes s for a single-quoted gnuplot string (a ' is written ''); refuses control characters
+ * (a newline would end the command). CLI_OK, or CLI_USAGE with a message naming `what`. */
+int cli_gp_escape(const char *what, const char *s, char *out, size_t cap);
+
+/* ---- side files and stdout (cli_output.c) ---------------------------------------------- */
+/* Opens a side file for writing (CSV logs, curves, histograms); NULL with a message. */
+FILE *cli_out_open(const char *path);
+/* Closes it, checking every buffered write and the close: CLI_OK or CLI_ERR with a message. */
+int cli_out_close(FILE *f);
+/* At exit: flushes and closes stdout (a write failure makes rc 1), then removes the side files
+ * of a failed command (no empty or partial file is left behind) or keeps them. Returns rc. */
+int cli_finish_stdout(int rc);
+/* Escapes s as the contents of a JSON string (quotes, backslashes, control characters) into
+ * out (cap bytes, truncated with "..." if too long); returns out. */
+const char *cli_json_escape(const char *s, char *out, size_t cap);
+#define CLI_JSON_PATH_CAP (6 * 4096 + 8) /* room for any escaped path */
 
 /* commands */
 int cmd_train(int argc, char **argv);

@@ -35,21 +35,13 @@ int cli_evaluate_model(const l2h_model *m, const cli_data *data, const l2h_groun
 static int write_curves(const char *path, const size_t *cut, size_t n_cut, const double *p_at,
                         const double *r_at, const double *pr_p, const double *pr_r, size_t bits)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "l2h: error: cannot write %s\n", path);
-        return CLI_ERR;
-    }
+    FILE *f = cli_out_open(path);
+    if (!f) return CLI_ERR;
     fprintf(f, "kind,x,precision,recall\n");
     for (size_t i = 0; i < n_cut; i++)
         fprintf(f, "at_n,%zu,%.6f,%.6f\n", cut[i], p_at[i], r_at[i]);
     for (size_t r = 0; r <= bits; r++) fprintf(f, "radius,%zu,%.6f,%.6f\n", r, pr_p[r], pr_r[r]);
-    const int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "l2h: error: writing %s failed\n", path);
-        return CLI_ERR;
-    }
-    return CLI_OK;
+    return cli_out_close(f);
 }
 
 int cmd_eval(int argc, char **argv)

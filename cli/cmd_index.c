@@ -195,9 +195,17 @@ static int index_change(const char *sub, const index_opts *o, const char *path)
     if ((add || !remove) && !o->codes) return cli_usage_error("index", "%s needs --codes", sub);
     if (!add && !o->ids) return cli_usage_error("index", "%s needs --ids", sub);
     if (remove && o->codes) return cli_usage_error("index", "remove takes no --codes");
+    /* read-modify-write: hold the file's exclusive lock from the load to the save, so that a
+     * concurrent add/remove/replace waits and then starts from this one's result */
+    l2h_file_lock *lock = NULL;
+    l2h_status st = l2h_file_lock_acquire(&lock, path);
+    if (st != L2H_OK) return cli_fail(st, "locking the index");
     l2h_index *idx = NULL;
-    l2h_status st = l2h_index_load(&idx, path);
-    if (st != L2H_OK) return cli_fail(st, "loading the index");
+    st = l2h_index_load(&idx, path);
+    if (st != L2H_OK) {
+        l2h_file_lock_release(lock);
+        return cli_fail(st, "loading the index");
+    }
     uint8_t *codes = NULL;
     l2h_id *ids = NULL;
     size_t n = 0, bytes = 0, n_ids = 0, removed = 0;
@@ -218,6 +226,7 @@ static int index_change(const char *sub, const index_opts *o, const char *path)
         if (st != L2H_OK) r = cli_fail(st, sub);
     }
     if (r == CLI_OK) r = save_index(idx, o->output ? o->output : path);
+    l2h_file_lock_release(lock);
     if (r == CLI_OK) {
         const size_t after = l2h_index_size(idx);
         if (o->json)

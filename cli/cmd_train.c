@@ -160,26 +160,33 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     progress_ctx c = {NULL, "train", false};
     if (o->plot && !o->log) return cli_usage_error("train", "--plot needs --log");
     if (o->log) {
-        c.log = fopen(o->log, "w");
-        if (!c.log) {
-            fprintf(stderr, "l2h: error: cannot write %s\n", o->log);
-            return CLI_ERR;
-        }
+        c.log = cli_out_open(o->log);
+        if (!c.log) return CLI_ERR;
         fprintf(c.log, "epoch,loss,val_map,val_map_tie,examples_per_s,seconds,loss_aux\n");
     }
     p.callback = train_progress;
     p.user = &c;
     const l2h_status st = l2h_train(out, train, &p);
     cli_progress_done();
-    if (c.log) fclose(c.log);
+    const int lr = c.log ? cli_out_close(c.log) : CLI_OK;
     if (st != L2H_OK) return cli_fail(st, method);
+    if (lr != CLI_OK) return lr;
     if (!strcmp(method, "hashnet")) {
         const int r = cli_hashnet_hist(ho, *out, train);
         if (r != CLI_OK) return r;
     }
     if (o->plot) {
-        char script[2048];
+        /* the plot is an extra: its failure is a warning with its cause, and the model is
+         * still saved (the caller saves it after this returns) */
+        char qlog[8192], script[2048 + 8192];
+        if (cli_gp_escape("--log", o->log, qlog, sizeof qlog) != CLI_OK) return CLI_USAGE;
         /* HashNet: J(g) on tanh(βz) and L(h) on the sign codes (the seed's Figure 6) */
+        /* without --val-fraction the log has no validation column to draw (gnuplot would
+         * refuse an all-undefined series) */
+        const char *val = o->val_fraction > 0
+                              ? ", '' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with "
+                                "linespoints lw 2 pt 7 title 'validation mAP'"
+                              : "";
         const char *aux = c.has_aux ? ", '' every ::1 using 1:7 with lines lw 2 dt 2 "
                                       "title 'loss of the sign codes L(h)'"
                                     : "";
@@ -188,11 +195,11 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
                  "set title '%s (%s, %zu bits): training loss and validation mAP'\n"
                  "set xlabel 'epoch'\nset ylabel 'loss'\nset y2label 'validation mAP'\n"
                  "set ytics nomirror\nset y2tics\n"
-                 "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss', "
-                 "'' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with linespoints lw 2 pt 7 "
-                 "title 'validation mAP'%s",
-                 method, o->model, bits, o->log, aux);
-        return cli_gnuplot(o->plot, script);
+                 "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss'%s%s",
+                 method, o->model, bits, qlog, val, aux);
+        if (cli_gnuplot(o->plot, script) != CLI_OK)
+            fprintf(stderr, "l2h: warning: the plot %s was not drawn (cause above); the model "
+                            "is saved all the same\n", o->plot);
     }
     return CLI_OK;
 }

@@ -118,6 +118,15 @@ L2H_API L2H_NODISCARD l2h_status l2h_codes_npy_shape(const char *path, size_t *n
 L2H_API L2H_NODISCARD l2h_status l2h_codes_read_npy(const char *path, uint8_t *out, size_t n,
                                                     size_t bytes);
 
+/* Exclusive advisory lock for a read-modify-write of an existing file (load, change, save), so
+ * that two writers cannot both start from the same version and lose one change. Waits while
+ * another process holds it (L2H_ERR_IO after 10 minutes). Every file the library writes takes
+ * the same lock for the write itself, unless the calling process holds it already. Not
+ * reentrant: locking a file twice in one process is L2H_ERR_ARG. */
+typedef struct l2h_file_lock l2h_file_lock;
+L2H_API L2H_NODISCARD l2h_status l2h_file_lock_acquire(l2h_file_lock **out, const char *path);
+L2H_API void l2h_file_lock_release(l2h_file_lock *lock); /* NULL is a no-op */
+
 /* Writes a float32 matrix as .npy (atomically). */
 L2H_API L2H_NODISCARD l2h_status l2h_write_npy_f32(const char *path, const float *x, size_t rows,
                                                    size_t cols);

@@ -329,8 +329,11 @@ static void test_named_real(void)
             for (size_t i = 0; i < 60000; i++) count[l2h_dataset_labels(ds)[i] % 10]++;
             CHECK(count[0] == 6000 && count[9] == 6000 && l2h_dataset_n_labels(ds) == 10);
             /* the first row's first value, decoded by hand from the file */
-            FILE *f = fopen(cnn ? "/work/shared/data/cifar10/cifar10_mobilenetv1_1024.u8"
-                                : "/work/shared/data/cifar10/cifar10_gist512.f16", "rb");
+            char fpath[4096];
+            const char *root = getenv("L2H_DATA_DIR");
+            snprintf(fpath, sizeof fpath, "%s/cifar10/%s", root && *root ? root : "../shared/data",
+                     cnn ? "cifar10_mobilenetv1_1024.u8" : "cifar10_gist512.f16");
+            FILE *f = fopen(fpath, "rb");
             uint8_t head[2] = {0, 0};
             if (f && fread(head, 1, 2, f) == 2) {
                 const float want = cnn ? (float)head[0] * 0.023528f
