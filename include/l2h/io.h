@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/io.h -- data in: feature matrices and labels from the formats people already use.
  *
  * A dataset is n rows of `dim` float32 features plus optional labels: single-label (one int32

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/model.h -- hash functions: what turns a feature vector into a binary code.
  *
  * A model is: preprocessing (optional centring by the training mean, then optional L2
