@@ -16,7 +16,9 @@ typedef enum cli_opt_type {
     CLI_STR,    /* const char *             */
     CLI_SIZE,   /* size_t (non-negative)    */
     CLI_U64,    /* uint64_t                 */
-    CLI_DOUBLE, /* double                   */
+    CLI_DOUBLE, /* double, finite           */
+    CLI_DOUBLE_POS,    /* double, finite and > 0  */
+    CLI_DOUBLE_NONNEG, /* double, finite and >= 0 */
     CLI_INT     /* int                      */
 } cli_opt_type;
 
@@ -40,6 +42,10 @@ typedef struct cli_command {
  * Returns CLI_OK, CLI_USAGE (message printed) or CLI_HELP (help printed to stdout). */
 int cli_parse(int argc, char **argv, const cli_opt *opts, size_t n_opts, const char *usage,
               const char *description, const char **pos, int max_pos, int *n_pos);
+/* Whether the last cli_parse saw --name on the command line (an option given twice is a usage
+ * error there, so "given" is unambiguous). Commands use it to refuse options that would be
+ * ignored or that conflict. */
+bool cli_given(const char *name);
 
 /* Prints "l2h: error: <what>: <l2h_last_error()>" and returns CLI_ERR. */
 int cli_fail(l2h_status st, const char *what);
@@ -61,9 +67,11 @@ typedef struct cli_data_opts {
     const char *gt;        /* "labels" (default when labelled) or "euclidean"      */
     double percentile;     /* euclidean ground truth percentile                    */
     uint64_t seed;
+    uint64_t split_seed;   /* seed of the split; CLI_SPLIT_SEED_SAME = --seed           */
 } cli_data_opts;
+#define CLI_SPLIT_SEED_SAME UINT64_MAX
 
-#define CLI_DATA_N_OPTS 14
+#define CLI_DATA_N_OPTS 15
 void cli_data_defaults(cli_data_opts *d);
 /* Fills opts[0..CLI_DATA_N_OPTS) with the shared data options bound to d. */
 void cli_data_options(cli_data_opts *d, cli_opt *opts);
@@ -79,6 +87,17 @@ typedef struct cli_data {
 } cli_data;
 
 int cli_data_load(const cli_data_opts *d, bool need_split, cli_data *out);
+/* The seed the split is drawn with (--split-seed, else --seed). */
+uint64_t cli_split_seed(const cli_data_opts *d);
+/* Records the split options in the model ("train.split", "train.split_seed", ...). */
+int cli_record_split(const cli_data_opts *d, l2h_model *m);
+/* Before evaluating a model: takes the split the model records unless split options were given;
+ * with given options whose query rows overlap the model's training rows, refuses (CLI_USAGE)
+ * unless `force` (then a loud warning). Call after cli_data_load with the recorded split
+ * applied, i.e. twice: cli_apply_recorded_split first, cli_check_split_leak after loading. */
+void cli_apply_recorded_split(cli_data_opts *d, const l2h_model *m);
+int cli_check_split_leak(const cli_data_opts *d, const l2h_model *m, const cli_data *data,
+                         bool force);
 void cli_data_free(cli_data *d);
 /* Ground truth between query and db according to the options. */
 int cli_groundtruth(const cli_data_opts *d, const cli_data *data, l2h_groundtruth **gt);
