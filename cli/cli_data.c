@@ -76,7 +76,8 @@ static int load_all(const cli_data_opts *d, cli_data *out)
             if (st != L2H_OK) return cli_fail(st, "--format");
         }
         rp.dim = d->dim;
-        rp.n_labels = d->n_labels;
+        /* an explicit --n-labels 0: trailing {0,1} attributes are features */
+        rp.n_labels = cli_given("n-labels") && d->n_labels == 0 ? L2H_ARFF_NO_LABELS : d->n_labels;
         st = l2h_dataset_read(&out->all, d->data, &rp);
         if (st != L2H_OK) return cli_fail(st, "reading data");
     }

@@ -52,10 +52,15 @@ typedef enum l2h_label_kind {
     L2H_LABELS_MULTI  = 2
 } l2h_label_kind;
 
+/* n_labels value: an ARFF file's trailing {0,1} attributes are features, not labels. */
+#define L2H_ARFF_NO_LABELS ((size_t)-1)
+
 typedef struct l2h_read_params {
     l2h_format format; /* AUTO by default                                        */
     size_t dim;        /* row length for F32/F16/U8 (required) and label files   */
-    size_t n_labels;   /* ARFF: trailing label attributes (0 = features only)     */
+    size_t n_labels;   /* ARFF: trailing label attributes; 0 = none, but a file whose
+                        * last attributes are {0,1} is then refused (they look like labels:
+                        * say how many, or L2H_ARFF_NO_LABELS to read them as features) */
     size_t max_rows;   /* 0 = all; otherwise read at most this many rows          */
 } l2h_read_params;
 
