@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist gnuplot-nox)
-[ "$mode" = test ] && pkgs+=(python3-numpy)
+[ "$mode" = test ] && pkgs+=(python3-numpy g++ perl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +33,14 @@ if [ "$mode" = demo ]; then
   exec ./build/release/l2h demo
 fi
 
+# release (-Werror), then the sanitizer build (-Werror, ASan+UBSan, allocation-failure
+# injection on), then the ThreadSanitizer build of the concurrency test alone
+t0=$(date +%s)
 build release
 ctest --preset release
 build asan
 ctest --preset asan
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs" --target test_index_concurrent >&2
+ctest --preset tsan
+echo "quickstart test: $(( $(date +%s) - t0 )) s on $jobs cores (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
