@@ -328,7 +328,8 @@ l2h_status l2h_write_atomic(const char *path, l2h_write_fn write, void *ctx)
     int fd = -1;
     struct stat locked;
     if (!exists || !held_by_us(st.st_dev, st.st_ino)) {
-        L2H_TRY(lock_path(target, &fd, &locked));
+        /* a file we may replace but not read (mode -w-) cannot be locked: written unlocked */
+        if (!exists || access(target, R_OK) == 0) L2H_TRY(lock_path(target, &fd, &locked));
         if (fd >= 0) st = locked;
     }
     clean_stale_temps(target);

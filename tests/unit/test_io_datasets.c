@@ -42,7 +42,11 @@ static void test_arff(void)
         CHECK(memcmp(l2h_dataset_multilabels(ds), y, 6) == 0);
     }
     l2h_dataset_free(ds);
-    CHECK_OK(rd_arff(&ds, arff_ok, 0, 2));
+    /* trailing {0,1} attributes read as features only when asked (L2H_ARFF_NO_LABELS) */
+    CHECK_STATUS(rd_arff(&ds, arff_ok, 0, 2), L2H_ERR_ARG);
+    l2h_dataset_free(ds);
+    ds = NULL;
+    CHECK_OK(rd_arff(&ds, arff_ok, L2H_ARFF_NO_LABELS, 2));
     if (ds) CHECK(l2h_dataset_n(ds) == 2 && l2h_dataset_dim(ds) == 6 &&
                   l2h_dataset_label_kind(ds) == L2H_LABELS_NONE);
     l2h_dataset_free(ds);
@@ -92,7 +96,7 @@ static void test_arff(void)
         {"@relation r\n@attribute a\n@data\n0\n", 0, L2H_ERR_FORMAT, "no type"},
         {"@relation r\n@attribute 'a numeric\n@data\n0\n", 0, L2H_ERR_FORMAT, "unterminated"},
         {"@relation r\n@foo bar\n", 0, L2H_ERR_FORMAT, "bad.arff:2: unknown declaration"},
-        {"@relation r\n@attribute a numeric\n@attribute b {0,1}\n@data\n1,2\n", 0,
+        {"@relation r\n@attribute a numeric\n@attribute b {0,1}\n@data\n1,2\n", L2H_ARFF_NO_LABELS,
          L2H_ERR_FORMAT, "attribute b is {0,1}"},
         {"@relation r\n@attribute a numeric\n@attribute y {0,1}\n@data\n1,1\n", 2, L2H_ERR_ARG,
          "2 label attributes"},
