@@ -12,7 +12,7 @@
 #   WORK        scratch folder, ~50 MB              (default ${TMPDIR:-/tmp}/l2h_flat_vs_faiss)
 # environment (defaults): NB="100000 1000000" BITS="64 256" THREADS="1 2" NQ=1000 K=100
 #   REPEAT=5 RUNS=1 WAIT_IDLE=0 (seconds to wait for an idle machine before each timing)
-#   FAISS_BENCH=/work/shared/bench/faiss_binary.py PYTHON=/usr/bin/python3 (Debian's faiss)
+#   FAISS_BENCH=<checkout>/../shared/bench/faiss_binary.py PYTHON=/usr/bin/python3 (Debian's faiss)
 set -eu
 
 BENCH=${1:-build/index/bench/bench_flat}
@@ -25,7 +25,7 @@ K=${K:-100}
 REPEAT=${REPEAT:-5}
 RUNS=${RUNS:-1}
 WAIT_IDLE=${WAIT_IDLE:-0}
-FAISS_BENCH=${FAISS_BENCH:-/work/shared/bench/faiss_binary.py}
+FAISS_BENCH=${FAISS_BENCH:-$(dirname "$0")/../../shared/bench/faiss_binary.py}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 [ -x "$BENCH" ] || { echo "flat_vs_faiss.sh: no bench_flat at $BENCH (build target bench_flat)" >&2; exit 2; }

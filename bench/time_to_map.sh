@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-export L2H_SHARED_DATA=${L2H_SHARED_DATA:-/work/shared/data}
+export L2H_SHARED_DATA=${L2H_SHARED_DATA:-$(dirname "$0")/../../shared/data}
 echo "load before: $(uptime)"
 i=1
 while [ "$i" -le "$R" ]; do

@@ -2,9 +2,13 @@
 bench/bench_util.h): N rows of the CIFAR-10 CNN features, every (rows // N)-th because the file
 is sorted by class and its first rows are all one class; centred and L2-normalised (the
 features' uint8 quantisation scale cancels in the normalisation)."""
+import os
+
 import torch
 
-DATA = "/work/shared/data/cifar10/"
+# $L2H_DATA_DIR, else ../shared/data next to the checkout (as the library finds it)
+DATA = os.path.join(os.environ.get("L2H_DATA_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"), "cifar10", "")
 
 
 def cifar_rows(n):

@@ -35,7 +35,8 @@ epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 thr = {"linear": [float(t) for t in (sys.argv[3] if len(sys.argv) > 3 else "0.40,0.50").split(",")],
        "mlp": [float(t) for t in (sys.argv[4] if len(sys.argv) > 4 else "0.50,0.60").split(",")]}
 torch.set_num_threads(1)
-d = "/work/shared/data/cifar10/"
+d = os.path.join(os.environ.get("L2H_DATA_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"), "cifar10", "")
 lines = open(rows_file).read().split("\n")
 rtr = torch.tensor([int(v) for v in lines[0].split()])
 rva = torch.tensor([int(v) for v in lines[1].split()])

@@ -16,7 +16,9 @@ typedef enum cli_opt_type {
     CLI_STR,    /* const char *             */
     CLI_SIZE,   /* size_t (non-negative)    */
     CLI_U64,    /* uint64_t                 */
-    CLI_DOUBLE, /* double                   */
+    CLI_DOUBLE, /* double, finite           */
+    CLI_DOUBLE_POS,    /* double, finite and > 0  */
+    CLI_DOUBLE_NONNEG, /* double, finite and >= 0 */
     CLI_INT     /* int                      */
 } cli_opt_type;
 
@@ -40,6 +42,10 @@ typedef struct cli_command {
  * Returns CLI_OK, CLI_USAGE (message printed) or CLI_HELP (help printed to stdout). */
 int cli_parse(int argc, char **argv, const cli_opt *opts, size_t n_opts, const char *usage,
               const char *description, const char **pos, int max_pos, int *n_pos);
+/* Whether the last cli_parse saw --name on the command line (an option given twice is a usage
+ * error there, so "given" is unambiguous). Commands use it to refuse options that would be
+ * ignored or that conflict. */
+bool cli_given(const char *name);
 
 /* Options in groups (data options, a command's own, a method's...): the parser joins them, so no
  * caller sizes an array by hand. CLI_COUNT(a) is the element count of a static array. */
@@ -72,9 +78,11 @@ typedef struct cli_data_opts {
     const char *gt;        /* "labels" (default when labelled) or "euclidean"      */
     double percentile;     /* euclidean ground truth percentile                    */
     uint64_t seed;
+    uint64_t split_seed;   /* seed of the split; CLI_SPLIT_SEED_SAME = --seed           */
 } cli_data_opts;
+#define CLI_SPLIT_SEED_SAME UINT64_MAX
 
-#define CLI_DATA_N_OPTS 14
+#define CLI_DATA_N_OPTS 15
 void cli_data_defaults(cli_data_opts *d);
 /* Fills opts[0..CLI_DATA_N_OPTS) with the shared data options bound to d. */
 void cli_data_options(cli_data_opts *d, cli_opt *opts);
@@ -90,6 +98,17 @@ typedef struct cli_data {
 } cli_data;
 
 int cli_data_load(const cli_data_opts *d, bool need_split, cli_data *out);
+/* The seed the split is drawn with (--split-seed, else --seed). */
+uint64_t cli_split_seed(const cli_data_opts *d);
+/* Records the split options in the model ("train.split", "train.split_seed", ...). */
+int cli_record_split(const cli_data_opts *d, l2h_model *m);
+/* Before evaluating a model: takes the split the model records unless split options were given;
+ * with given options whose query rows overlap the model's training rows, refuses (CLI_USAGE)
+ * unless `force` (then a loud warning). Call after cli_data_load with the recorded split
+ * applied, i.e. twice: cli_apply_recorded_split first, cli_check_split_leak after loading. */
+void cli_apply_recorded_split(cli_data_opts *d, const l2h_model *m);
+int cli_check_split_leak(const cli_data_opts *d, const l2h_model *m, const cli_data *data,
+                         bool force);
 void cli_data_free(cli_data *d);
 /* Ground truth between query and db according to the options. */
 int cli_groundtruth(const cli_data_opts *d, const cli_data *data, l2h_groundtruth **gt);
@@ -143,8 +162,26 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
 /* Parses "16,32,64" into bits[] (at most max). */
 int cli_parse_bits_list(const char *cmd, const char *s, size_t *bits, size_t max, size_t *n);
 
-/* Renders `script` (gnuplot commands after the terminal/output lines) to the PNG `png`. */
+/* Renders `script` (gnuplot commands after the terminal/output lines) to the PNG `png`. gnuplot
+ * runs without a shell (fork/exec), the script goes to its standard input, and no script file is
+ * left behind. Returns CLI_OK, or CLI_ERR with the real cause on stderr. */
 int cli_gnuplot(const char *png, const char *script);
+/* Escapes s for a single-quoted gnuplot string (a ' is written ''); refuses control characters
+ * (a newline would end the command). CLI_OK, or CLI_USAGE with a message naming `what`. */
+int cli_gp_escape(const char *what, const char *s, char *out, size_t cap);
+
+/* ---- side files and stdout (cli_output.c) ---------------------------------------------- */
+/* Opens a side file for writing (CSV logs, curves, histograms); NULL with a message. */
+FILE *cli_out_open(const char *path);
+/* Closes it, checking every buffered write and the close: CLI_OK or CLI_ERR with a message. */
+int cli_out_close(FILE *f);
+/* At exit: flushes and closes stdout (a write failure makes rc 1), then removes the side files
+ * of a failed command (no empty or partial file is left behind) or keeps them. Returns rc. */
+int cli_finish_stdout(int rc);
+/* Escapes s as the contents of a JSON string (quotes, backslashes, control characters) into
+ * out (cap bytes, truncated with "..." if too long); returns out. */
+const char *cli_json_escape(const char *s, char *out, size_t cap);
+#define CLI_JSON_PATH_CAP (6 * 4096 + 8) /* room for any escaped path */
 
 /* commands */
 int cmd_train(int argc, char **argv);

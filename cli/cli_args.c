@@ -2,9 +2,22 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the options the last cli_parse saw (by their table entry) */
+#define MAX_GIVEN 128
+static const cli_opt *given[MAX_GIVEN];
+static size_t n_given;
+
+bool cli_given(const char *name)
+{
+    for (size_t i = 0; i < n_given; i++)
+        if (strcmp(given[i]->name, name) == 0) return true;
+    return false;
+}
 
 static const cli_opt *find_long(const cli_opt *opts, size_t n, const char *name, size_t len)
 {
@@ -58,9 +71,17 @@ static int set_value(const char *cmd, const cli_opt *o, const char *v)
         *(int *)o->dest = (int)x;
         return CLI_OK;
     }
-    case CLI_DOUBLE: {
+    case CLI_DOUBLE:
+    case CLI_DOUBLE_POS:
+    case CLI_DOUBLE_NONNEG: {
+        /* nan, inf and out-of-range values are never a setting: refused, never replaced by a
+         * default further down */
         const double x = strtod(v, &end);
-        if (errno || *end || v[0] == '\0') break;
+        if (errno || *end || v[0] == '\0' || !isfinite(x)) break;
+        if (o->type == CLI_DOUBLE_POS && !(x > 0))
+            return cli_usage_error(cmd, "--%s must be a number > 0, not '%s'", o->name, v);
+        if (o->type == CLI_DOUBLE_NONNEG && !(x >= 0))
+            return cli_usage_error(cmd, "--%s must be a number >= 0, not '%s'", o->name, v);
         *(double *)o->dest = x;
         return CLI_OK;
     }
@@ -73,6 +94,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t n_opts, const c
 {
     const char *cmd = argv[0];
     int np = 0;
+    n_given = 0;
     bool only_pos = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -102,6 +124,10 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t n_opts, const c
             if (!o) return cli_usage_error(cmd, "unknown option '%s'", a);
         }
         if (o) {
+            for (size_t g = 0; g < n_given; g++)
+                if (given[g] == o)
+                    return cli_usage_error(cmd, "option --%s is given twice", o->name);
+            if (n_given < MAX_GIVEN) given[n_given++] = o;
             if (o->type != CLI_FLAG && !val) {
                 if (i + 1 >= argc) return cli_usage_error(cmd, "option --%s needs a value", o->name);
                 val = argv[++i];

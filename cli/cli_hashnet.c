@@ -116,27 +116,22 @@ int cli_hashnet_hist(const cli_hashnet_opts *o, const l2h_model *m, const l2h_da
         count[b < HIST_BINS ? b : HIST_BINS - 1] += 1;
     }
     free(z);
-    FILE *f = fopen(o->hist, "w");
-    if (!f) {
-        fprintf(stderr, "l2h: error: cannot write %s\n", o->hist);
-        return CLI_ERR;
-    }
+    FILE *f = cli_out_open(o->hist);
+    if (!f) return CLI_ERR;
     fprintf(f, "bin_lo,bin_hi,fraction,count\n");
     for (size_t b = 0; b < HIST_BINS; b++)
         fprintf(f, "%.3f,%.3f,%.6f,%.0f\n", (double)b / HIST_BINS, (double)(b + 1) / HIST_BINS,
                 count[b] / (double)(n * bits), count[b]);
-    if (fclose(f) != 0) {
-        fprintf(stderr, "l2h: error: writing %s failed\n", o->hist);
-        return CLI_ERR;
-    }
+    if (cli_out_close(f) != CLI_OK) return CLI_ERR;
     if (!o->hist_plot) return CLI_OK;
-    char script[1024];
+    char qhist[8192], script[1024 + 8192];
+    if (cli_gp_escape("--hist", o->hist, qhist, sizeof qhist) != CLI_OK) return CLI_USAGE;
     snprintf(script, sizeof script,
              "set datafile separator ','\nset grid\nset style fill solid 0.6\n"
              "set title '%s, %zu bits: |tanh(beta z)| of the training outputs, beta = %.3g'\n"
              "set xlabel '|output| before binarisation'\nset ylabel 'fraction'\n"
              "set xrange [0:1]\nset boxwidth %.3f\n"
              "plot '%s' every ::1 using (($1 + $2) / 2):3 with boxes notitle",
-             l2h_model_method(m), bits, beta, 1.0 / HIST_BINS, o->hist);
+             l2h_model_method(m), bits, beta, 1.0 / HIST_BINS, qhist);
     return cli_gnuplot(o->hist_plot, script);
 }

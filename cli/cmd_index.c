@@ -40,8 +40,9 @@ static int push_id(l2h_id **ids, size_t *n, size_t *cap, l2h_id v)
     return CLI_OK;
 }
 
-/* Ids from `spec`: a comma-separated list ("3,5,8") when it starts with a digit and names no
- * existing file, else a text file with one non-negative decimal id per line ("-" = stdin;
+/* Ids from `spec`: a comma-separated list ("3,5,8") when it holds only digits and commas
+ * (whether or not a file of that name exists: `--ids 5` is id 5, never a file named 5; write
+ * ./5 for that file), else a text file with one non-negative decimal id per line ("-" = stdin;
  * blank lines and lines starting with '#' are skipped). Every malformed entry is an error
  * naming the file and line. */
 static int read_ids(const char *spec, l2h_id **ids, size_t *n)
@@ -49,8 +50,9 @@ static int read_ids(const char *spec, l2h_id **ids, size_t *n)
     size_t cap = 0;
     *ids = NULL;
     *n = 0;
-    FILE *f = strcmp(spec, "-") == 0 ? stdin : fopen(spec, "r");
-    if (!f && isdigit((unsigned char)spec[0])) { /* a list */
+    const bool is_list = spec[0] != '\0' && strspn(spec, "0123456789,") == strlen(spec);
+    FILE *f = is_list ? NULL : strcmp(spec, "-") == 0 ? stdin : fopen(spec, "r");
+    if (is_list) {
         for (const char *s = spec; *s;) {
             char *end;
             errno = 0;
@@ -119,9 +121,11 @@ static int print_info(const l2h_index *idx, const char *path, bool json)
     if (st != L2H_OK) return cli_fail(st, "describing the index");
     const char *kind = in.kind == L2H_INDEX_MIH ? "mih" : "flat";
     if (json) {
+        char qpath[CLI_JSON_PATH_CAP];
         printf("{\"file\": \"%s\", \"kind\": \"%s\", \"bits\": %zu, \"codes\": %zu, "
                "\"tables\": %zu, \"memory_bytes\": %zu}\n",
-               path, kind, in.bits, in.size, in.n_tables, in.memory_bytes);
+               cli_json_escape(path, qpath, sizeof qpath), kind, in.bits, in.size, in.n_tables,
+               in.memory_bytes);
     } else {
         printf("file        %s\nkind        index (%s)\nbits        %zu\ncodes       %zu\n", path,
                kind, in.bits, in.size);
@@ -195,9 +199,17 @@ static int index_change(const char *sub, const index_opts *o, const char *path)
     if ((add || !remove) && !o->codes) return cli_usage_error("index", "%s needs --codes", sub);
     if (!add && !o->ids) return cli_usage_error("index", "%s needs --ids", sub);
     if (remove && o->codes) return cli_usage_error("index", "remove takes no --codes");
+    /* read-modify-write: hold the file's exclusive lock from the load to the save, so that a
+     * concurrent add/remove/replace waits and then starts from this one's result */
+    l2h_file_lock *lock = NULL;
+    l2h_status st = l2h_file_lock_acquire(&lock, path);
+    if (st != L2H_OK) return cli_fail(st, "locking the index");
     l2h_index *idx = NULL;
-    l2h_status st = l2h_index_load(&idx, path);
-    if (st != L2H_OK) return cli_fail(st, "loading the index");
+    st = l2h_index_load(&idx, path);
+    if (st != L2H_OK) {
+        l2h_file_lock_release(lock);
+        return cli_fail(st, "loading the index");
+    }
     uint8_t *codes = NULL;
     l2h_id *ids = NULL;
     size_t n = 0, bytes = 0, n_ids = 0, removed = 0;
@@ -218,6 +230,7 @@ static int index_change(const char *sub, const index_opts *o, const char *path)
         if (st != L2H_OK) r = cli_fail(st, sub);
     }
     if (r == CLI_OK) r = save_index(idx, o->output ? o->output : path);
+    l2h_file_lock_release(lock);
     if (r == CLI_OK) {
         const size_t after = l2h_index_size(idx);
         if (o->json)

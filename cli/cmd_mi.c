@@ -106,9 +106,8 @@ int cmd_mi(int argc, char **argv)
         if (st != L2H_OK) r = cli_fail(st, "MI quality");
     }
     if (r == CLI_OK && hist) {
-        FILE *f = fopen(hist, "w");
+        FILE *f = cli_out_open(hist);
         if (!f) {
-            fprintf(stderr, "l2h: error: cannot write %s\n", hist);
             r = CLI_ERR;
         } else {
             double s[4] = {0};
@@ -124,7 +123,7 @@ int cmd_mi(int argc, char **argv)
             for (size_t k = 0; k <= bits; k++)
                 fprintf(f, "%zu,%.6g,%.6g,%.6g,%.6g\n", k, h[k] / s[0], h[bits + 1 + k] / s[1],
                         h0[k] / s[2], h0[bits + 1 + k] / s[3]);
-            if (fclose(f) != 0) r = cli_fail(L2H_ERR_IO, hist);
+            r = cli_out_close(f);
         }
     }
     if (r == CLI_OK) {
@@ -138,22 +137,23 @@ int cmd_mi(int argc, char **argv)
             printf("MI quality on %zu %s rows, %zu bits: %.4f\n", n, set_name, bits, q);
     }
     if (r == CLI_OK && plot) {
-        char script[2048];
-        int len = snprintf(
+        char qhist[8192], script[2048 + 8192];
+        if (cli_gp_escape("--hist", hist, qhist, sizeof qhist) != CLI_OK) r = CLI_USAGE;
+        int len = r != CLI_OK ? -1 : snprintf(
             script, sizeof script,
             "set datafile separator ','\nset key top right\nset grid\nset style fill "
             "transparent solid 0.35\nset title 'Hamming distances on the %s set, %zu bits: MI "
             "%.3f%s'\nset xlabel 'Hamming distance'\nset ylabel 'fraction of pairs'\n"
             "plot '%s' every ::1 using 1:2 with boxes lc rgb '#1f77b4' title 'neighbours', "
             "'' every ::1 using 1:3 with boxes lc rgb '#d62728' title 'non-neighbours'",
-            set_name, bits, q, before ? " (after training)" : "", hist);
+            set_name, bits, q, before ? " (after training)" : "", qhist);
         if (before && len > 0 && (size_t)len < sizeof script)
             snprintf(script + len, sizeof script - (size_t)len,
                      ", '' every ::1 using 1:4 with linespoints lw 2 lc rgb '#1f77b4' dt 2 "
                      "title 'neighbours, before (MI %.3f)', '' every ::1 using 1:5 with "
                      "linespoints lw 2 lc rgb '#d62728' dt 2 title 'non-neighbours, before'",
                      q0);
-        r = cli_gnuplot(plot, script);
+        if (r == CLI_OK) r = cli_gnuplot(plot, script);
     }
     free(h);
     free(h0);

@@ -89,11 +89,25 @@ int cmd_search(int argc, char **argv)
     bool first = true;
     const double t0 = cli_now();
     if (r == CLI_OK && json) printf("[");
-    if (r == CLI_OK && k) {
-        int32_t *dist = malloc(nq * k * sizeof *dist + 1);
-        l2h_id *ids = malloc(nq * k * sizeof *ids + 1);
-        st = dist && ids ? l2h_index_search(idx, qc, nq, k, dist, ids) : L2H_ERR_NOMEM;
-        if (st != L2H_OK) r = cli_fail(st, "search");
+    /* No more than the index holds can be returned: k is clamped to its size so that a large
+     * -k on a small index does not allocate for results that cannot exist. */
+    if (r == CLI_OK && k && k > l2h_index_size(idx)) k = l2h_index_size(idx);
+    if (r == CLI_OK && radius < 0 && k == 0) {
+        /* an empty index: nothing to report */
+    } else if (r == CLI_OK && k) {
+        size_t total = 0;
+        if (nq != 0 && k > SIZE_MAX / nq / sizeof(l2h_id)) {
+            fprintf(stderr, "l2h: error: %zu queries x k = %zu results do not fit in memory\n",
+                    nq, k);
+            r = CLI_ERR;
+        }
+        total = r == CLI_OK ? nq * k : 0;
+        int32_t *dist = malloc(total * sizeof *dist + 1);
+        l2h_id *ids = malloc(total * sizeof *ids + 1);
+        if (r == CLI_OK) {
+            st = dist && ids ? l2h_index_search(idx, qc, nq, k, dist, ids) : L2H_ERR_NOMEM;
+            if (st != L2H_OK) r = cli_fail(st, "search");
+        }
         for (size_t q = 0; r == CLI_OK && q < nq; q++)
             for (size_t j = 0; j < k && ids[q * k + j] >= 0; j++)
                 print_row(json, &first, q, j, ids[q * k + j], dist[q * k + j]);

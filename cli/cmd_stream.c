@@ -23,33 +23,30 @@ static int write_outputs(const char *csv, const char *png, const char *title, si
                          const size_t *items, const double *map, const size_t *updates)
 {
     if (csv) {
-        FILE *f = fopen(csv, "w");
-        if (!f) {
-            fprintf(stderr, "l2h: error: cannot write %s\n", csv);
-            return CLI_ERR;
-        }
+        FILE *f = cli_out_open(csv);
+        if (!f) return CLI_ERR;
         fprintf(f, "items,map,updates,updated_since_last\n");
         for (size_t i = 0; i < n; i++)
             fprintf(f, "%zu,%.6f,%zu,%d\n", items[i], map[i], updates[i],
                     i > 0 && updates[i] > updates[i - 1]);
-        if (fclose(f) != 0) {
-            fprintf(stderr, "l2h: error: writing %s failed\n", csv);
-            return CLI_ERR;
-        }
+        if (cli_out_close(f) != CLI_OK) return CLI_ERR;
     }
     if (png) {
         if (!csv) {
             fprintf(stderr, "l2h: error: --plot needs --curve (the plot is drawn from it)\n");
             return CLI_USAGE;
         }
-        char script[2048];
+        char qcsv[8192], qtitle[1024], script[2048 + 8192 + 1024];
+        if (cli_gp_escape("--curve", csv, qcsv, sizeof qcsv) != CLI_OK ||
+            cli_gp_escape("the title", title, qtitle, sizeof qtitle) != CLI_OK)
+            return CLI_USAGE;
         snprintf(script, sizeof script,
                  "set datafile separator ','\nset key bottom right\nset grid\n"
                  "set title '%s'\nset xlabel 'stream items seen'\nset ylabel 'mAP'\n"
                  "plot '%s' every ::1 using 1:2 with lines lw 2 title 'mAP of the hash table', "
                  "'' every ::1 using 1:($4 > 0 ? $2 : 1/0) with points pt 7 ps 1.2 "
                  "title 'table updated since the previous checkpoint'",
-                 title, csv);
+                 qtitle, qcsv);
         return cli_gnuplot(png, script);
     }
     return CLI_OK;

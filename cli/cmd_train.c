@@ -35,25 +35,25 @@ void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
         {"epochs", 0, CLI_SIZE, &o->epochs, "N", "training epochs of a learned method (50)"},
         {"batch", 0, CLI_SIZE, &o->batch, "N", "mini-batch size (100)"},
         {"optimizer", 0, CLI_STR, &o->optimizer, "sgd|adam", "optimiser (jmlh: adam, else sgd)"},
-        {"lr", 0, CLI_DOUBLE, &o->lr, "LR", "learning rate (0.1 sgd, 1e-3 adam)"},
-        {"momentum", 0, CLI_DOUBLE, &o->momentum, "M", "SGD momentum (0.9)"},
+        {"lr", 0, CLI_DOUBLE_POS, &o->lr, "LR", "learning rate (0.1 sgd, 1e-3 adam)"},
+        {"momentum", 0, CLI_DOUBLE_NONNEG, &o->momentum, "M", "SGD momentum (0.9)"},
         {"nesterov", 0, CLI_FLAG, &o->nesterov, NULL, "Nesterov momentum"},
-        {"weight-decay", 0, CLI_DOUBLE, &o->weight_decay, "W",
+        {"weight-decay", 0, CLI_DOUBLE_NONNEG, &o->weight_decay, "W",
          "L2 weight decay (jmlh: 0, else 5e-4)"},
         {"schedule", 0, CLI_STR, &o->schedule, "const|step|inv",
          "learning-rate schedule (jmlh: const, else step)"},
         {"lr-step", 0, CLI_SIZE, &o->lr_step, "N", "step schedule: epochs per decay (10)"},
-        {"lr-gamma", 0, CLI_DOUBLE, &o->lr_gamma, "G", "step factor / inv gamma (0.5)"},
-        {"last-lr-mult", 0, CLI_DOUBLE, &o->last_lr_mult, "X",
+        {"lr-gamma", 0, CLI_DOUBLE_POS, &o->lr_gamma, "G", "step factor / inv gamma (0.5)"},
+        {"last-lr-mult", 0, CLI_DOUBLE_NONNEG, &o->last_lr_mult, "X",
          "last layer lr multiplier (0 = hashnet 10, others 1)"},
         {"bins", 0, CLI_SIZE, &o->bins, "K", "MIHash histogram bins (min(16, bits))"},
-        {"scale", 0, CLI_DOUBLE, &o->scale, "A", "sigmoid scale (0 = auto 2/rms)"},
-        {"gamma", 0, CLI_DOUBLE, &o->gamma, "G", "jmlh: regulariser weight (0.1)"},
+        {"scale", 0, CLI_DOUBLE_NONNEG, &o->scale, "A", "sigmoid scale (0 = auto 2/rms)"},
+        {"gamma", 0, CLI_DOUBLE_NONNEG, &o->gamma, "G", "jmlh: regulariser weight (0.1)"},
         {"deterministic", 0, CLI_FLAG, &o->deterministic, NULL,
          "jmlh: threshold 0.5 in training instead of U(0,1)"},
         {"jmlh-variant", 0, CLI_STR, &o->jmlh_variant, "full|cont|qr|nr",
          "jmlh: KL prior, sigmoid bottleneck, quantisation or no regulariser (full)"},
-        {"val-fraction", 0, CLI_DOUBLE, &o->val_fraction, "F",
+        {"val-fraction", 0, CLI_DOUBLE_NONNEG, &o->val_fraction, "F",
          "hold out F of the training rows for validation mAP (0)"},
         {"val-every", 0, CLI_SIZE, &o->val_every, "N", "validation every N epochs (1)"},
         {"log", 0, CLI_STR, &o->log, "CSV", "per-epoch loss / validation mAP log"},
@@ -160,26 +160,33 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     progress_ctx c = {NULL, "train", false};
     if (o->plot && !o->log) return cli_usage_error("train", "--plot needs --log");
     if (o->log) {
-        c.log = fopen(o->log, "w");
-        if (!c.log) {
-            fprintf(stderr, "l2h: error: cannot write %s\n", o->log);
-            return CLI_ERR;
-        }
+        c.log = cli_out_open(o->log);
+        if (!c.log) return CLI_ERR;
         fprintf(c.log, "epoch,loss,val_map,val_map_tie,examples_per_s,seconds,loss_aux\n");
     }
     p.callback = train_progress;
     p.user = &c;
     const l2h_status st = l2h_train(out, train, &p);
     cli_progress_done();
-    if (c.log) fclose(c.log);
+    const int lr = c.log ? cli_out_close(c.log) : CLI_OK;
     if (st != L2H_OK) return cli_fail(st, method);
+    if (lr != CLI_OK) return lr;
     if (!strcmp(method, "hashnet")) {
         const int r = cli_hashnet_hist(ho, *out, train);
         if (r != CLI_OK) return r;
     }
     if (o->plot) {
-        char script[2048];
+        /* the plot is an extra: its failure is a warning with its cause, and the model is
+         * still saved (the caller saves it after this returns) */
+        char qlog[8192], script[2048 + 8192];
+        if (cli_gp_escape("--log", o->log, qlog, sizeof qlog) != CLI_OK) return CLI_USAGE;
         /* HashNet: J(g) on tanh(βz) and L(h) on the sign codes (the seed's Figure 6) */
+        /* without --val-fraction the log has no validation column to draw (gnuplot would
+         * refuse an all-undefined series) */
+        const char *val = o->val_fraction > 0
+                              ? ", '' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with "
+                                "linespoints lw 2 pt 7 title 'validation mAP'"
+                              : "";
         const char *aux = c.has_aux ? ", '' every ::1 using 1:7 with lines lw 2 dt 2 "
                                       "title 'loss of the sign codes L(h)'"
                                     : "";
@@ -188,11 +195,11 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
                  "set title '%s (%s, %zu bits): training loss and validation mAP'\n"
                  "set xlabel 'epoch'\nset ylabel 'loss'\nset y2label 'validation mAP'\n"
                  "set ytics nomirror\nset y2tics\n"
-                 "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss', "
-                 "'' every ::1 using 1:($3 == $3 ? $3 : 1/0) axes x1y2 with linespoints lw 2 pt 7 "
-                 "title 'validation mAP'%s",
-                 method, o->model, bits, o->log, aux);
-        return cli_gnuplot(o->plot, script);
+                 "plot '%s' every ::1 using 1:2 with lines lw 2 title 'training loss'%s%s",
+                 method, o->model, bits, qlog, val, aux);
+        if (cli_gnuplot(o->plot, script) != CLI_OK)
+            fprintf(stderr, "l2h: warning: the plot %s was not drawn (cause above); the model "
+                            "is saved all the same\n", o->plot);
     }
     return CLI_OK;
 }
@@ -259,6 +266,22 @@ int cmd_train(int argc, char **argv)
     if (cli_is_learned_method(method) && strcmp(mo.model, "linear") && strcmp(mo.model, "mlp") &&
         strcmp(mo.model, "cnn"))
         return cli_usage_error("train", "--model must be linear, mlp or cnn");
+    /* an option the method would ignore, or two that contradict, is a usage error */
+    const bool learned = cli_is_learned_method(method);
+    if (!learned && strcmp(method, "lsh") && strcmp(method, "itq"))
+        return cli_usage_error("train", "unknown --method '%s' (lsh, itq, mihash, hashnet, jmlh)",
+                               method);
+    if (l2norm && no_l2)
+        return cli_usage_error("train", "--l2-normalize and --no-l2-normalize contradict");
+    const size_t first_learned = CLI_DATA_N_OPTS + sizeof own / sizeof own[0];
+    for (size_t i = first_learned; !learned && i < n_opts; i++)
+        if (cli_given(opts[i].name))
+            return cli_usage_error("train", "--%s applies to the learned methods only, not to %s",
+                                   opts[i].name, method);
+    if (strcmp(method, "itq") && cli_given("itq-iters"))
+        return cli_usage_error("train", "--itq-iters applies to itq only, not to %s", method);
+    if (!learned && no_l2)
+        return cli_usage_error("train", "--no-l2-normalize applies to the learned methods only");
 
     cli_data data;
     const double t0 = cli_now();
@@ -284,16 +307,18 @@ int cmd_train(int argc, char **argv)
         r = cli_train_baseline(method, data.train, &bp, &m);
     const double t2 = cli_now();
     cli_progress_done();
+    if (r == CLI_OK) r = cli_record_split(&d, m); /* eval keeps training rows out of queries */
     if (r == CLI_OK) {
         const l2h_status st = l2h_model_save(m, output);
         if (st != L2H_OK) r = cli_fail(st, "saving the model");
     }
+    char qout[CLI_JSON_PATH_CAP];
     if (r == CLI_OK) {
         if (json)
             printf("{\"method\": \"%s\", \"bits\": %zu, \"dim\": %zu, \"train_rows\": %zu, "
                    "\"train_seconds\": %.3f, \"total_seconds\": %.3f, \"output\": \"%s\"}\n",
                    method, bits, l2h_model_dim(m), l2h_dataset_n(data.train), t2 - t1,
-                   cli_now() - t0, output);
+                   cli_now() - t0, cli_json_escape(output, qout, sizeof qout));
         else
             printf("trained %s, %zu bits, on %zu x %zu in %.2f s -> %s\n", method, bits,
                    l2h_dataset_n(data.train), l2h_model_dim(m), t2 - t1, output);

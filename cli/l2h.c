@@ -41,14 +41,17 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
-        return CLI_OK;
+        return cli_finish_stdout(CLI_OK);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("l2h %s\n%s\n", l2h_version_string(), l2h_build_info());
-        return CLI_OK;
+        return cli_finish_stdout(CLI_OK);
     }
+    /* stdout is checked at exit (a full disk or a closed pipe is an error, exit 1), and the
+     * side files of a failed command are removed (cli_output.c) */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return cli_finish_stdout(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "l2h: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist gnuplot-nox)
-[ "$mode" = test ] && pkgs+=(python3-numpy)
+[ "$mode" = test ] && pkgs+=(python3-numpy g++ perl)
 # the Python package (python/) and its tests: cffi builds the extension against python3-dev
 [ "$mode" = test ] && pkgs+=(python3-dev python3-cffi python3-pytest python3-matplotlib python3-faiss)
 pkgs+=(libmicrohttpd-dev)                   # l2hd, the retrieval service
@@ -37,6 +37,9 @@ if [ "$mode" = demo ]; then
   exec ./build/release/l2h demo
 fi
 
+# release (-Werror), then the sanitizer build (-Werror, ASan+UBSan, allocation-failure
+# injection on), then the ThreadSanitizer build of the concurrency test alone
+t0=$(date +%s)
 build release
 ctest --preset release
 # Python package: build the extension in place against build/release, run its tests with
@@ -50,3 +53,7 @@ if [ "$rc" -eq 5 ]; then echo "quickstart: pytest collected no Python tests" >&2
 [ "$rc" -eq 0 ] || exit "$rc"
 build asan
 ctest --preset asan
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs" --target test_index_concurrent >&2
+ctest --preset tsan
+echo "quickstart test: $(( $(date +%s) - t0 )) s on $jobs cores (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2

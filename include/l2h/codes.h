@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/codes.h -- packed binary codes and Hamming distance.
  *
  * Layout (the same bytes FAISS uses): a code of `bits` bits occupies l2h_code_bytes(bits) =

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/eval.h -- evaluation protocols: reproducible splits, ground truth, retrieval metrics.
  * Exact definitions of everything here: docs/evaluation.md.
  *

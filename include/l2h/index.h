@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/index.h -- exact k-nearest-neighbour and radius search over packed binary codes.
  *
  * Results are fully ordered: by Hamming distance, then by id (smaller first), so every exact

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/io.h -- data in: feature matrices and labels from the formats people already use.
  *
  * A dataset is n rows of `dim` float32 features plus optional labels: single-label (one int32
@@ -51,10 +52,15 @@ typedef enum l2h_label_kind {
     L2H_LABELS_MULTI  = 2
 } l2h_label_kind;
 
+/* n_labels value: an ARFF file's trailing {0,1} attributes are features, not labels. */
+#define L2H_ARFF_NO_LABELS ((size_t)-1)
+
 typedef struct l2h_read_params {
     l2h_format format; /* AUTO by default                                        */
     size_t dim;        /* row length for F32/F16/U8 (required) and label files   */
-    size_t n_labels;   /* ARFF: trailing label attributes (0 = features only)     */
+    size_t n_labels;   /* ARFF: trailing label attributes; 0 = none, but a file whose
+                        * last attributes are {0,1} is then refused (they look like labels:
+                        * say how many, or L2H_ARFF_NO_LABELS to read them as features) */
     size_t max_rows;   /* 0 = all; otherwise read at most this many rows          */
 } l2h_read_params;
 
@@ -117,6 +123,15 @@ L2H_API L2H_NODISCARD l2h_status l2h_codes_npy_shape(const char *path, size_t *n
 /* Reads that file into the caller's buffer out[n, bytes]; n and bytes must match the file. */
 L2H_API L2H_NODISCARD l2h_status l2h_codes_read_npy(const char *path, uint8_t *out, size_t n,
                                                     size_t bytes);
+
+/* Exclusive advisory lock for a read-modify-write of an existing file (load, change, save), so
+ * that two writers cannot both start from the same version and lose one change. Waits while
+ * another process holds it (L2H_ERR_IO after 10 minutes). Every file the library writes takes
+ * the same lock for the write itself, unless the calling process holds it already. Not
+ * reentrant: locking a file twice in one process is L2H_ERR_ARG. */
+typedef struct l2h_file_lock l2h_file_lock;
+L2H_API L2H_NODISCARD l2h_status l2h_file_lock_acquire(l2h_file_lock **out, const char *path);
+L2H_API void l2h_file_lock_release(l2h_file_lock *lock); /* NULL is a no-op */
 
 /* Writes a float32 matrix as .npy (atomically). */
 L2H_API L2H_NODISCARD l2h_status l2h_write_npy_f32(const char *path, const float *x, size_t rows,

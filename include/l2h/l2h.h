@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/l2h.h -- learning to hash: compact binary codes from feature vectors, and exact Hamming
  * search over them. This umbrella header includes the whole public API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/model.h -- hash functions: what turns a feature vector into a binary code.
  *
  * A model is: preprocessing (optional centring by the training mean, then optional L2
@@ -54,6 +55,12 @@ L2H_API const char *l2h_model_method(const l2h_model *m); /* "lsh", "itq", "miha
 L2H_API const char *l2h_model_arch(const l2h_model *m);   /* "linear", "mlp", "cnn" */
 /* A metadata value from the model file ("" if absent); valid while m lives. */
 L2H_API const char *l2h_model_meta(const l2h_model *m, const char *key);
+/* Records provenance in the model's metadata under a key that starts with "train." (e.g.
+ * "train.split", "train.split_seed": the split the model was trained on, which `l2h eval` uses
+ * to keep training rows out of the queries). Saved with the model. Other keys are the
+ * library's and are L2H_ERR_ARG here. */
+L2H_API L2H_NODISCARD l2h_status l2h_model_set_provenance(l2h_model *m, const char *key,
+                                                          const char *value);
 
 /* Real outputs z[n, bits] for x[n, dim] (preprocessing included). Thread-safe on a const
  * model. */

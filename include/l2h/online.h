@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/online.h -- online hashing: a hash mapping learned from a stream, a hash table (the packed
  * codes of a retrieval set) that is recomputed only when the update policy says so, and the
  * Trigger Update of MIHash (Cakir et al., ICCV 2017). docs/online.md describes the loop exactly.

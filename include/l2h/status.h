@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/status.h -- status codes, error messages, export macros and process-wide settings.
  *
  * Every fallible function returns an l2h_status; L2H_OK is 0 and failures are negative. The

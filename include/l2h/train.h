@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/train.h -- learned hash functions: MIHash (Cakir et al.) on a linear layer, an MLP or a
  * small CNN, trained by mini-batch SGD / Adam on the labelled training rows.
  *

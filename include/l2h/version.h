@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/version.h -- the library version: the single source of truth (CMake parses these lines).
  * Compare L2H_VERSION_NUMBER (what you compiled against) with l2h_version_number() (what you
  * linked) to detect a header/library mismatch. */

@@ -35,14 +35,25 @@ static void drop_labels(l2h_dataset *ds)
     ds->n_labels = 0;
 }
 
-l2h_status l2h_dataset_set_labels(l2h_dataset *ds, const int32_t *labels)
+/* Class ids index per-class tables (counts, per-class sampling, label histograms) whose size
+ * is the largest id + 1. An id far above the row count would make those tables huge from a tiny
+ * file (one label of 2^30 in 100 rows cost 8.4 GB), so ids are bounded by the larger of the row
+ * count and L2H_MAX_CLASS_FLOOR; sparse ids beyond that must be renumbered by the caller. */
+#define L2H_MAX_CLASS_FLOOR ((size_t)1 << 16)
+
+l2h_status l2h_dataset_set_labels_named(l2h_dataset *ds, const int32_t *labels, const char *name)
 {
-    L2H_FAIL_IF(ds == NULL || (labels == NULL && ds->n > 0), L2H_ERR_ARG, "labels: NULL input");
-    int32_t maxv = -1;
+    L2H_FAIL_IF(ds == NULL || (labels == NULL && ds->n > 0), L2H_ERR_ARG, "%s: NULL input", name);
+    const size_t bound = ds->n > L2H_MAX_CLASS_FLOOR ? ds->n : L2H_MAX_CLASS_FLOOR;
+    size_t n_classes = 0; /* largest id + 1, in size_t: id 2^31 - 1 does not overflow */
     for (size_t i = 0; i < ds->n; i++) {
-        L2H_FAIL_IF(labels[i] < 0, L2H_ERR_ARG, "labels: row %zu has negative class %d", i,
+        L2H_FAIL_IF(labels[i] < 0, L2H_ERR_ARG, "%s: row %zu has negative class %d", name, i,
                     (int)labels[i]);
-        if (labels[i] > maxv) maxv = labels[i];
+        L2H_FAIL_IF((size_t)labels[i] >= bound, L2H_ERR_ARG,
+                    "%s: row %zu has class id %d; class ids must be below %zu (the larger of "
+                    "the row count and %zu): renumber the classes 0, 1, 2, ...",
+                    name, i, (int)labels[i], bound, L2H_MAX_CLASS_FLOOR);
+        if ((size_t)labels[i] + 1 > n_classes) n_classes = (size_t)labels[i] + 1;
     }
     int32_t *copy = l2h_malloc_array(ds->n, sizeof *copy);
     L2H_NOMEM_IF_NULL(copy);
@@ -50,8 +61,13 @@ l2h_status l2h_dataset_set_labels(l2h_dataset *ds, const int32_t *labels)
     drop_labels(ds);
     ds->labels = copy;
     ds->label_kind = L2H_LABELS_SINGLE;
-    ds->n_labels = (size_t)(maxv + 1);
+    ds->n_labels = n_classes;
     return L2H_OK;
+}
+
+l2h_status l2h_dataset_set_labels(l2h_dataset *ds, const int32_t *labels)
+{
+    return l2h_dataset_set_labels_named(ds, labels, "labels");
 }
 
 l2h_status l2h_dataset_set_multilabels(l2h_dataset *ds, size_t n_labels, const uint8_t *y)

@@ -309,6 +309,18 @@ static l2h_status parse_row(arff *a, const char *s, const char *e, size_t n_labe
 static l2h_status parse_all(arff *a, size_t n_labels, size_t max_rows)
 {
     L2H_TRY(parse_header(a));
+    if (n_labels == 0) {
+        /* trailing {0,1} attributes are how Mulan files declare labels: reading them as
+         * features without being told would silently train on the labels */
+        size_t k = 0;
+        while (k < a->n_attr && a->attrs[a->n_attr - 1 - k].kind == ATTR_BINARY) k++;
+        L2H_FAIL_IF(k > 0 && k < a->n_attr, L2H_ERR_ARG,
+                    "%s: the last %zu attributes are {0,1}, as labels are declared in multi-label "
+                    "ARFF files; give the number of label attributes (n_labels, --n-labels %zu), "
+                    "or L2H_ARFF_NO_LABELS (--n-labels 0) to read them as features",
+                    a->name, k, k);
+    }
+    if (n_labels == L2H_ARFF_NO_LABELS) n_labels = 0;
     L2H_FAIL_IF(n_labels >= a->n_attr, L2H_ERR_ARG,
                 "%s: %zu label attributes requested but the file declares %zu attributes (at "
                 "least one feature is needed)",
@@ -339,6 +351,7 @@ l2h_status l2h_arff_parse(const uint8_t *buf, size_t len, const char *name, size
     }
     if (st == L2H_OK) {
         ds->n = a.rows;
+        if (n_labels == L2H_ARFF_NO_LABELS) n_labels = 0;
         ds->dim = a.n_attr - n_labels;
         ds->x = a.x;
         a.x = NULL;

@@ -9,13 +9,15 @@
 static const struct {
     size_t size;
     const char *name;
-} elems[L2H_ELEM_COUNT] = {
+} elems[] = {
     [L2H_ELEM_U8] = {1, "uint8"},   [L2H_ELEM_B1] = {1, "bool"},
     [L2H_ELEM_I32] = {4, "int32"},  [L2H_ELEM_I64] = {8, "int64"},
     [L2H_ELEM_F16] = {2, "float16"}, [L2H_ELEM_F32] = {4, "float32"},
     [L2H_ELEM_F64] = {8, "float64"},
 };
+/* sized by the initialiser and pinned, so a new element type fails here until it has an entry */
 _Static_assert(sizeof elems / sizeof elems[0] == L2H_ELEM_COUNT, "one entry per element type");
+_Static_assert(L2H_ELEM_COUNT == 7, "an element type was added: give it an entry above");
 
 size_t l2h_elem_size(l2h_elem e)
 {

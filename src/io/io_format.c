@@ -4,14 +4,16 @@
 
 #include <string.h>
 
-static const char *const format_names[L2H_FORMAT_COUNT] = {
+static const char *const format_names[] = {
     [L2H_FORMAT_AUTO] = "auto", [L2H_FORMAT_FVECS] = "fvecs", [L2H_FORMAT_IVECS] = "ivecs",
     [L2H_FORMAT_BVECS] = "bvecs", [L2H_FORMAT_NPY] = "npy",     [L2H_FORMAT_IDX] = "idx",
     [L2H_FORMAT_F32] = "f32",     [L2H_FORMAT_F16] = "f16",     [L2H_FORMAT_U8] = "u8",
     [L2H_FORMAT_ARFF] = "arff",
 };
+/* sized by the initialiser and pinned, so a new format fails here until it has a name */
 _Static_assert(sizeof format_names / sizeof format_names[0] == L2H_FORMAT_COUNT,
                "one name per format");
+_Static_assert(L2H_FORMAT_COUNT == 10, "a format was added: give it a name above");
 
 l2h_read_params l2h_read_default_params(void)
 {

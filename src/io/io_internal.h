@@ -17,6 +17,9 @@ struct l2h_dataset {
     uint8_t *multi;     /* [n, n_labels] (MULTI) */
 };
 
+/* l2h_dataset_set_labels with errors naming `name` (the file the labels came from). */
+l2h_status l2h_dataset_set_labels_named(l2h_dataset *ds, const int32_t *labels, const char *name);
+
 /* Writes a file atomically: `write` is called with a stream on a temporary file next to
  * `path`; on success the stream is flushed, fsync'ed and renamed over `path`, and the folder
  * is fsync'ed. On any failure the temporary file is removed and `path` is untouched. */

@@ -8,13 +8,20 @@
  *                  (both with <data>/cifar10/cifar10_labels.u8, one class byte per row)
  *   scene          <data>/scene/scene-train.arff then scene-test.arff, 294 features and 6
  *                  labels (multi-label); n_train = rows of scene-train.arff (1,211)
- * <data> is $L2H_DATA_DIR if set, else the first of ../shared/data (relative to the working
- * directory) and /work/shared/data that holds the files. */
+ * <data> is found by these rules, in order (docs/io.md, "Named datasets"):
+ *   1. $L2H_DATA_DIR, alone, if set and non-empty;
+ *   2. ../shared/data relative to the working directory (a run from the checkout's root);
+ *   3. ../shared/data relative to the checkout (or install prefix) of the running program: for
+ *      each of the first four ancestors A of the folder holding the executable (as
+ *      /proc/self/exe names it), A/../shared/data. A binary in <checkout>/build/release finds
+ *      <checkout>/../shared/data; one in <prefix>/bin finds <prefix>/../shared/data.
+ * No absolute path of any machine is built in. */
 #include "io_read.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PATH_CAP 4096
 #define FASHION_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
@@ -127,25 +134,46 @@ static l2h_status load_fashion(l2h_dataset **out, size_t *n_train)
 
 /* ---- the project's shared data folder ----------------------------------------------------- */
 
-/* Folder <data>/<sub> holding `probe`, trying $L2H_DATA_DIR alone if set, else the defaults. */
+/* Candidate roots: $L2H_DATA_DIR alone, else ../shared/data and the checkout-relative ones. */
+#define MAX_ROOTS 6
+static size_t data_roots(char roots[MAX_ROOTS][PATH_CAP])
+{
+    const char *env = getenv("L2H_DATA_DIR");
+    if (env && *env) {
+        snprintf(roots[0], PATH_CAP, "%s", env);
+        return 1;
+    }
+    size_t n = 0;
+    snprintf(roots[n++], PATH_CAP, "../shared/data");
+    char exe[PATH_CAP];
+    const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return n;
+    exe[len] = '\0';
+    for (int up = 0; up < 4 && n < MAX_ROOTS; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash || slash == exe) break;
+        *slash = '\0'; /* exe is now the next ancestor folder */
+        const int w = snprintf(roots[n], PATH_CAP, "%s/../shared/data", exe);
+        if (w > 0 && w < PATH_CAP) n++;
+    }
+    return n;
+}
+
+/* Folder <data>/<sub> holding `probe`, trying the roots of data_roots in order. */
 static l2h_status find_data_dir(const char *dataset, const char *sub, const char *probe,
                                 char *dir)
 {
-    const char *env = getenv("L2H_DATA_DIR");
-    const char *roots[2] = {"../shared/data", "/work/shared/data"};
-    size_t n_roots = 2;
-    if (env && *env) {
-        roots[0] = env;
-        n_roots = 1;
-    }
-    char tried[2 * PATH_CAP + 16] = "";
+    char roots[MAX_ROOTS][PATH_CAP];
+    const size_t n_roots = data_roots(roots);
+    char tried[1024] = "";
     for (size_t r = 0; r < n_roots; r++) {
         char probe_path[PATH_CAP];
         L2H_TRY(join(dir, roots[r], sub));
         L2H_TRY(join(probe_path, dir, probe));
         if (is_file(probe_path)) return L2H_OK;
-        const size_t used = strlen(tried);
-        snprintf(tried + used, sizeof tried - used, "%s%s", r ? ", " : "", probe_path);
+        const size_t used = strlen(tried), room = sizeof tried - used;
+        if (room > 8) snprintf(tried + used, room, "%s%.*s", r ? ", " : "", (int)(room - 3),
+                               probe_path);
     }
     L2H_FAIL(L2H_ERR_IO,
              "%s: data files not found (tried %s); set L2H_DATA_DIR to the folder that holds "

@@ -38,6 +38,10 @@ l2h_status l2h_npy_header_size(const uint8_t *buf, size_t len, const char *name,
     L2H_FAIL_IF(len < prefix, L2H_ERR_FORMAT, "%s: truncated: %zu bytes, header prefix needs %zu",
                 name, len, prefix);
     const size_t hlen = major == 1 ? (size_t)(buf[8] | buf[9] << 8) : (size_t)l2h_rd_le32(buf + 8);
+    /* The shortest dictionary with the three required keys is well above 16 bytes; a smaller
+     * length cannot be a header (and would end the header before its own prefix). */
+    L2H_FAIL_IF(hlen < 16, L2H_ERR_FORMAT,
+                "%s: bad .npy header: declared header length %zu is too small", name, hlen);
     *size = prefix + hlen;
     return L2H_OK;
 }

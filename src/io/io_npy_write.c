@@ -123,11 +123,15 @@ static l2h_status open_codes(const char *path, FILE **out, l2h_npy_header *h)
     if (total > NPY_MAX_HEADER)
         L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: .npy header of %zu bytes is implausibly large", path,
                       total);
-    hdr = l2h_malloc(total);
+    /* The declared header may be shorter than the bytes already read (a header length of 0
+     * or 1): the buffer holds at least what was read, and only the missing part is read. */
+    hdr = l2h_malloc(total > n0 ? total : n0);
     if (!hdr) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "%s: out of memory", path);
     memcpy(hdr, head, n0);
-    if (fread(hdr + n0, 1, total - n0, f) != total - n0)
+    if (total > n0 && fread(hdr + n0, 1, total - n0, f) != total - n0)
         L2H_FAIL_GOTO(L2H_ERR_IO, "%s: read failed", path);
+    if (fseek(f, (long)total, SEEK_SET) != 0)
+        L2H_FAIL_GOTO(L2H_ERR_IO, "%s: seek failed: %s", path, strerror(errno));
     L2H_CHECK_GOTO(l2h_npy_parse_header(hdr, total, path, h));
     if (h->elem != L2H_ELEM_U8 || h->ndim != 2)
         L2H_FAIL_GOTO(L2H_ERR_FORMAT,

@@ -139,7 +139,7 @@ static l2h_status attach_labels(l2h_dataset *ds, const l2h_mat_view *v, const ch
         tmp = l2h_malloc_array(v->rows, sizeof(int32_t));
         L2H_NOMEM_IF_NULL(tmp);
         L2H_CHECK_GOTO(l2h_view_to_classes(v, name, tmp));
-        L2H_CHECK_GOTO(l2h_dataset_set_labels(ds, tmp));
+        L2H_CHECK_GOTO(l2h_dataset_set_labels_named(ds, tmp, name));
     }
 done:
     l2h_free(tmp);

@@ -324,3 +324,14 @@ l2h_status l2h_model_clone(l2h_model **out, const l2h_model *m)
     l2h_free(buf);
     return st;
 }
+
+l2h_status l2h_model_set_provenance(l2h_model *m, const char *key, const char *value)
+{
+    L2H_FAIL_IF(m == NULL || key == NULL || value == NULL, L2H_ERR_ARG,
+                "model provenance: NULL argument");
+    L2H_FAIL_IF(strncmp(key, "train.", 6) != 0 || key[6] == '\0', L2H_ERR_ARG,
+                "model provenance: key '%.64s' must start with \"train.\" (the other keys are "
+                "the library's)",
+                key);
+    return l2h_model_set_meta(m, key, value);
+}

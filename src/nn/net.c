@@ -16,14 +16,18 @@
 /* Rows per l2h_nn_infer chunk: bounds its scratch at 2 · 256 · max_dim floats. */
 #define NN_INFER_CHUNK 256
 
-static const l2h_layer_ops *const k_layer_ops[L2H_LAYER_KIND_COUNT] = {
+static const l2h_layer_ops *const k_layer_ops[] = {
     [L2H_LAYER_LINEAR] = &l2h_layer_linear_ops,   [L2H_LAYER_RELU] = &l2h_layer_relu_ops,
     [L2H_LAYER_SIGMOID] = &l2h_layer_sigmoid_ops, [L2H_LAYER_TANH] = &l2h_layer_tanh_ops,
     [L2H_LAYER_CONV2D] = &l2h_layer_conv_ops,     [L2H_LAYER_MAXPOOL] = &l2h_layer_maxpool_ops,
     [L2H_LAYER_FLATTEN] = &l2h_layer_flatten_ops, [L2H_LAYER_RBF] = &l2h_layer_rbf_ops,
 };
+/* The table is sized by its initialiser, so a kind added at the end of the enum without an entry
+ * makes it shorter than the count; the count itself is pinned so that adding a kind fails here
+ * until the table (and this number) are updated. */
 _Static_assert(sizeof k_layer_ops / sizeof k_layer_ops[0] == L2H_LAYER_KIND_COUNT,
                "layer ops table");
+_Static_assert(L2H_LAYER_KIND_COUNT == 7, "a layer kind was added: give it an entry above");
 
 const char *l2h_layer_kind_name(l2h_layer_kind k)
 {

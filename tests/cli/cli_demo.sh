@@ -3,10 +3,9 @@
 # print a row per method, and give mAP values in the range an independent implementation of the
 # same protocol gives (ITQ about 0.45, LSH about 0.3 at 16-64 bits on raw pixels; MIHash's linear layer about 0.72
 # at 32 bits after the demo's 10 epochs).
-set -u
-L2H=$1
+. "$(dirname "$0")/lib/common.sh"
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${L2H_FASHION_MNIST_DIR:-}" ]; then
-  echo "note: dataset-fashion-mnist not installed; skipping"; echo "0 passed, 0 failed"; exit 0
+  skip "dataset-fashion-mnist not installed"
 fi
 out=$("$L2H" demo --bits 32 --json) || { echo "demo failed"; echo "0 passed, 1 failed"; exit 1; }
 echo "$out"
@@ -18,5 +17,4 @@ check lsh "${lsh:-0}" 0.20 0.50
 check itq "${itq:-0}" 0.38 0.60
 mih=$(echo "$out" | grep '"method": "mihash"' | sed 's/.*"map": \([0-9.]*\).*/\1/')
 check mihash "${mih:-0}" 0.65 0.85
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

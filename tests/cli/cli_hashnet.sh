@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib/common.sh"
 SCENE=${L2H_SHARED_DATA:-../shared/data}/scene/scene-train.arff
 if [ ! -f "$SCENE" ]; then
-  echo "note: $SCENE not found; skipping"; echo "0 passed, 0 failed"; exit 0
+  skip "$SCENE not found"
 fi
 D="--data $SCENE --n-labels 6 --split random --n-query 200 --n-train 600 --seed 3"
 H="--method hashnet --bits 16 --epochs 6 --batch 50"
@@ -33,5 +33,4 @@ expect_code 0 "HashNet-W, HashNet-C" "$L2H" train $H $D --weighting none --no-co
 [ "$(meta "$T/hnwc.safetensors" hashnet_weighting)" = none ] && ok || bad "weighting none recorded"
 [ "$(meta "$T/hnwc.safetensors" hashnet_beta_schedule)" = none ] && ok || bad "no continuation recorded"
 [ "$(meta "$T/hnwc.safetensors" hashnet_beta_final)" = 1 ] && ok || bad "beta stays 1"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

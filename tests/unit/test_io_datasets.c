@@ -42,7 +42,11 @@ static void test_arff(void)
         CHECK(memcmp(l2h_dataset_multilabels(ds), y, 6) == 0);
     }
     l2h_dataset_free(ds);
-    CHECK_OK(rd_arff(&ds, arff_ok, 0, 2));
+    /* trailing {0,1} attributes read as features only when asked (L2H_ARFF_NO_LABELS) */
+    CHECK_STATUS(rd_arff(&ds, arff_ok, 0, 2), L2H_ERR_ARG);
+    l2h_dataset_free(ds);
+    ds = NULL;
+    CHECK_OK(rd_arff(&ds, arff_ok, L2H_ARFF_NO_LABELS, 2));
     if (ds) CHECK(l2h_dataset_n(ds) == 2 && l2h_dataset_dim(ds) == 6 &&
                   l2h_dataset_label_kind(ds) == L2H_LABELS_NONE);
     l2h_dataset_free(ds);
@@ -92,7 +96,7 @@ static void test_arff(void)
         {"@relation r\n@attribute a\n@data\n0\n", 0, L2H_ERR_FORMAT, "no type"},
         {"@relation r\n@attribute 'a numeric\n@data\n0\n", 0, L2H_ERR_FORMAT, "unterminated"},
         {"@relation r\n@foo bar\n", 0, L2H_ERR_FORMAT, "bad.arff:2: unknown declaration"},
-        {"@relation r\n@attribute a numeric\n@attribute b {0,1}\n@data\n1,2\n", 0,
+        {"@relation r\n@attribute a numeric\n@attribute b {0,1}\n@data\n1,2\n", L2H_ARFF_NO_LABELS,
          L2H_ERR_FORMAT, "attribute b is {0,1}"},
         {"@relation r\n@attribute a numeric\n@attribute y {0,1}\n@data\n1,1\n", 2, L2H_ERR_ARG,
          "2 label attributes"},
@@ -329,8 +333,11 @@ static void test_named_real(void)
             for (size_t i = 0; i < 60000; i++) count[l2h_dataset_labels(ds)[i] % 10]++;
             CHECK(count[0] == 6000 && count[9] == 6000 && l2h_dataset_n_labels(ds) == 10);
             /* the first row's first value, decoded by hand from the file */
-            FILE *f = fopen(cnn ? "/work/shared/data/cifar10/cifar10_mobilenetv1_1024.u8"
-                                : "/work/shared/data/cifar10/cifar10_gist512.f16", "rb");
+            char fpath[4096];
+            const char *root = getenv("L2H_DATA_DIR");
+            snprintf(fpath, sizeof fpath, "%s/cifar10/%s", root && *root ? root : "../shared/data",
+                     cnn ? "cifar10_mobilenetv1_1024.u8" : "cifar10_gist512.f16");
+            FILE *f = fopen(fpath, "rb");
             uint8_t head[2] = {0, 0};
             if (f && fread(head, 1, 2, f) == 2) {
                 const float want = cnn ? (float)head[0] * 0.023528f
