@@ -136,6 +136,11 @@ int cli_parse_bits_list(const char *cmd, const char *s, size_t *bits, size_t max
 int cli_gnuplot(const char *png, const char *script);
 
 /* commands */
+/* --model of `index` and `search` (cli_fingerprint.c): the model's fingerprint, and a check
+ * that an index holds codes of that model (a warning when the index records none). */
+int cli_model_fingerprint(const char *model_path, uint8_t fp[L2H_FINGERPRINT_BYTES]);
+int cli_check_model(const l2h_index *idx, const char *model_path, const char *what);
+
 int cmd_train(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_search(int argc, char **argv);
