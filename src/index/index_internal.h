@@ -230,12 +230,12 @@ int l2h_exact_hit(const l2h_index *ix, const uint64_t *q, size_t keff, size_t k,
 /* Radius results from row hits: h[0..nh) with h[i].id = a row and h[i].d its distance
  * (<= max_d), in any order. Writes every id of those rows, ordered by (distance, id), into
  * out_d / out_ids (room for the sum of the list lengths). Sorted lists are copied whole when
- * one row holds a distance, merged otherwise. Scratch grows as needed; 0 = out of memory. */
+ * one row holds a distance, else concatenated and radix-sorted. Scratch grows as needed; 0 = out of memory. */
 typedef struct l2h_emit_scratch {
     l2h_hit *tmp;
     size_t tmp_cap;
-    size_t *heap;
-    size_t heap_cap;
+    l2h_id *ids; /* radix sort scratch */
+    size_t ids_cap;
     size_t *counts; /* [max_d + 2] */
     size_t counts_cap;
 } l2h_emit_scratch;

@@ -255,7 +255,7 @@ int l2h_exact_hit(const l2h_index *ix, const uint64_t *q, size_t keff, size_t k,
 void l2h_emit_scratch_free(l2h_emit_scratch *s)
 {
     l2h_free(s->tmp);
-    l2h_free(s->heap);
+    l2h_free(s->ids);
     l2h_free(s->counts);
     memset(s, 0, sizeof *s);
 }
@@ -273,23 +273,25 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 1;
 }
 
-/* Heap of rows ordered by their current id (cursor pos[]): sift down from i. */
-static void sift(size_t *heap, size_t n, size_t i, const l2h_idlist *lists, const l2h_hit *run,
-                 const size_t *pos)
+/* Sorts ids a[0..n) (all >= 0) by LSD radix sort on the bytes below the largest id's highest
+ * byte, 8 bits a pass, through tmp[n]: O(n) per pass, 2-3 passes for ids below 2^24. */
+static void radix_sort_ids(l2h_id *a, size_t n, l2h_id *tmp)
 {
-    for (;;) {
-        size_t m = i;
-        const size_t a = 2 * i + 1, b = a + 1;
-#define KEY(x) (l2h_idlist_ids(&lists[run[heap[x]].id])[pos[heap[x]]])
-        if (a < n && KEY(a) < KEY(m)) m = a;
-        if (b < n && KEY(b) < KEY(m)) m = b;
-#undef KEY
-        if (m == i) return;
-        const size_t t = heap[i];
-        heap[i] = heap[m];
-        heap[m] = t;
-        i = m;
+    l2h_id mx = 0;
+    for (size_t i = 0; i < n; i++) mx = a[i] > mx ? a[i] : mx;
+    l2h_id *src = a, *dst = tmp;
+    for (unsigned sh = 0; sh < 64 && (mx >> sh) != 0; sh += 8) {
+        size_t cnt[257];
+        memset(cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < n; i++) cnt[(((uint64_t)src[i] >> sh) & 255) + 1]++;
+        if (cnt[(((uint64_t)src[0] >> sh) & 255) + 1] == n) continue; /* one digit: in order */
+        for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
+        for (size_t i = 0; i < n; i++) dst[cnt[((uint64_t)src[i] >> sh) & 255]++] = src[i];
+        l2h_id *t = src;
+        src = dst;
+        dst = t;
     }
+    if (src != a) memcpy(a, src, n * sizeof *a);
 }
 
 int l2h_emit_rows(const l2h_index *ix, const l2h_hit *h, size_t nh, int32_t max_d, int32_t *out_d,
@@ -317,25 +319,26 @@ int l2h_emit_rows(const l2h_index *ix, const l2h_hit *h, size_t nh, int32_t max_
             memcpy(out_ids + o, p, l->n * sizeof *p);
             for (size_t i = 0; i < l->n; i++) out_d[o + i] = d;
             o += l->n;
-        } else { /* several: k-way merge of sorted lists (heap over the rows) */
-            const size_t m = b - a;
-            if (!grow((void **)&s->heap, &s->heap_cap, 2 * m, sizeof *s->heap)) return 0;
-            size_t *heap = s->heap, *pos = s->heap + m;
-            const l2h_hit *run = rows + a;
-            for (size_t i = 0; i < m; i++) {
-                heap[i] = i;
-                pos[i] = 0;
+        } else { /* several: their sorted lists, copied, then one radix sort of the ids */
+            size_t total = 0, sorted = 1;
+            l2h_id last = -1;
+            for (size_t i = a; i < b; i++) {
+                const l2h_idlist *l = &ix->lists[rows[i].id];
+                const l2h_id *p = l2h_idlist_ids(l);
+                if (l->n <= 8) /* most lists are short: no call */
+                    for (size_t j = 0; j < l->n; j++) out_ids[o + total + j] = p[j];
+                else
+                    memcpy(out_ids + o + total, p, l->n * sizeof *p);
+                sorted &= p[0] >= last; /* lists that follow each other: already in order */
+                last = p[l->n - 1];
+                total += l->n;
             }
-            for (size_t i = m / 2; i-- > 0;) sift(heap, m, i, ix->lists, run, pos);
-            size_t live = m;
-            while (live > 0) {
-                const size_t top = heap[0];
-                const l2h_idlist *l = &ix->lists[run[top].id];
-                out_ids[o] = l2h_idlist_ids(l)[pos[top]];
-                out_d[o++] = d;
-                if (++pos[top] == l->n) heap[0] = heap[--live];
-                sift(heap, live, 0, ix->lists, run, pos);
+            for (size_t i = 0; i < total; i++) out_d[o + i] = d;
+            if (!sorted) {
+                if (!grow((void **)&s->ids, &s->ids_cap, total, sizeof *s->ids)) return 0;
+                radix_sort_ids(out_ids + o, total, s->ids);
             }
+            o += total;
         }
         a = b;
     }
