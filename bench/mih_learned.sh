@@ -17,6 +17,9 @@
 #   l2h train --data fashion-mnist --method M --bits 64 -o fm-M.st
 #   l2h encode --model fm-M.st --data fashion-mnist --rows db -o fm-M.npy
 #   (c10-itq: --data cifar10-cnn --method itq). OUT_DIR gets one .jsonl per run and table.md.
+#   DATASETS="fm-mihash random" limits the code sets (several instances may share OUT_DIR);
+#   NO_FAISS=1 skips FAISS (its figures do not change with our code: the bytes are the same) and
+#   keeps the dumped bytes for a separate faiss_mih.py run.
 set -euo pipefail
 B=${1:?usage}; OLD=${2:?usage}; C=${3:?usage}; O=${4:?usage}
 N=${5:-1000000}; NQ=${6:-1000}; REPEAT=${7:-3}
@@ -25,13 +28,15 @@ mkdir -p "$O"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 uptime > "$O/uptime.txt"
 common=(--nq "$NQ" --qflip 3 --radius 0,1,2,3,4 --k 1,10,100)
-for name in fm-mihash fm-hashnet fm-jmlh fm-itq c10-itq random; do
-  [ -s "$O/$name.faiss.jsonl" ] && continue
+for name in ${DATASETS:-fm-mihash fm-hashnet fm-jmlh fm-itq c10-itq random}; do
+  if [ -n "${NO_FAISS:-}" ]; then [ -s "$O/$name.old.jsonl" ] && continue
+  else [ -s "$O/$name.faiss.jsonl" ] && continue; fi
   echo "mih_learned: $name ($(uptime))" >&2
   if [ $name = random ]; then src=(--random "$N" --bits 64); else src=(--npy "$C/$name.npy" --replicate "$N" --flip 2); fi
   nice "$B/bench/bench_mih" "${src[@]}" "${common[@]}" --repeat "$REPEAT" --dump "$O/$name" > "$O/$name.new.jsonl"
   nice "$OLD" --db "$O/$name.db.u8" --queries "$O/$name.q.u8" --bits 64 "${common[@]}" \
     --repeat "$REPEAT" > "$O/$name.old.jsonl"
+  [ -n "${NO_FAISS:-}" ] && continue
   nice /usr/bin/python3 "$here/faiss_mih.py" "$O/$name" --bits 64 --repeat 1 > "$O/$name.faiss.jsonl"
   rm -f "$O/$name.db.u8" "$O/$name.q.u8"
   uptime >> "$O/uptime.txt"

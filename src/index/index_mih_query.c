@@ -308,6 +308,24 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
         if (mode == MODE_KNN) {
             /* k ids within L, and every code within L has been seen */
             done = below >= keff || L >= B;
+            if (!done && L >= (int32_t)m - 1 && bound < B) {
+                /* after the first round (every table probed at s = 0; a near duplicate within
+                 * m - 1 bits shares a substring, so it has been met) k ids are known within
+                 * `bound`, and the search ends by step `bound`: if the lookups of the steps
+                 * still ahead (exact counts) with buckets of the tables' average occupancy cost
+                 * more than the budget left, scan now rather than pay for some of them first */
+                double ahead = 0;
+                for (int32_t L2 = L + 1; L2 <= bound && work + ahead <= c->budget; L2++) {
+                    const l2h_mih_table *t2 = &h->tables[(size_t)L2 % m];
+                    ahead += choose(t2->nbits, (size_t)L2 / m) *
+                             (COST_PROBE + t2->occupancy * COST_CAND * (double)W);
+                }
+                if (work + ahead > c->budget) {
+                    st->probes += probes;
+                    st->cands += cands;
+                    return 0;
+                }
+            }
             if (!done) {
                 /* the next step's lookups are known exactly (C(b, s) keys); with buckets of
                  * the table's average occupancy, if they alone would take the query past its
