@@ -67,6 +67,9 @@ typedef struct l2h_store {
     uint32_t *slots;   /* [nslots] row + 1 of a code, 0 = empty; nslots a power of two */
     size_t nslots;
     size_t max_list;   /* an upper bound on the longest list (0 when empty) */
+    int ordered;       /* the lists, read row after row, are non-decreasing (ids added in
+                          order to new codes, as row numbers are): a scan meets ids in order */
+    l2h_id last_id;    /* the largest id added while `ordered` held */
 } l2h_store;
 
 enum { L2H_FINGERPRINT_LEN = 16 };

@@ -199,6 +199,22 @@ verify(const mih_ctx *c, const l2h_mih_table *t, size_t j, size_t s, int32_t L, 
     const l2h_index *ix = c->ix;
     const size_t W = c->W, g0 = bs / 8, skip = bs - g0 * 8, len = es - g0 * 8;
     const uint64_t *base = t->codes + g0 * W * 8;
+    if (es - bs <= 8) { /* a small bucket: a plain loop costs less than a kernel call */
+        for (size_t p = bs; p < es; p++) {
+            uint64_t cw[L2H_MAX_WORDS];
+            const uint64_t *g = t->codes + (p / 8) * W * 8 + p % 8;
+            int32_t d = 0;
+            for (size_t w = 0; w < W; w++) {
+                cw[w] = g[w * 8];
+                d += __builtin_popcountll(q[w] ^ cw[w]);
+            }
+            if (d > (mode == MODE_KNN ? knn_thr(st, *bound) : radius)) continue;
+            if (!first_seen(c->h, q, cw, j, s)) continue;
+            if (!take(ix, st, mode, t->rows[p], d, L, below)) return 0;
+            if (mode == MODE_KNN) *bound = kth_bound(st, (int32_t)ix->bits, keff);
+        }
+        return 1;
+    }
     size_t pos = 0;
     while (pos < len) {
         size_t nc = 0;

@@ -198,7 +198,7 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
             shard_rows(n, p.shards, s, &r0, &r1);
             for (size_t i = 0; i < q1 - q0; i++) {
                 l2h_topk_init(&tk[i], bufs + i * cap, cap, cnts + i * ((size_t)max_d + 1), hist,
-                              keff, max_d, 0);
+                              keff, max_d, ix->st.ordered);
                 /* the query's own code with >= k ids: nothing can beat them */
                 skip[i] = p.shards == 1 && l2h_exact_hit(ix, q + (q0 + i) * W, keff, k,
                                                           dist + (q0 + i) * k, ids + (q0 + i) * k);
