@@ -184,6 +184,11 @@ const char *cli_json_escape(const char *s, char *out, size_t cap);
 #define CLI_JSON_PATH_CAP (6 * 4096 + 8) /* room for any escaped path */
 
 /* commands */
+/* --model of `index` and `search` (cli_fingerprint.c): the model's fingerprint, and a check
+ * that an index holds codes of that model (a warning when the index records none). */
+int cli_model_fingerprint(const char *model_path, uint8_t fp[L2H_FINGERPRINT_BYTES]);
+int cli_check_model(const l2h_index *idx, const char *model_path, const char *what);
+
 int cmd_train(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_search(int argc, char **argv);

@@ -120,15 +120,19 @@ static int print_info(const l2h_index *idx, const char *path, bool json)
     const l2h_status st = l2h_index_describe(idx, &in);
     if (st != L2H_OK) return cli_fail(st, "describing the index");
     const char *kind = in.kind == L2H_INDEX_MIH ? "mih" : "flat";
+    uint8_t fp[L2H_FINGERPRINT_BYTES];
+    char fph[33] = "none";
+    if (l2h_index_fingerprint(idx, fp)) l2h_fingerprint_hex(fp, fph);
     if (json) {
         char qpath[CLI_JSON_PATH_CAP];
         printf("{\"file\": \"%s\", \"kind\": \"%s\", \"bits\": %zu, \"codes\": %zu, "
-               "\"tables\": %zu, \"memory_bytes\": %zu}\n",
+               "\"tables\": %zu, \"memory_bytes\": %zu, \"distinct\": %zu, \"model\": \"%s\"}\n",
                cli_json_escape(path, qpath, sizeof qpath), kind, in.bits, in.size, in.n_tables,
-               in.memory_bytes);
+               in.memory_bytes, in.distinct, fph);
     } else {
         printf("file        %s\nkind        index (%s)\nbits        %zu\ncodes       %zu\n", path,
                kind, in.bits, in.size);
+        printf("distinct    %zu\nmodel       %s\n", in.distinct, fph);
         if (in.kind == L2H_INDEX_MIH)
             printf("tables      %zu%s\n", in.n_tables,
                    in.n_tables ? "" : " (none built: searches scan)");
@@ -141,6 +145,7 @@ static int print_info(const l2h_index *idx, const char *path, bool json)
 
 typedef struct index_opts {
     const char *codes, *ids, *output, *kind;
+    const char *model; /* the model that made the codes (fingerprint recorded / checked) */
     size_t bits, tables;
     bool json;
 } index_opts;
@@ -178,6 +183,11 @@ static int index_build(const index_opts *o, const char *path)
         const double t0 = cli_now();
         cli_progress("index build: %zu codes of %zu bits", n, ip.bits);
         l2h_status st = l2h_index_create(&idx, &ip);
+        if (st == L2H_OK && o->model) {
+            uint8_t fp[L2H_FINGERPRINT_BYTES];
+            if (cli_model_fingerprint(o->model, fp) != CLI_OK) st = L2H_ERR_ARG;
+            else st = l2h_index_set_fingerprint(idx, fp);
+        }
         if (st == L2H_OK) st = l2h_index_add(idx, codes, ids, n);
         cli_progress_done();
         r = st == L2H_OK ? save_index(idx, path) : cli_fail(st, "building the index");
@@ -217,6 +227,8 @@ static int index_change(const char *sub, const index_opts *o, const char *path)
     int r = CLI_OK;
     if (o->codes) r = load_codes(o->codes, &codes, &n, &bytes);
     if (r == CLI_OK && o->codes) r = check_bytes(bytes, l2h_index_bits(idx));
+    if (r == CLI_OK && o->model && !remove)
+        r = cli_check_model(idx, o->model, add ? "codes to add" : "new codes");
     if (r == CLI_OK && o->ids) r = read_ids(o->ids, &ids, &n_ids);
     if (r == CLI_OK && o->ids && o->codes && n_ids != n) {
         fprintf(stderr, "l2h: error: %zu ids in %s for %zu codes in %s\n", n_ids, o->ids, n,
@@ -263,12 +275,17 @@ int cmd_index(int argc, char **argv)
         {"output", 'o', CLI_STR, &o.output, "FILE",
          "write the index here (build: required; others: default in place)"},
         {"json", 0, CLI_FLAG, &o.json, NULL, "print the summary as JSON"},
+        {"model", 0, CLI_STR, &o.model, "MODEL",
+         "the model that made the codes: build records its fingerprint, add/replace refuse "
+         "codes of another model"},
     };
     const char *pos[2];
     int n_pos = 0;
     int r = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
-                      "l2h index build --codes CODES.npy [--ids IDS] [--kind flat|mih] -o INDEX\n"
-                      "       l2h index add INDEX --codes CODES.npy [--ids IDS] [-o OUT]\n"
+                      "l2h index build --codes CODES.npy [--ids IDS] [--kind flat|mih] "
+                      "[--model MODEL] -o INDEX\n"
+                      "       l2h index add INDEX --codes CODES.npy [--ids IDS] [--model MODEL] "
+                      "[-o OUT]\n"
                       "       l2h index remove INDEX --ids IDS [-o OUT]\n"
                       "       l2h index replace INDEX --ids IDS --codes CODES.npy [-o OUT]\n"
                       "       l2h index info INDEX [--json]",

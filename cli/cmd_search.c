@@ -29,6 +29,7 @@ static void print_row(bool json, bool *first, size_t q, size_t rank, l2h_id id, 
 int cmd_search(int argc, char **argv)
 {
     const char *db_path = NULL, *index_path = NULL, *q_path = NULL, *save = NULL;
+    const char *model_path = NULL;
     size_t k = 0, bits_opt = 0;
     int radius = -1, threads = 0;
     bool json = false;
@@ -42,6 +43,9 @@ int cmd_search(int argc, char **argv)
         {"save-index", 0, CLI_STR, &save, "FILE", "save the index built from --db"},
         {"threads", 't', CLI_INT, &threads, "N", "threads (default: all cores)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print a JSON array instead of TSV"},
+        {"model", 0, CLI_STR, &model_path, "MODEL",
+         "the model that made the queries: refused if the index holds another model's codes "
+         "(with --db and --save-index: recorded in the saved index)"},
     };
     int r = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
                       "l2h search (--db CODES.npy | --index FILE) --queries CODES.npy (-k K | "
@@ -63,6 +67,7 @@ int cmd_search(int argc, char **argv)
     if (index_path) {
         st = l2h_index_load(&idx, index_path);
         if (st != L2H_OK) return cli_fail(st, "loading the index");
+        if (model_path) r = cli_check_model(idx, model_path, "queries");
     } else {
         r = load_codes(db_path, &db, &n_db, &db_bytes);
         const size_t bits = bits_opt ? bits_opt : 8 * db_bytes;
@@ -74,6 +79,11 @@ int cmd_search(int argc, char **argv)
         if (r == CLI_OK) {
             const l2h_index_params ip = l2h_index_default_params(bits);
             st = l2h_index_create(&idx, &ip);
+            uint8_t fp[L2H_FINGERPRINT_BYTES];
+            if (st == L2H_OK && model_path && save) {
+                if (cli_model_fingerprint(model_path, fp) != CLI_OK) st = L2H_ERR_ARG;
+                else st = l2h_index_set_fingerprint(idx, fp);
+            }
             if (st == L2H_OK) st = l2h_index_add(idx, db, NULL, n_db);
             if (st == L2H_OK && save) st = l2h_index_save(idx, save);
             if (st != L2H_OK) r = cli_fail(st, "building the index");

@@ -52,6 +52,10 @@ typedef struct l2h_index_info {
     uint64_t probes;      /* MIH: buckets looked up */
     uint64_t candidates;  /* MIH: distinct codes whose full distance was computed */
     uint64_t fallbacks;   /* MIH: queries answered by the exhaustive scan (cost model) */
+    size_t distinct;      /* distinct codes: each is stored, scanned and probed once, with the
+                             sorted list of the ids that carry it */
+    uint64_t exact;       /* MIH: k-NN queries answered at once because their own code holds
+                             >= k ids (nothing can be nearer; no probe, no scan) */
 } l2h_index_info;
 
 L2H_API l2h_index_params l2h_index_default_params(size_t bits);
@@ -125,6 +129,31 @@ L2H_API L2H_NODISCARD l2h_status l2h_index_load(l2h_index **out, const char *pat
 /* The same parser on a memory buffer; `name` is used in error messages. */
 L2H_API L2H_NODISCARD l2h_status l2h_index_load_mem(l2h_index **out, const void *buf, size_t len,
                                                     const char *name);
+
+/* ---- which model made the codes -------------------------------------------------------------
+ * An index may carry the fingerprint of the model whose codes it holds (saved in the file since
+ * format version 2; older files load without one). Codes or queries of another model are then
+ * refused instead of giving meaningless neighbours. A fingerprint is 16 bytes: a hash of the
+ * model's method, architecture, bits, input dimension and of the codes it gives to a fixed set
+ * of 64 pseudo-random probe inputs (l2h_model_fingerprint), so it identifies what the model
+ * computes, not the bytes of its file. */
+#define L2H_FINGERPRINT_BYTES 16
+struct l2h_model;
+L2H_API L2H_NODISCARD l2h_status l2h_model_fingerprint(const struct l2h_model *m,
+                                                       uint8_t out[L2H_FINGERPRINT_BYTES]);
+/* Records the model of the codes. L2H_ERR_ARG if the index already has a different one (an
+ * index never changes model; build a new one). */
+L2H_API L2H_NODISCARD l2h_status l2h_index_set_fingerprint(l2h_index *index,
+                                                           const uint8_t fp[L2H_FINGERPRINT_BYTES]);
+/* 1 and the fingerprint in out (may be NULL) if the index has one, else 0. */
+L2H_API int l2h_index_fingerprint(const l2h_index *index, uint8_t out[L2H_FINGERPRINT_BYTES]);
+/* L2H_OK if fp is the index's model, or the index has none recorded; otherwise
+ * L2H_ERR_ARG with a message naming both fingerprints and `what` ("queries", "codes to add"). */
+L2H_API L2H_NODISCARD l2h_status l2h_index_check_fingerprint(const l2h_index *index,
+                                                             const uint8_t fp[L2H_FINGERPRINT_BYTES],
+                                                             const char *what);
+/* Hex form of a fingerprint (32 characters + NUL) into out[33]. */
+L2H_API void l2h_fingerprint_hex(const uint8_t fp[L2H_FINGERPRINT_BYTES], char out[33]);
 
 #ifdef __cplusplus
 }

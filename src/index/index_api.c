@@ -39,8 +39,6 @@ l2h_status l2h_index_create(l2h_index **out, const l2h_index_params *p)
     ix->bits = p->bits;
     ix->bytes = l2h_code_bytes(p->bits);
     ix->words = l2h_code_words(p->bits);
-    ix->ids_sequential = 1;
-    ix->ids_ordered = 1;
     const l2h_status ls = l2h_index_lock_init(ix);
     if (ls != L2H_OK) {
         l2h_free(ix);
@@ -63,8 +61,7 @@ void l2h_index_free(l2h_index *index)
     if (!index) return;
     if (index->ops->destroy) index->ops->destroy(index);
     l2h_index_lock_destroy(index);
-    l2h_aligned_free(index->codes);
-    l2h_free(index->ids);
+    l2h_store_free(&index->st);
     l2h_free(index);
 }
 
@@ -82,69 +79,48 @@ size_t l2h_index_size(const l2h_index *index)
     return n;
 }
 
-/* Room for `rows` codes: groups grow geometrically; new space is zero. */
-static l2h_status reserve(l2h_index *ix, size_t rows)
+/* Adds padded codes. On failure undoes what it did: the ids that joined existing rows (their
+ * rows are recorded in `joined`) and the rows added from nd0 on. */
+l2h_status l2h_index_append_padded(l2h_index *ix, const uint64_t *codes, const l2h_id *ids,
+                                   size_t n)
 {
-    const size_t need = rows / 8 + (rows % 8 != 0);
-    if (need <= ix->cap_groups) return L2H_OK;
-    size_t cap = ix->cap_groups * 2 > need ? ix->cap_groups * 2 : need;
-    if (cap < 16) cap = 16;
-    size_t group_bytes = ix->words * 8 * sizeof(uint64_t), bytes, id_bytes;
-    L2H_FAIL_IF(!l2h_mul_ok(cap, group_bytes, &bytes) || !l2h_mul_ok(cap * 8, sizeof(l2h_id),
-                                                                     &id_bytes),
-                L2H_ERR_NOMEM, "index of %zu codes is too large", rows);
-    uint64_t *codes = l2h_aligned_alloc(64, bytes);
-    L2H_NOMEM_IF_NULL(codes);
-    l2h_id *ids = l2h_realloc(ix->ids, id_bytes);
-    if (!ids) {
-        l2h_aligned_free(codes);
-        L2H_FAIL(L2H_ERR_NOMEM, "out of memory growing the index to %zu codes", rows);
+    l2h_store *s = &ix->st;
+    const size_t first = s->n, nd0 = s->nd, W = ix->words;
+    L2H_FAIL_IF(n > SIZE_MAX / 16 - first, L2H_ERR_ARG, "index would exceed %zu codes",
+                SIZE_MAX / 16);
+    L2H_TRY(l2h_store_reserve(s, W, nd0 + n));
+    size_t *joined = l2h_malloc_array(n ? n : 1, sizeof *joined);
+    L2H_NOMEM_IF_NULL(joined);
+    const size_t max0 = s->max_list;
+    l2h_status st = L2H_OK;
+    size_t i = 0;
+    for (; i < n && st == L2H_OK; i++) {
+        const l2h_id id = ids ? ids[i] : (l2h_id)(first + i);
+        size_t r;
+        st = l2h_store_add(s, W, codes + i * W, id, &r);
+        joined[i] = st == L2H_OK && r < nd0 ? r : SIZE_MAX;
     }
-    const size_t old = ix->cap_groups * group_bytes;
-    if (old) memcpy(codes, ix->codes, old);
-    memset((uint8_t *)codes + old, 0, bytes - old);
-    l2h_aligned_free(ix->codes);
-    ix->codes = codes;
-    ix->ids = ids;
-    ix->cap_groups = cap;
-    return L2H_OK;
-}
-
-/* Zeroes the group-layout lanes of rows first .. last-1 (undo of a failed append). */
-static void clear_rows(l2h_index *ix, size_t first, size_t last)
-{
-    for (size_t r = first; r < last; r++)
-        for (size_t w = 0; w < ix->words; w++) ix->codes[((r / 8) * ix->words + w) * 8 + r % 8] = 0;
+    l2h_index_sync(ix);
+    if (st == L2H_OK && ix->ops->added) st = ix->ops->added(ix, nd0);
+    if (st != L2H_OK) { /* undo: the ids that joined old rows, then the new rows */
+        for (size_t j = i; j-- > 0;)
+            if (joined[j] != SIZE_MAX) l2h_store_unadd(s, joined[j], ids ? ids[j] : (l2h_id)(first + j));
+        l2h_store_truncate(s, W, nd0);
+        s->max_list = max0;
+        l2h_index_sync(ix);
+    }
+    l2h_free(joined);
+    return st;
 }
 
 l2h_status l2h_index_append(l2h_index *ix, const uint8_t *codes, const l2h_id *ids, size_t n)
 {
-    const size_t first = ix->n;
-    L2H_FAIL_IF(n > SIZE_MAX / 16 - first, L2H_ERR_ARG, "index would exceed %zu codes",
-                SIZE_MAX / 16);
-    L2H_TRY(reserve(ix, first + n));
-    l2h_codes_to_groups(codes, n, ix->bits, ix->codes, first);
-    for (size_t i = 0; i < n; i++) {
-        const l2h_id id = ids ? ids[i] : (l2h_id)(first + i);
-        ix->ids[first + i] = id;
-        if (id != (l2h_id)(first + i)) ix->ids_sequential = 0;
-        if (first + i > 0 && id < ix->ids[first + i - 1]) ix->ids_ordered = 0;
-    }
-    ix->n = first + n;
-    if (ix->ops->added) {
-        const l2h_status st = ix->ops->added(ix, first);
-        if (st != L2H_OK) {
-            clear_rows(ix, first, ix->n);
-            ix->n = first;
-            ix->ids_sequential = ix->ids_ordered = 1;
-            for (size_t i = 0; i < first; i++) {
-                if (ix->ids[i] != (l2h_id)i) ix->ids_sequential = 0;
-                if (i > 0 && ix->ids[i] < ix->ids[i - 1]) ix->ids_ordered = 0;
-            }
-            return st;
-        }
-    }
-    return L2H_OK;
+    uint64_t *p = l2h_malloc_array(n ? n : 1, ix->words * sizeof *p);
+    L2H_FAIL_IF(p == NULL, L2H_ERR_NOMEM, "out of memory adding %zu codes", n);
+    l2h_codes_pad(codes, n, ix->bits, p);
+    const l2h_status st = l2h_index_append_padded(ix, p, ids, n);
+    l2h_free(p);
+    return st;
 }
 
 l2h_status l2h_index_add(l2h_index *index, const uint8_t *codes, const l2h_id *ids, size_t n)
@@ -272,4 +248,64 @@ const int32_t *l2h_range_result_dists(const l2h_range_result *r)
 size_t l2h_range_result_nq(const l2h_range_result *r)
 {
     return r ? r->nq : 0;
+}
+
+/* ---- model fingerprint ------------------------------------------------------------------- */
+
+void l2h_fingerprint_hex(const uint8_t fp[L2H_FINGERPRINT_BYTES], char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < L2H_FINGERPRINT_BYTES; i++) {
+        out[2 * i] = hex[fp[i] >> 4];
+        out[2 * i + 1] = hex[fp[i] & 15];
+    }
+    out[32] = 0;
+}
+
+l2h_status l2h_index_set_fingerprint(l2h_index *index, const uint8_t fp[L2H_FINGERPRINT_BYTES])
+{
+    L2H_FAIL_IF(index == NULL || fp == NULL, L2H_ERR_ARG, "l2h_index_set_fingerprint: NULL argument");
+    l2h_index_wrlock(index);
+    l2h_status st = L2H_OK;
+    if (index->has_fp && memcmp(index->fp, fp, L2H_FINGERPRINT_LEN) != 0) {
+        char a[33], b[33];
+        l2h_fingerprint_hex(index->fp, a);
+        l2h_fingerprint_hex(fp, b);
+        st = l2h_set_error(L2H_ERR_ARG,
+                           "the index holds codes of model %s, not of model %s: an index keeps "
+                           "the model it was built with",
+                           a, b);
+    } else {
+        memcpy(index->fp, fp, L2H_FINGERPRINT_LEN);
+        index->has_fp = 1;
+    }
+    l2h_index_unlock(index);
+    return st;
+}
+
+int l2h_index_fingerprint(const l2h_index *index, uint8_t out[L2H_FINGERPRINT_BYTES])
+{
+    if (!index) return 0;
+    l2h_index_rdlock(index);
+    const int has = index->has_fp;
+    if (has && out) memcpy(out, index->fp, L2H_FINGERPRINT_LEN);
+    l2h_index_unlock(index);
+    return has;
+}
+
+l2h_status l2h_index_check_fingerprint(const l2h_index *index,
+                                       const uint8_t fp[L2H_FINGERPRINT_BYTES], const char *what)
+{
+    L2H_FAIL_IF(index == NULL || fp == NULL, L2H_ERR_ARG,
+                "l2h_index_check_fingerprint: NULL argument");
+    uint8_t mine[L2H_FINGERPRINT_LEN];
+    if (!l2h_index_fingerprint(index, mine) || memcmp(mine, fp, L2H_FINGERPRINT_LEN) == 0)
+        return L2H_OK;
+    char a[33], b[33];
+    l2h_fingerprint_hex(mine, a);
+    l2h_fingerprint_hex(fp, b);
+    L2H_FAIL(L2H_ERR_ARG,
+             "%s come from model %s, but the index holds codes of model %s: codes of different "
+             "models are not comparable",
+             what ? what : "codes", b, a);
 }

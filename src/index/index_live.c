@@ -106,18 +106,42 @@ static l2h_status sorted_request(const l2h_id *ids, size_t n, const char *what, 
     return L2H_OK;
 }
 
-static void recompute_id_flags(l2h_index *ix)
+/* Builds in *out a store holding ix's (code, id) pairs except those whose id is in req[0..nreq)
+ * (all occurrences), rows in their old order; occ[j] (may be NULL) counts the occurrences of
+ * req[j] dropped. `extra` reserves room for that many more rows. On failure *out is empty. */
+static l2h_status store_without(const l2h_index *ix, const id_pos *req, size_t nreq,
+                                size_t extra, l2h_store *out, size_t *occ)
 {
-    ix->ids_sequential = ix->ids_ordered = 1;
-    for (size_t i = 0; i < ix->n; i++) {
-        if (ix->ids[i] != (l2h_id)i) ix->ids_sequential = 0;
-        if (i > 0 && ix->ids[i] < ix->ids[i - 1]) ix->ids_ordered = 0;
+    const size_t W = ix->words;
+    memset(out, 0, sizeof *out);
+    l2h_status st = l2h_store_reserve(out, W, ix->nd + extra);
+    uint64_t c[L2H_MAX_WORDS];
+    for (size_t r = 0; st == L2H_OK && r < ix->nd; r++) {
+        const l2h_idlist *l = &ix->lists[r];
+        const l2h_id *a = l2h_idlist_ids(l);
+        l2h_store_row(ix->codes, W, r, c);
+        for (size_t i = 0; st == L2H_OK && i < l->n; i++) {
+            const size_t j = find_id(req, nreq, a[i]);
+            if (j != SIZE_MAX) {
+                if (occ) occ[j]++;
+                continue;
+            }
+            size_t row;
+            st = l2h_store_add(out, W, c, a[i], &row);
+        }
     }
+    if (st != L2H_OK) l2h_store_free(out);
+    return st;
 }
 
-static inline uint64_t *lane(const l2h_index *ix, size_t r, size_t w)
+/* Installs a new store; the kind rebuilds its structures when the rows changed. */
+static l2h_status install(l2h_index *ix, l2h_store *ns, int rows_changed)
 {
-    return ix->codes + ((r / 8) * ix->words + w) * 8 + r % 8;
+    l2h_store_free(&ix->st);
+    ix->st = *ns;
+    memset(ns, 0, sizeof *ns);
+    l2h_index_sync(ix);
+    return rows_changed && ix->ops->rebuilt ? ix->ops->rebuilt(ix) : L2H_OK;
 }
 
 /* ---- remove ------------------------------------------------------------------------------ */
@@ -133,28 +157,18 @@ l2h_status l2h_index_remove(l2h_index *index, const l2h_id *ids, size_t n, size_
 
     l2h_index *ix = index;
     l2h_index_wrlock(ix);
-    const size_t W = ix->words, old_n = ix->n;
-    size_t w = 0;
-    for (size_t r = 0; r < old_n; r++) {
-        if (find_id(req, n, ix->ids[r]) != SIZE_MAX) continue;
-        if (w != r) {
-            for (size_t k = 0; k < W; k++)
-                *lane(ix, w, k) = *lane(ix, r, k);
-            ix->ids[w] = ix->ids[r];
-        }
-        w++;
+    const size_t old_n = ix->n, old_nd = ix->nd;
+    l2h_store ns;
+    l2h_status st = store_without(ix, req, n, 0, &ns, NULL);
+    size_t removed = 0;
+    if (st == L2H_OK) {
+        removed = old_n - ns.n;
+        if (removed == 0) l2h_store_free(&ns); /* nothing to do: keep the current store */
+        else st = install(ix, &ns, ns.nd != old_nd);
     }
-    /* lanes beyond the new size must be zero (group layout invariant) */
-    for (size_t r = w; r < old_n; r++)
-        for (size_t k = 0; k < W; k++)
-            *lane(ix, r, k) = 0;
-    ix->n = w;
-    recompute_id_flags(ix);
-    l2h_status st = L2H_OK;
-    if (w != old_n && ix->ops->rebuilt) st = ix->ops->rebuilt(ix);
     l2h_index_unlock(ix);
     l2h_free(req);
-    if (n_removed) *n_removed = old_n - w;
+    if (n_removed) *n_removed = removed;
     return st;
 }
 
@@ -168,44 +182,43 @@ l2h_status l2h_index_replace(l2h_index *index, const l2h_id *ids, const uint8_t 
     id_pos *req = NULL;
     L2H_TRY(sorted_request(ids, n, "l2h_index_replace", &req));
     l2h_status st = L2H_OK;
-    uint8_t *found = NULL;
+    size_t *occ = NULL;
+    int locked = 0;
+    l2h_store ns;
+    memset(&ns, 0, sizeof ns);
     for (size_t i = 1; i < n; i++)
         if (req[i].id == req[i - 1].id)
             L2H_FAIL_GOTO(L2H_ERR_ARG,
                           "l2h_index_replace: id %lld appears twice (entries %zu and %zu)",
                           (long long)req[i].id, req[i - 1].pos, req[i].pos);
-    found = l2h_calloc(n, 1);
-    if (!found) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "l2h_index_replace: out of memory");
+    occ = l2h_calloc(n, sizeof *occ);
+    if (!occ) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "l2h_index_replace: out of memory");
 
     l2h_index_wrlock(index);
+    locked = 1;
     l2h_index *ix = index;
-    /* pass 1: every requested id must be present, else nothing changes */
-    for (size_t r = 0; r < ix->n; r++) {
-        const size_t j = find_id(req, n, ix->ids[r]);
-        if (j != SIZE_MAX) found[j] = 1;
-    }
-    size_t missing = SIZE_MAX;
-    for (size_t j = 0; j < n && missing == SIZE_MAX; j++)
-        if (!found[j]) missing = j;
-    if (missing != SIZE_MAX) {
-        l2h_index_unlock(ix);
-        L2H_FAIL_GOTO(L2H_ERR_ARG, "l2h_index_replace: id %lld (entry %zu) is not in the index",
-                      (long long)req[missing].id, req[missing].pos);
-    }
-    /* pass 2: rewrite the lanes (l2h_codes_pad clears bits beyond the code length) */
+    /* the new store: every pair whose id is not replaced, then the replaced ids with their new
+     * codes (as many times as each id occurs); built aside, so any failure changes nothing */
+    L2H_CHECK_GOTO(store_without(ix, req, n, 0, &ns, occ));
+    for (size_t j = 0; j < n; j++)
+        if (occ[j] == 0)
+            L2H_FAIL_GOTO(L2H_ERR_ARG, "l2h_index_replace: id %lld (entry %zu) is not in the index",
+                          (long long)req[j].id, req[j].pos);
     const size_t W = ix->words;
-    for (size_t r = 0; r < ix->n; r++) {
-        const size_t j = find_id(req, n, ix->ids[r]);
-        if (j == SIZE_MAX) continue;
-        uint64_t padded[L2H_MAX_WORDS];
+    L2H_CHECK_GOTO(l2h_store_reserve(&ns, W, ns.nd + n));
+    for (size_t j = 0; j < n; j++) {
+        uint64_t padded[L2H_MAX_WORDS]; /* l2h_codes_pad clears bits beyond the code length */
         l2h_codes_pad(codes + req[j].pos * ix->bytes, 1, ix->bits, padded);
-        for (size_t k = 0; k < W; k++)
-            *lane(ix, r, k) = padded[k];
+        for (size_t o = 0; o < occ[j]; o++) {
+            size_t row;
+            L2H_CHECK_GOTO(l2h_store_add(&ns, W, padded, req[j].id, &row));
+        }
     }
-    if (ix->ops->rebuilt) st = ix->ops->rebuilt(ix);
-    l2h_index_unlock(ix);
+    st = install(ix, &ns, 1);
 done:
-    l2h_free(found);
+    if (locked) l2h_index_unlock(index);
+    l2h_store_free(&ns);
+    l2h_free(occ);
     l2h_free(req);
     return st;
 }
@@ -220,8 +233,12 @@ l2h_status l2h_index_describe(const l2h_index *index, l2h_index_info *out)
     out->kind = index->params.kind;
     out->bits = index->bits;
     out->size = index->n;
-    out->memory_bytes = sizeof *index + index->cap_groups * index->words * 8 * sizeof(uint64_t) +
-                        index->cap_groups * 8 * sizeof(l2h_id);
+    const l2h_store *st = &index->st;
+    size_t mem = sizeof *index + st->cap_groups * index->words * 8 * sizeof(uint64_t) +
+                 st->cap_groups * 8 * sizeof(l2h_idlist) + st->nslots * sizeof *st->slots;
+    for (size_t r = 0; r < st->nd; r++) mem += st->lists[r].cap * sizeof(l2h_id);
+    out->memory_bytes = mem;
+    out->distinct = st->nd;
     if (index->ops->describe) index->ops->describe(index, out);
     l2h_index_unlock(index);
     return L2H_OK;

@@ -1,5 +1,6 @@
-/* index_mih.c -- L2H_INDEX_MIH: the substring tables (index_mih.h), their count-then-fill build,
- * the rebuild policy and the ops table. Searching is in index_mih_query.c. */
+/* index_mih.c -- L2H_INDEX_MIH: the substring tables (index_mih.h) over the distinct codes,
+ * their count-then-fill build, the rebuild policy and the ops table. Searching is in
+ * index_mih_query.c. */
 #include "index_mih.h"
 
 #include <math.h>
@@ -85,18 +86,21 @@ static int cmp_key_row(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
-/* Copies the codes of t->rows into t->codes (bucket order). */
+/* Copies the codes of t->rows into t->codes (bucket order, group layout: the filter kernels
+ * verify a bucket 8 codes per step). */
 static int fill_codes(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_mih_table *t)
 {
-    const size_t W = ix->words;
+    const size_t W = ix->words, groups = nb / 8 + 1;
     size_t bytes;
-    if (!l2h_mul_ok(nb ? nb : 1, W * sizeof(uint64_t), &bytes)) return 0;
+    if (!l2h_mul_ok(groups, W * 8 * sizeof(uint64_t), &bytes)) return 0;
     t->codes = l2h_aligned_alloc(64, bytes);
     if (!t->codes) return 0;
+    memset(t->codes + (groups - 1) * W * 8, 0, W * 8 * sizeof(uint64_t));
     for (size_t p = 0; p < nb; p++) {
         const size_t r = t->rows[p];
+        uint64_t *g = t->codes + (p / 8) * W * 8 + p % 8;
         for (size_t w = 0; w < W; w++)
-            t->codes[p * W + w] = rm ? rm[r * W + w] : ix->codes[r];
+            g[w * 8] = rm ? rm[r * W + w] : ix->codes[r];
     }
     return 1;
 }
@@ -119,6 +123,10 @@ static int build_dense(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_m
     for (size_t k = nk; k > 0; k--)
         t->offs[k] = t->offs[k - 1];
     t->offs[0] = 0;
+    size_t used = 0;
+    for (size_t k = 0; k < nk; k++)
+        used += t->offs[k + 1] > t->offs[k];
+    t->occupancy = used ? (double)nb / (double)used : 0;
     return fill_codes(ix, rm, nb, t);
 }
 
@@ -156,6 +164,7 @@ static int build_sparse(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_
     }
     t->offs[nk] = (uint32_t)nb;
     t->nkeys = nk;
+    t->occupancy = nk ? (double)nb / (double)nk : 0;
     l2h_free(kr);
     return fill_codes(ix, rm, nb, t);
 }
@@ -163,7 +172,7 @@ static int build_sparse(const l2h_index *ix, const uint64_t *rm, size_t nb, l2h_
 /* Builds tables over all current rows into a fresh state; on success replaces h's tables. */
 static l2h_status build(l2h_index *ix, l2h_mih *h)
 {
-    const size_t nb = ix->n, W = ix->words, B = ix->bits;
+    const size_t nb = ix->nd, W = ix->words, B = ix->bits;
     L2H_FAIL_IF(nb > UINT32_MAX, L2H_ERR_UNSUPPORTED,
                 "multi-index hashing holds at most %u codes (%zu requested)", UINT32_MAX, nb);
     const size_t m = ix->params.n_tables ? ix->params.n_tables : l2h_mih_auto_tables(B, nb);
@@ -225,6 +234,7 @@ static l2h_status mih_init(l2h_index *ix)
     atomic_init(&h->probes, 0);
     atomic_init(&h->candidates, 0);
     atomic_init(&h->fallbacks, 0);
+    atomic_init(&h->exact, 0);
     ix->impl = h;
     return L2H_OK;
 }
@@ -238,12 +248,15 @@ static void mih_destroy(l2h_index *ix)
     ix->impl = NULL;
 }
 
+/* Rows first .. nd-1 are new (ids joining older rows change no table). The tables cover rows
+ * 0 .. nb-1; nb <= nd always holds, since rows only disappear through ops->rebuilt. */
 static l2h_status mih_added(l2h_index *ix, size_t first)
 {
     (void)first;
     l2h_mih *h = ix->impl;
-    if (ix->n < min_rows()) return L2H_OK; /* small: searches scan */
-    if (h->m > 0 && ix->n - h->nb <= tail_limit(h->nb)) return L2H_OK;
+    L2H_ASSERT(h->nb <= ix->nd);
+    if (ix->nd < min_rows()) return L2H_OK; /* small: searches scan */
+    if (h->m > 0 && ix->nd - h->nb <= tail_limit(h->nb)) return L2H_OK;
     return build(ix, h);
 }
 
@@ -254,7 +267,7 @@ static l2h_status mih_rebuilt(l2h_index *ix)
 {
     l2h_mih *h = ix->impl;
     tables_free(h);
-    if (ix->n >= min_rows() && build(ix, h) != L2H_OK) l2h_clear_error();
+    if (ix->nd >= min_rows() && build(ix, h) != L2H_OK) l2h_clear_error();
     return L2H_OK;
 }
 
@@ -267,13 +280,15 @@ static void mih_describe(const l2h_index *ix, l2h_index_info *out)
         const l2h_mih_table *t = &h->tables[j];
         const size_t nk = t->dense ? ((size_t)1 << t->nbits) : t->nkeys;
         mem += (nk + 1) * sizeof *t->offs + h->nb * sizeof *t->rows +
-               h->nb * ix->words * sizeof *t->codes + (t->dense ? 0 : nk * sizeof *t->keys);
+               (h->nb / 8 + 1) * 8 * ix->words * sizeof *t->codes +
+               (t->dense ? 0 : nk * sizeof *t->keys);
     }
     out->memory_bytes += mem;
     out->queries = atomic_load(&h->queries);
     out->probes = atomic_load(&h->probes);
     out->candidates = atomic_load(&h->candidates);
     out->fallbacks = atomic_load(&h->fallbacks);
+    out->exact = atomic_load(&h->exact);
 }
 
 const l2h_index_ops l2h_index_mih_ops = {

@@ -25,18 +25,20 @@ typedef struct l2h_mih_table {
     uint32_t nbits;  /* substring length, 1..64 */
     int dense;       /* offs indexed by key (2^nbits + 1 entries) vs sorted keys */
     size_t nkeys;    /* sparse: distinct keys */
+    double occupancy; /* rows per non-empty bucket (the cost model's expected bucket size) */
     uint64_t *keys;  /* sparse: [nkeys], increasing */
     uint32_t *offs;  /* dense: [2^nbits + 1]; sparse: [nkeys + 1] */
     uint32_t *rows;  /* [nb] rows, grouped by key */
-    uint64_t *codes; /* [nb, words] the codes of `rows`, same order, 64-byte aligned: a bucket
-                        is verified by reading consecutive memory */
+    uint64_t *codes; /* the codes of `rows`, same order, in the group layout (8 codes
+                        interleaved per word), 64-byte aligned: a bucket is verified by the
+                        filter kernel over consecutive memory */
 } l2h_mih_table;
 
 typedef struct l2h_mih {
     size_t m;              /* tables (0: none built, every search scans) */
     size_t nb;             /* rows covered by the tables */
     l2h_mih_table *tables; /* [m] */
-    atomic_ullong queries, probes, candidates, fallbacks;
+    atomic_ullong queries, probes, candidates, fallbacks, exact;
 } l2h_mih;
 
 /* Tuning knobs, process-wide (tests use them to reach every path on small data). 0 = default. */

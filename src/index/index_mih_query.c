@@ -28,32 +28,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Costs in scanned 64-bit code words, the flat scan's unit of work. Measured on 1M x 64-bit
- * codes (docs/mih.md): the batched AVX-512 scan spends ~0.06 ns per code word; a bucket lookup
- * (offsets, then the start of the bucket: cache misses) ~150 ns; a verified candidate, read
- * sequentially from the bucket, ~1.5 ns. */
-enum { COST_PROBE = 2500, COST_CAND = 25, CAND_CAP = 128, PROBE_BATCH = 32 };
+/* Costs in scanned 64-bit code words, the flat scan's unit of work (the batched AVX-512 scan
+ * spends ~0.06 ns per code word on 1M x 64-bit codes, docs/mih.md): a bucket lookup (offsets,
+ * then the start of the bucket: cache misses) ~150 ns; a candidate verified by the filter
+ * kernel inside a bucket ~2 words' worth per code word (partial groups, bucket starts); a
+ * candidate within the threshold (first-seen test, top-k push) ~20. */
+enum { COST_PROBE = 2500, COST_CAND = 2, COST_HIT = 20, CAND_CAP = 128, PROBE_BATCH = 32 };
 
 typedef struct mih_ctx {
     const l2h_index *ix;
     const l2h_mih *h;
     const l2h_hamming_kernels *kt;
     size_t W;
-    double budget; /* work units before falling back */
+    double scan;   /* work units of scanning every distinct code once */
+    double budget; /* k-NN: work units spent before falling back */
 } mih_ctx;
 
 /* Per-thread query state. */
 typedef struct qstate {
     l2h_topk tk;    /* k-NN */
-    uint32_t *hist; /* k-NN: [bits + 1] seen codes per distance */
-    l2h_hit *hits;  /* radius: hits of the current query */
+    uint32_t *hist; /* k-NN: [bits + 1] ids seen per distance */
+    l2h_hit *hits;  /* radius: (d, row) hits of the current query */
     size_t nhits, cap_hits;
     l2h_cand cand[CAND_CAP];
     uint64_t probes, cands;
     int oom;
 } qstate;
 
-static int hits_push(qstate *st, int32_t d, l2h_id id)
+static int hits_push(qstate *st, int32_t d, size_t row)
 {
     if (st->nhits == st->cap_hits) {
         size_t nc = st->cap_hits ? 2 * st->cap_hits : 256, bytes;
@@ -64,13 +66,13 @@ static int hits_push(qstate *st, int32_t d, l2h_id id)
         st->cap_hits = nc;
     }
     st->hits[st->nhits].d = d;
-    st->hits[st->nhits].id = id;
+    st->hits[st->nhits].id = (l2h_id)row;
     st->hits[st->nhits].unused_ = 0;
     st->nhits++;
     return 1;
 }
 
-/* Bucket of `key` in table t: rows[*b .. *e). */
+/* Bucket of `key` in table t: positions [*b, *e). */
 static inline void bucket(const l2h_mih_table *t, uint64_t key, size_t *b, size_t *e)
 {
     if (t->dense) {
@@ -103,17 +105,56 @@ static inline uint64_t next_mask(uint64_t x, uint32_t b)
     return b < 64 && (nx >> b) ? 0 : nx;
 }
 
+/* C(b, s) as a double. */
+static double choose(size_t b, size_t s)
+{
+    if (s > b) return 0;
+    double c = 1;
+    for (size_t i = 0; i < s; i++)
+        c = c * (double)(b - i) / (double)(i + 1);
+    return c;
+}
+
 enum { MODE_KNN = 0, MODE_RANGE = 1 };
 
-/* Scans the tail rows nb .. n-1 with the filter kernel (threshold thr). */
+/* k-NN: the smallest t with at least keff ids seen at distance <= t (every id counted in hist
+ * exists, so the k-th distance is <= t), or bits. */
+static int32_t kth_bound(const qstate *st, int32_t B, size_t keff)
+{
+    size_t c = 0;
+    for (int32_t d = 0; d <= B; d++)
+        if ((c += st->hist[d]) >= keff) return d;
+    return B;
+}
+
+static inline int32_t knn_thr(const qstate *st, int32_t bound)
+{
+    return st->tk.thr < bound ? st->tk.thr : bound;
+}
+
+/* A row found at distance d: k-NN counts all its ids and pushes the first k; radius keeps it. */
+static inline int take(const l2h_index *ix, qstate *st, int mode, size_t row, int32_t d,
+                       int32_t L, size_t *below)
+{
+    if (mode == MODE_KNN) {
+        const uint32_t c = ix->lists[row].n;
+        st->hist[d] += c;
+        if (d <= L) *below += c;
+        l2h_topk_push_row(&st->tk, ix, row, d);
+        return 1;
+    }
+    return hits_push(st, d, row);
+}
+
+/* Scans the tail rows nb .. nd-1 with the filter kernel (threshold thr). */
 static void scan_tail(const mih_ctx *c, const uint64_t *q, int mode, int32_t thr, qstate *st)
 {
     const l2h_index *ix = c->ix;
     const size_t nb = c->h->nb, t0 = nb - nb % 8;
-    if (nb >= ix->n) return;
+    if (nb >= ix->nd) return;
     const uint64_t *base = ix->codes + (t0 / 8) * c->W * 8;
-    const size_t len = ix->n - t0;
-    size_t pos = 0;
+    const size_t len = ix->nd - t0;
+    size_t pos = 0, unused = 0;
     while (pos < len) {
         size_t nc = 0;
         /* k-NN: codes beyond the top-k threshold can be skipped; leaving them out of hist
@@ -123,11 +164,7 @@ static void scan_tail(const mih_ctx *c, const uint64_t *q, int mode, int32_t thr
         for (size_t i = 0; i < nc; i++) {
             const size_t r = t0 + st->cand[i].j;
             if (r < nb) continue;
-            const int32_t d = st->cand[i].d;
-            if (mode == MODE_KNN) {
-                st->hist[d]++;
-                l2h_topk_push(&st->tk, d, ix->ids[r]);
-            } else if (!hits_push(st, d, ix->ids[r])) {
+            if (!take(ix, st, mode, r, st->cand[i].d, -1, &unused)) {
                 st->oom = 1;
                 return;
             }
@@ -152,9 +189,57 @@ static inline __attribute__((always_inline)) int first_seen(const l2h_mih *h, co
     return 1;
 }
 
-/* One query. Returns 1 if answered, 0 if the work budget ran out (caller scans instead). The
- * body is always inlined into two wrappers so the popcount becomes POPCNT where the CPU has it
- * without compiling the library for a particular CPU. */
+/* Verifies bucket positions [bs, es) of table j at step (s, j), L = m s + j. Returns 0 when out
+ * of memory. */
+static inline __attribute__((always_inline)) int
+verify(const mih_ctx *c, const l2h_mih_table *t, size_t j, size_t s, int32_t L, size_t bs,
+       size_t es, const uint64_t *q, int mode, int32_t radius, int32_t *bound, size_t keff,
+       size_t *below, qstate *st)
+{
+    const l2h_index *ix = c->ix;
+    const size_t W = c->W, g0 = bs / 8, skip = bs - g0 * 8, len = es - g0 * 8;
+    const uint64_t *base = t->codes + g0 * W * 8;
+    if (es - bs <= 8) { /* a small bucket: a plain loop costs less than a kernel call */
+        for (size_t p = bs; p < es; p++) {
+            uint64_t cw[L2H_MAX_WORDS];
+            const uint64_t *g = t->codes + (p / 8) * W * 8 + p % 8;
+            int32_t d = 0;
+            for (size_t w = 0; w < W; w++) {
+                cw[w] = g[w * 8];
+                d += __builtin_popcountll(q[w] ^ cw[w]);
+            }
+            if (d > (mode == MODE_KNN ? knn_thr(st, *bound) : radius)) continue;
+            if (!first_seen(c->h, q, cw, j, s)) continue;
+            if (!take(ix, st, mode, t->rows[p], d, L, below)) return 0;
+            if (mode == MODE_KNN) *bound = kth_bound(st, (int32_t)ix->bits, keff);
+        }
+        return 1;
+    }
+    size_t pos = 0;
+    while (pos < len) {
+        size_t nc = 0;
+        const int32_t th = mode == MODE_KNN ? knn_thr(st, *bound) : radius;
+        pos = c->kt->filter(q, base, W, pos, len, th, st->cand, CAND_CAP, &nc);
+        for (size_t i = 0; i < nc; i++) {
+            const size_t jj = st->cand[i].j;
+            const int32_t d = st->cand[i].d;
+            if (jj < skip) continue;
+            if (mode == MODE_KNN && d > knn_thr(st, *bound)) continue;
+            uint64_t cw[L2H_MAX_WORDS];
+            const uint64_t *g = base + (jj / 8) * W * 8 + jj % 8;
+            for (size_t w = 0; w < W; w++)
+                cw[w] = g[w * 8];
+            if (!first_seen(c->h, q, cw, j, s)) continue;
+            if (!take(ix, st, mode, t->rows[g0 * 8 + jj], d, L, below)) return 0;
+        }
+        if (mode == MODE_KNN) *bound = kth_bound(st, (int32_t)ix->bits, keff);
+    }
+    return 1;
+}
+
+/* One query. Returns 1 if answered, 0 if the cost model hands it to the scan. The body is
+ * always inlined into two wrappers so the popcount becomes POPCNT where the CPU has it without
+ * compiling the library for a particular CPU. */
 static inline __attribute__((always_inline)) int
 query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t radius, qstate *st)
 {
@@ -162,10 +247,31 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
     const l2h_mih *h = c->h;
     const size_t W = c->W, m = h->m, nb = h->nb;
     const int32_t B = (int32_t)ix->bits;
-    size_t below = 0; /* k-NN: counted codes at distance <= L */
+    size_t below = 0; /* k-NN: ids counted at distance <= L */
+    int32_t bound = B; /* k-NN: the k-th distance is <= bound */
+    double work = (double)(ix->nd > nb ? ix->nd - nb : 0) * (double)W;
+    if (mode == MODE_RANGE) {
+        /* the whole plan is known: lookups, and the bucket sizes they lead to */
+        double cost = work, cands = 0;
+        for (int32_t L = 0; L <= radius; L++) {
+            const size_t s = (size_t)L / m, j = (size_t)L % m;
+            const l2h_mih_table *t = &h->tables[j];
+            if (s > t->nbits) continue;
+            const uint64_t qk = l2h_mih_substr(q, t->off, t->nbits);
+            uint64_t mask = s == 0 ? 0 : (s == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s) - 1));
+            for (int more = 1; more;) {
+                size_t b, e;
+                bucket(t, qk ^ mask, &b, &e);
+                cands += (double)(e - b);
+                cost += COST_PROBE;
+                if (s == 0 || (mask = next_mask(mask, t->nbits)) == 0) more = 0;
+            }
+            if (cost + cands * COST_CAND * (double)W > c->scan) return 0;
+        }
+    }
     scan_tail(c, q, mode, radius, st);
     if (st->oom) return 1;
-    double work = (double)(ix->n - nb) * (double)W;
+    if (mode == MODE_KNN) bound = kth_bound(st, B, keff);
     uint64_t probes = 0, cands = 0;
     int done = 0;
     for (int32_t L = 0; !done; L++) {
@@ -188,46 +294,70 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
                 if (t->dense)
                     for (size_t i = 0; i < nk; i++)
                         __builtin_prefetch(&t->offs[keys[i]]);
+                double add = 0;
                 for (size_t i = 0; i < nk; i++) {
                     bucket(t, keys[i], &bs[i], &es[i]);
-                    if (es[i] > bs[i]) __builtin_prefetch(t->codes + bs[i] * W);
+                    if (es[i] > bs[i]) __builtin_prefetch(t->codes + (bs[i] / 8) * W * 8);
                     cands += es[i] - bs[i];
-                    work += COST_PROBE + (double)(COST_CAND * (es[i] - bs[i]));
+                    add += COST_PROBE + (double)(COST_CAND * (es[i] - bs[i]) * W);
                 }
                 probes += nk;
-                for (size_t i = 0; i < nk; i++) {
-                    const uint64_t *cw = t->codes + bs[i] * W;
-                    for (size_t p = bs[i]; p < es[i]; p++, cw += W) {
-                        int32_t d = 0;
-                        for (size_t w = 0; w < W; w++)
-                            d += __builtin_popcountll(q[w] ^ cw[w]);
-                        /* k-NN: a code beyond the top-k threshold is not needed; leaving it out
-                         * of hist cannot delay the stop, since k codes within thr are held */
-                        if (d > (mode == MODE_KNN ? st->tk.thr : radius)) continue;
-                        if (!first_seen(h, q, cw, j, s)) continue;
-                        const l2h_id id = ix->ids[t->rows[p]];
-                        if (mode == MODE_KNN) {
-                            st->hist[d]++;
-                            below += d <= L;
-                            l2h_topk_push(&st->tk, d, id);
-                        } else if (!hits_push(st, d, id)) {
-                            st->oom = 1;
-                            return 1;
-                        }
-                    }
+                work += add;
+                /* k-NN: stop probing once this batch would take the query past its budget */
+                if (mode == MODE_KNN && work > c->budget) {
+                    st->probes += probes;
+                    st->cands += cands;
+                    return 0;
                 }
-                if (work > c->budget) {
+                for (size_t i = 0; i < nk; i++) {
+                    if (es[i] == bs[i]) continue;
+                    const size_t nh0 = st->nhits;
+                    if (!verify(c, t, j, s, L, bs[i], es[i], q, mode, radius, &bound, keff,
+                                &below, st)) {
+                        st->oom = 1;
+                        return 1;
+                    }
+                    work += COST_HIT * (double)(st->nhits - nh0);
+                }
+            }
+        }
+        if (mode == MODE_KNN) {
+            /* k ids within L, and every code within L has been seen */
+            done = below >= keff || L >= B;
+            if (!done && L >= (int32_t)m - 1 && bound < B) {
+                /* after the first round (every table probed at s = 0; a near duplicate within
+                 * m - 1 bits shares a substring, so it has been met) k ids are known within
+                 * `bound`, and the search ends by step `bound`: if the lookups of the steps
+                 * still ahead (exact counts) with buckets of the tables' average occupancy cost
+                 * more than the budget left, scan now rather than pay for some of them first */
+                double ahead = 0;
+                for (int32_t L2 = L + 1; L2 <= bound && work + ahead <= c->budget; L2++) {
+                    const l2h_mih_table *t2 = &h->tables[(size_t)L2 % m];
+                    ahead += choose(t2->nbits, (size_t)L2 / m) *
+                             (COST_PROBE + t2->occupancy * COST_CAND * (double)W);
+                }
+                if (work + ahead > c->budget) {
                     st->probes += probes;
                     st->cands += cands;
                     return 0;
                 }
             }
-        }
-        /* k-NN: k codes within L (and every code within L has been seen) */
-        if (mode == MODE_KNN)
-            done = below >= keff || L >= B;
-        else
+            if (!done) {
+                /* the next step's lookups are known exactly (C(b, s) keys); with buckets of
+                 * the table's average occupancy, if they alone would take the query past its
+                 * budget, hand it to the scan now instead of paying for them first */
+                const int32_t L2 = L + 1;
+                const l2h_mih_table *t2 = &h->tables[(size_t)L2 % m];
+                const double nk = choose(t2->nbits, (size_t)L2 / m);
+                if (work + nk * (COST_PROBE + t2->occupancy * COST_CAND * (double)W) > c->budget) {
+                    st->probes += probes;
+                    st->cands += cands;
+                    return 0;
+                }
+            }
+        } else {
             done = L >= radius;
+        }
     }
     st->probes += probes;
     st->cands += cands;
@@ -260,25 +390,26 @@ static query_fn pick_query(const l2h_hamming_kernels *kt)
     return query_generic;
 }
 
-static double budget_of(const l2h_index *ix)
+static mih_ctx make_ctx(const l2h_index *ix)
 {
     const double scale =
         l2h_mih_get_tuning()->budget_scale > 0 ? l2h_mih_get_tuning()->budget_scale : 1.0;
-    return 0.5 * scale * (double)ix->n * (double)ix->words;
+    mih_ctx c;
+    memset(&c, 0, sizeof c);
+    c.ix = ix;
+    c.h = ix->impl;
+    c.W = ix->words;
+    c.scan = scale * (double)ix->nd * (double)ix->words;
+    c.budget = 0.5 * c.scan;
+    return c;
 }
 
 /* Counts the lookups of a radius search (independent of the query). */
 static double range_probes(const l2h_mih *h, int32_t radius)
 {
     double total = 0;
-    for (int32_t L = 0; L <= radius; L++) {
-        const size_t s = (size_t)L / h->m, j = (size_t)L % h->m, b = h->tables[j].nbits;
-        if (s > b) continue;
-        double cnk = 1; /* C(b, s) */
-        for (size_t i = 0; i < s; i++)
-            cnk = cnk * (double)(b - i) / (double)(i + 1);
-        total += cnk;
-    }
+    for (int32_t L = 0; L <= radius; L++)
+        total += choose(h->tables[(size_t)L % h->m].nbits, (size_t)L / h->m);
     return total;
 }
 
@@ -319,18 +450,18 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
         add_counters(ix, nq, 0, 0, nq);
         return l2h_scan_knn(ix, q, nq, k, dist, ids);
     }
-    mih_ctx c = {ix, h, NULL, W, budget_of(ix)};
+    mih_ctx c = make_ctx(ix);
     L2H_TRY(l2h_hamming_active(&c.kt));
     const query_fn run = pick_query(c.kt);
     const size_t max_d = ix->bits, cap = l2h_topk_cap(keff);
     size_t *fb = l2h_malloc_array(nq, sizeof *fb); /* queries left to the scan */
     L2H_NOMEM_IF_NULL(fb);
     size_t nfb = 0;
-    uint64_t probes = 0, cands = 0;
+    uint64_t probes = 0, cands = 0, exact = 0;
     int failed = 0;
     int threads = l2h_threads();
     if ((size_t)threads > nq) threads = (int)nq;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1) reduction(+ : probes, cands)
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) reduction(+ : probes, cands, exact)
     {
         qstate qs;
         memset(&qs, 0, sizeof qs);
@@ -353,6 +484,10 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
             /* once this thread has seen nearly every query of the call run out of budget (large
              * k, random-like data), the rest go straight to the scan */
             const int hopeless = tried >= 16 && abandoned * 10 >= tried * 9;
+            if (l2h_exact_hit(ix, q + i * W, keff, k, dist + i * k, ids + i * k)) {
+                exact++;
+                continue;
+            }
             tried++;
             if (!hopeless && run(&c, q + i * W, MODE_KNN, keff, 0, &qs)) {
                 l2h_topk_finish(&qs.tk, dist + i * k, ids + i * k);
@@ -396,6 +531,7 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
         l2h_free(fi);
     }
     add_counters(ix, nq, probes, cands, nfb);
+    atomic_fetch_add(&((l2h_mih *)ix->impl)->exact, exact);
     l2h_free(fb);
     return st;
 }
@@ -407,14 +543,14 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
 {
     const l2h_mih *h = ix->impl;
     const size_t W = ix->words;
-    mih_ctx c = {ix, h, NULL, W, budget_of(ix)};
-    if (h->m == 0 || range_probes(h, radius) * COST_PROBE > c.budget) {
+    mih_ctx c = make_ctx(ix);
+    if (h->m == 0 || range_probes(h, radius) * COST_PROBE > c.scan) {
         add_counters(ix, nq, 0, 0, nq);
         return l2h_scan_range(ix, q, nq, radius, res);
     }
     L2H_TRY(l2h_hamming_active(&c.kt));
     const query_fn run = pick_query(c.kt);
-    l2h_hit **lists = l2h_calloc(nq, sizeof *lists); /* per query, sorted */
+    l2h_hit **lists = l2h_calloc(nq, sizeof *lists); /* per query: [0].id = rows, then rows */
     size_t *fb = l2h_malloc_array(nq, sizeof *fb);
     l2h_range_result sub = {0};
     uint64_t *g = NULL;
@@ -429,15 +565,17 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
     {
         qstate qs;
         memset(&qs, 0, sizeof qs);
-        size_t *counts = l2h_malloc_array((size_t)radius + 2, sizeof *counts);
-        l2h_hit *tmp = NULL;
-        size_t tmp_cap = 0;
-        int ok = counts != NULL;
+        int ok = 1;
+        size_t tried = 0, abandoned = 0;
 #pragma omp for schedule(dynamic, 4)
         for (size_t i = 0; i < nq; i++) {
             if (!ok) continue;
             qs.nhits = 0;
-            if (!run(&c, q + i * W, MODE_RANGE, 0, radius, &qs)) {
+            /* once nearly every query of this thread went to the scan, the rest go there too */
+            const int hopeless = tried >= 16 && abandoned * 10 >= tried * 9;
+            tried++;
+            if (hopeless || !run(&c, q + i * W, MODE_RANGE, 0, radius, &qs)) {
+                abandoned++;
                 size_t slot;
 #pragma omp atomic capture
                 slot = nfb++;
@@ -448,21 +586,14 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
                 ok = 0;
                 continue;
             }
-            if (tmp_cap < qs.nhits) {
-                l2h_free(tmp);
-                tmp = l2h_malloc_array(qs.nhits, sizeof *tmp);
-                tmp_cap = tmp ? qs.nhits : 0;
-            }
             lists[i] = l2h_malloc_array(qs.nhits + 1, sizeof **lists);
-            if (!lists[i] || (qs.nhits && !tmp)) {
+            if (!lists[i]) {
                 ok = 0;
                 continue;
             }
             lists[i][0].id = (l2h_id)qs.nhits; /* header: count */
-            if (qs.nhits > 0) {
-                l2h_hits_sort(qs.hits, qs.nhits, radius, counts, tmp);
-                memcpy(lists[i] + 1, qs.hits, qs.nhits * sizeof *qs.hits);
-            }
+            lists[i][0].d = 0;
+            if (qs.nhits > 0) memcpy(lists[i] + 1, qs.hits, qs.nhits * sizeof *qs.hits);
         }
         if (!ok) {
 #pragma omp atomic write
@@ -471,8 +602,6 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
         probes += qs.probes;
         cands += qs.cands;
         l2h_free(qs.hits);
-        l2h_free(tmp);
-        l2h_free(counts);
     }
     if (failed) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
     if (nfb > 0) { /* abandoned queries, in query order: one batched scan */
@@ -483,12 +612,12 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
         if (!g || !sub.lims) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
         L2H_CHECK_GOTO(l2h_scan_range(ix, g, nfb, radius, &sub));
     }
-    /* sizes, then copy */
+    /* sizes (ids, not rows), then the ids in (distance, id) order */
     res->lims[0] = 0;
     for (size_t i = 0, f = 0; i < nq; i++) {
         size_t cnt;
         if (lists[i]) {
-            cnt = (size_t)lists[i][0].id;
+            cnt = l2h_rows_ids(ix, lists[i] + 1, (size_t)lists[i][0].id);
         } else {
             cnt = sub.lims[f + 1] - sub.lims[f];
             f++;
@@ -499,16 +628,22 @@ l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int3
     res->ids = l2h_malloc_array(total ? total : 1, sizeof *res->ids);
     res->dists = l2h_malloc_array(total ? total : 1, sizeof *res->dists);
     if (!res->ids || !res->dists) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
-    for (size_t i = 0; i < nq; i++) {
-        const size_t o = res->lims[i];
-        if (lists[i]) {
-            const size_t cnt = (size_t)lists[i][0].id;
-            for (size_t j = 0; j < cnt; j++) {
-                res->ids[o + j] = lists[i][1 + j].id;
-                res->dists[o + j] = lists[i][1 + j].d;
-            }
+#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+    {
+        l2h_emit_scratch es = {0};
+        int ok = 1;
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < nq; i++)
+            if (ok && lists[i])
+                ok = l2h_emit_rows(ix, lists[i] + 1, (size_t)lists[i][0].id, radius,
+                                   res->dists + res->lims[i], res->ids + res->lims[i], &es);
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
         }
+        l2h_emit_scratch_free(&es);
     }
+    if (failed) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
     for (size_t f = 0; f < nfb; f++) {
         const size_t o = res->lims[fb[f]], cnt = sub.lims[f + 1] - sub.lims[f];
         memcpy(res->ids + o, sub.ids + sub.lims[f], cnt * sizeof *res->ids);

@@ -82,28 +82,27 @@ static void shard_rows(size_t n, size_t shards, size_t s, size_t *r0, size_t *r1
     *r1 = g1 * 8 < n ? g1 * 8 : n;
 }
 
-/* k-NN of nqb padded queries over rows r0 .. r1-1, into their top-k structures. */
+/* k-NN of nqb padded queries over rows r0 .. r1-1, into their top-k structures (queries with
+ * skip[i] set are already answered). */
 static void knn_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const uint64_t *q,
-                     size_t nqb, size_t r0, size_t r1, l2h_topk *tk, l2h_cand *cand)
+                     size_t nqb, size_t r0, size_t r1, l2h_topk *tk, const uint8_t *skip,
+                     l2h_cand *cand)
 {
     const size_t W = ix->words, br = block_rows(W);
-    const int seq = ix->ids_sequential;
     for (size_t b0 = r0; b0 < r1; b0 += br) {
         const size_t len = r1 - b0 < br ? r1 - b0 : br;
         const uint64_t *base = ix->codes + (b0 / 8) * W * 8;
-        const l2h_id *idb = ix->ids + b0;
         for (size_t i = 0; i < nqb; i++) {
+            if (skip[i]) continue;
             l2h_topk *t = &tk[i];
             const uint64_t *qq = q + i * W;
             size_t pos = 0;
             while (pos < len) {
                 size_t nc = 0;
                 pos = kt->filter(qq, base, W, pos, len, t->thr, cand, CAND_CAP, &nc);
-                /* test the threshold before touching ids[] (a cache miss per candidate) */
+                /* test the threshold before touching the list (a cache miss per candidate) */
                 for (size_t c = 0; c < nc; c++)
-                    if (cand[c].d <= t->thr)
-                        l2h_topk_push(t, cand[c].d, seq ? (l2h_id)(b0 + cand[c].j)
-                                                        : idb[cand[c].j]);
+                    if (cand[c].d <= t->thr) l2h_topk_push_row(t, ix, b0 + cand[c].j, cand[c].d);
             }
         }
     }
@@ -154,7 +153,7 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
 {
     const l2h_hamming_kernels *kt = NULL;
     L2H_TRY(l2h_hamming_active(&kt));
-    const size_t n = ix->n, W = ix->words, keff = k < n ? k : n;
+    const size_t n = ix->nd, W = ix->words, keff = k < ix->n ? k : ix->n;
     const int32_t max_d = (int32_t)ix->bits;
     const size_t cap = l2h_topk_cap(keff);
     size_t per_query;
@@ -184,7 +183,8 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
         size_t *hist = l2h_malloc_array((size_t)max_d + 2, sizeof *hist);
         l2h_topk *tk = l2h_malloc_array(p.qb, sizeof *tk);
         l2h_cand *cand = l2h_malloc_array(CAND_CAP, sizeof *cand);
-        const int ok = bufs && cnts && hist && tk && cand;
+        uint8_t *skip = l2h_calloc(p.qb, 1);
+        const int ok = bufs && cnts && hist && tk && cand && skip;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -196,12 +196,17 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
             const size_t q0 = b * p.qb, q1 = q0 + p.qb < nq ? q0 + p.qb : nq;
             size_t r0, r1;
             shard_rows(n, p.shards, s, &r0, &r1);
-            for (size_t i = 0; i < q1 - q0; i++)
+            for (size_t i = 0; i < q1 - q0; i++) {
                 l2h_topk_init(&tk[i], bufs + i * cap, cap, cnts + i * ((size_t)max_d + 1), hist,
-                              keff, max_d, ix->ids_ordered);
-            knn_rows(ix, kt, q + q0 * W, q1 - q0, r0, r1, tk, cand);
+                              keff, max_d, ix->st.ordered);
+                /* the query's own code with >= k ids: nothing can beat them */
+                skip[i] = p.shards == 1 && l2h_exact_hit(ix, q + (q0 + i) * W, keff, k,
+                                                          dist + (q0 + i) * k, ids + (q0 + i) * k);
+            }
+            knn_rows(ix, kt, q + q0 * W, q1 - q0, r0, r1, tk, skip, cand);
             for (size_t i = 0; i < q1 - q0; i++) {
                 const size_t qi = q0 + i;
+                if (skip[i]) continue;
                 if (p.shards == 1) {
                     l2h_topk_finish(&tk[i], dist + qi * k, ids + qi * k);
                     pad_row(dist + qi * k, ids + qi * k, keff, k);
@@ -216,6 +221,7 @@ l2h_status l2h_scan_knn(const l2h_index *ix, const uint64_t *q, size_t nq, size_
         l2h_free(hist);
         l2h_free(tk);
         l2h_free(cand);
+        l2h_free(skip);
     }
     l2h_status st = L2H_OK;
     if (failed) st = l2h_set_error(L2H_ERR_NOMEM, "out of memory for search buffers (k = %zu)", k);
@@ -254,7 +260,8 @@ static int hitvec_push(hitvec *v, int32_t d, l2h_id id)
     return 1;
 }
 
-/* All codes within `radius` of nqb queries over rows r0 .. r1-1, appended to out[i * stride]. */
+/* All rows within `radius` of nqb queries over rows r0 .. r1-1, appended as (d, row) to
+ * out[i * stride]. */
 static int range_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const uint64_t *q,
                       size_t nqb, size_t r0, size_t r1, int32_t radius, hitvec *out,
                       size_t stride, l2h_cand *cand)
@@ -263,39 +270,42 @@ static int range_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const 
     for (size_t b0 = r0; b0 < r1; b0 += br) {
         const size_t len = r1 - b0 < br ? r1 - b0 : br;
         const uint64_t *base = ix->codes + (b0 / 8) * W * 8;
-        const l2h_id *idb = ix->ids + b0;
         for (size_t i = 0; i < nqb; i++) {
             size_t pos = 0;
             while (pos < len) {
                 size_t nc = 0;
                 pos = kt->filter(q + i * W, base, W, pos, len, radius, cand, CAND_CAP, &nc);
                 for (size_t c = 0; c < nc; c++)
-                    if (!hitvec_push(&out[i * stride], cand[c].d, idb[cand[c].j])) return 0;
+                    if (!hitvec_push(&out[i * stride], cand[c].d, (l2h_id)(b0 + cand[c].j)))
+                        return 0;
             }
         }
     }
     return 1;
 }
 
-/* Concatenates query qi's shard lists, sorts them and writes them at res->lims[qi]. */
-static int range_emit(const scan_plan *p, hitvec *lists, size_t qi, int32_t radius,
-                      l2h_range_result *res, hitvec *a, hitvec *b, size_t *counts)
+/* Writes query qi's rows (all shards) as ids at res->lims[qi], ordered by (d, id). */
+static int range_emit(const l2h_index *ix, const scan_plan *p, hitvec *lists, size_t qi,
+                      int32_t radius, l2h_range_result *res, hitvec *a, l2h_emit_scratch *es)
 {
-    const size_t total = res->lims[qi + 1] - res->lims[qi];
-    if (total == 0) return 1;
-    if (!hitvec_reserve(a, total) || !hitvec_reserve(b, total)) return 0;
-    a->n = 0;
-    for (size_t s = 0; s < p->shards; s++) {
-        const hitvec *v = &lists[qi * p->shards + s];
-        if (v->n) memcpy(a->h + a->n, v->h, v->n * sizeof *v->h);
-        a->n += v->n;
+    size_t rows = 0;
+    for (size_t s = 0; s < p->shards; s++) rows += lists[qi * p->shards + s].n;
+    if (rows == 0) return 1;
+    const l2h_hit *h;
+    if (p->shards == 1) {
+        h = lists[qi].h;
+    } else {
+        if (!hitvec_reserve(a, rows)) return 0;
+        a->n = 0;
+        for (size_t s = 0; s < p->shards; s++) {
+            const hitvec *v = &lists[qi * p->shards + s];
+            if (v->n) memcpy(a->h + a->n, v->h, v->n * sizeof *v->h);
+            a->n += v->n;
+        }
+        h = a->h;
     }
-    l2h_hits_sort(a->h, total, radius, counts, b->h);
-    for (size_t j = 0; j < total; j++) {
-        res->dists[res->lims[qi] + j] = a->h[j].d;
-        res->ids[res->lims[qi] + j] = a->h[j].id;
-    }
-    return 1;
+    return l2h_emit_rows(ix, h, rows, radius, res->dists + res->lims[qi],
+                         res->ids + res->lims[qi], es);
 }
 
 l2h_status l2h_scan_range(const l2h_index *ix, const uint64_t *q, size_t nq, int32_t radius,
@@ -303,7 +313,7 @@ l2h_status l2h_scan_range(const l2h_index *ix, const uint64_t *q, size_t nq, int
 {
     const l2h_hamming_kernels *kt = NULL;
     L2H_TRY(l2h_hamming_active(&kt));
-    const size_t n = ix->n, W = ix->words;
+    const size_t n = ix->nd, W = ix->words;
     const scan_plan p = make_plan(nq, n, 0);
     hitvec *lists = l2h_calloc(nq * p.shards, sizeof *lists);
     L2H_NOMEM_IF_NULL(lists);
@@ -335,7 +345,10 @@ l2h_status l2h_scan_range(const l2h_index *ix, const uint64_t *q, size_t nq, int
         res->lims[0] = 0;
         for (size_t qi = 0; qi < nq; qi++) {
             size_t t = 0;
-            for (size_t s = 0; s < p.shards; s++) t += lists[qi * p.shards + s].n;
+            for (size_t s = 0; s < p.shards; s++) {
+                const hitvec *v = &lists[qi * p.shards + s];
+                t += l2h_rows_ids(ix, v->h, v->n);
+            }
             res->lims[qi + 1] = res->lims[qi] + t;
         }
         const size_t total = res->lims[nq];
@@ -346,19 +359,18 @@ l2h_status l2h_scan_range(const l2h_index *ix, const uint64_t *q, size_t nq, int
     if (!failed) {
 #pragma omp parallel num_threads(p.threads)
         {
-            hitvec a = {0}, b = {0};
-            size_t *counts = l2h_malloc_array((size_t)radius + 2, sizeof *counts);
-            int ok = counts != NULL;
+            hitvec a = {0};
+            l2h_emit_scratch es = {0};
+            int ok = 1;
 #pragma omp for schedule(dynamic, 16)
             for (size_t qi = 0; qi < nq; qi++)
-                if (ok) ok = range_emit(&p, lists, qi, radius, res, &a, &b, counts);
+                if (ok) ok = range_emit(ix, &p, lists, qi, radius, res, &a, &es);
             if (!ok) {
 #pragma omp atomic write
                 failed = 1;
             }
             l2h_free(a.h);
-            l2h_free(b.h);
-            l2h_free(counts);
+            l2h_emit_scratch_free(&es);
         }
     }
     if (failed) st = l2h_set_error(L2H_ERR_NOMEM, "out of memory collecting range results");

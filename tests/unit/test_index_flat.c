@@ -305,6 +305,68 @@ static void fix_crc(uint8_t *b, size_t len)
     for (int i = 0; i < 4; i++) b[len - 4 + i] = (uint8_t)(c >> (8 * i));
 }
 
+/* A version-1 file (rows of id + code, as written before distinct codes were stored once;
+ * ids omitted when sequential) loads, without a fingerprint, and answers like the index it
+ * was made from; saving it again writes version 2. */
+static void write_v1(uint8_t *b, size_t *len, size_t bits, const uint8_t *codes,
+                     const l2h_id *ids, size_t n)
+{
+    const size_t bytes = l2h_code_bytes(bits);
+    memset(b, 0, 64);
+    memcpy(b, "L2HINDEX", 8);
+    const uint32_t h32[4] = {1, 64, 0, (uint32_t)bits};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) b[8 + 4 * i + j] = (uint8_t)(h32[i] >> (8 * j));
+    for (int j = 0; j < 8; j++) b[24 + j] = (uint8_t)((uint64_t)n >> (8 * j));
+    b[32] = ids ? 0 : 1;
+    size_t o = 64;
+    if (ids)
+        for (size_t i = 0; i < n; i++, o += 8)
+            for (int j = 0; j < 8; j++) b[o + (size_t)j] = (uint8_t)((uint64_t)ids[i] >> (8 * j));
+    memcpy(b + o, codes, n * bytes);
+    o += n * bytes;
+    *len = o + 4;
+    fix_crc(b, *len);
+}
+
+static void test_v1_files(const char *path)
+{
+    const size_t bits = 20, n = 300, bytes = l2h_code_bytes(bits), nq = 6;
+    uint8_t *codes = malloc(n * bytes), *q = malloc(nq * bytes), *file = malloc(64 + n * 16 + 4);
+    random_codes(codes, n, bits, 40); /* many repeats */
+    random_codes(q, nq, bits, 0);
+    l2h_id ids[300];
+    make_ids(ids, n, 2);
+    for (int with_ids = 0; with_ids < 2; with_ids++) {
+        size_t len = 0;
+        write_v1(file, &len, bits, codes, with_ids ? ids : NULL, n);
+        l2h_index *v1 = NULL, *ref = NULL, *again = NULL;
+        CHECK_OK(l2h_index_load_mem(&v1, file, len, "v1.l2hi"));
+        l2h_index_params p = l2h_index_default_params(bits);
+        CHECK_OK(l2h_index_create(&ref, &p));
+        CHECK_OK(l2h_index_add(ref, codes, with_ids ? ids : NULL, n));
+        CHECK_EQ_I(l2h_index_size(v1), n);
+        CHECK(!l2h_index_fingerprint(v1, NULL));
+        CHECK(same_results(v1, ref, q, nq, 50));
+        CHECK_OK(l2h_index_save(v1, path));
+        CHECK_OK(l2h_index_load(&again, path));
+        CHECK(same_results(again, ref, q, nq, 50));
+        size_t l2 = 0;
+        uint8_t *f2 = slurp(path, &l2);
+        CHECK(f2 && l2 > 8 && f2[8] == 2);
+        free(f2);
+        /* v1 readers never saw fingerprint flags: flag bit 1 in a v1 file is refused */
+        file[32] |= 2;
+        fix_crc(file, len);
+        l2h_index *bad = NULL;
+        CHECK_STATUS(l2h_index_load_mem(&bad, file, len, "v1flag.l2hi"), L2H_ERR_FORMAT);
+        l2h_index_free(v1);
+        l2h_index_free(ref);
+        l2h_index_free(again);
+    }
+    free(codes), free(q), free(file);
+}
+
 static void test_file_format(void)
 {
     char path[256];
@@ -330,8 +392,13 @@ static void test_file_format(void)
 
         size_t len = 0;
         uint8_t *file = slurp(path, &len);
-        CHECK_EQ_I(len, 64 + (v ? 8 * n : 0) + n * bytes + 4);
+        /* version 2: counts per distinct code, ids, distinct codes (random codes: n distinct) */
+        l2h_index_info inf;
+        CHECK_OK(l2h_index_describe(ix, &inf));
+        const size_t nd = inf.distinct;
+        CHECK_EQ_I(len, 64 + 4 * nd + 8 * n + nd * bytes + 4);
         CHECK(memcmp(file, "L2HINDEX", 8) == 0);
+        CHECK_EQ_I(file[8], 2);
         /* loading from memory gives the same index */
         CHECK_OK(l2h_index_load_mem(&back, file, len, "mem"));
         CHECK(same_results(ix, back, q, nq, 40));
@@ -370,10 +437,10 @@ static void test_file_format(void)
         /* a newer format version is L2H_ERR_VERSION even with a valid checksum */
         uint8_t *newer = malloc(len);
         memcpy(newer, file, len);
-        newer[8] = 2;
+        newer[8] = 3;
         fix_crc(newer, len);
         CHECK_STATUS(l2h_index_load_mem(&back, newer, len, "new.l2hi"), L2H_ERR_VERSION);
-        CHECK(strstr(l2h_last_error(), "new.l2hi: format version 2") != NULL);
+        CHECK(strstr(l2h_last_error(), "new.l2hi: format version 3") != NULL);
         /* valid checksum but set padding bits / unknown flags / negative ids: refused */
         memcpy(newer, file, len);
         newer[32] |= 4;
@@ -385,12 +452,19 @@ static void test_file_format(void)
             fix_crc(newer, len);
             CHECK_STATUS(l2h_index_load_mem(&back, newer, len, "pad.l2hi"), L2H_ERR_FORMAT);
         }
-        if (v) {
-            memcpy(newer, file, len);
-            newer[64 + 7] |= 0x80; /* id 0 negative */
-            fix_crc(newer, len);
-            CHECK_STATUS(l2h_index_load_mem(&back, newer, len, "neg.l2hi"), L2H_ERR_FORMAT);
-        }
+        memcpy(newer, file, len);
+        newer[64 + 4 * nd + 7] |= 0x80; /* id 0 negative */
+        fix_crc(newer, len);
+        CHECK_STATUS(l2h_index_load_mem(&back, newer, len, "neg.l2hi"), L2H_ERR_FORMAT);
+        memcpy(newer, file, len);
+        newer[64] = 0; /* a code with no id: the counts no longer sum to n */
+        newer[65] = 0;
+        fix_crc(newer, len);
+        CHECK_STATUS(l2h_index_load_mem(&back, newer, len, "count.l2hi"), L2H_ERR_FORMAT);
+        memcpy(newer, file, len);
+        newer[48] = 1; /* a fingerprint byte without the fingerprint flag */
+        fix_crc(newer, len);
+        CHECK_STATUS(l2h_index_load_mem(&back, newer, len, "fp.l2hi"), L2H_ERR_FORMAT);
         memcpy(newer, file, len);
         newer[16] = 1; /* the same data as an MIH index: loads, answers the same */
         fix_crc(newer, len);
@@ -403,6 +477,7 @@ static void test_file_format(void)
         l2h_index_free(ix);
         free(codes), free(q);
     }
+    test_v1_files(path);
     l2h_index *none = NULL;
     CHECK_STATUS(l2h_index_load(&none, "/nonexistent/dir/x.l2hi"), L2H_ERR_IO);
     CHECK_STATUS(l2h_index_load_mem(&none, "", 0, "empty"), L2H_ERR_FORMAT);
