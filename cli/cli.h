@@ -145,5 +145,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_mi(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 
 #endif

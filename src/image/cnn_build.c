@@ -43,6 +43,7 @@ static void layer_free(cnn_layer *L)
     l2h_free(L->corr);
     l2h_free(L->rshift);
     l2h_free(L->w16);
+    l2h_free(L->w16t);
 }
 
 void l2h_cnn_free(l2h_cnn *net)
@@ -201,15 +202,13 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
     L->macs = (double)L->oh * L->ow * L->oc * L->kh * L->kw * (dw ? 1 : L->ic);
     /* fast-path weight forms */
     if (!dw && L->kh == 1 && L->kw == 1 && L->sh == 1 && L->sw == 1 && L->ic % 4 == 0 &&
-        L->oc % 16 == 0 && L->in_zp == 0 && shifts_nonpositive(L)) {
+        L->oc % 16 == 0 && L->in_zp == 0 && shifts_nonpositive(L)) { /* after the multipliers */
         const size_t ic = (size_t)L->ic;
         L->wpack = l2h_aligned_alloc(64, oc * ic);
         L->corr = l2h_malloc_array(oc, sizeof *L->corr);
-        L->rshift = l2h_malloc_array(oc, sizeof *L->rshift);
-        L2H_FAIL_IF(!L->wpack || !L->corr || !L->rshift, L2H_ERR_NOMEM, "%s: out of memory", name);
+        L2H_FAIL_IF(!L->wpack || !L->corr, L2H_ERR_NOMEM, "%s: out of memory", name);
         for (size_t o = 0; o < oc; o++) {
             L->corr[o] = 128 - L->w_zp[o];
-            L->rshift[o] = -L->shift[o];
             for (size_t k = 0; k < ic; k++) {
                 const size_t blk = o / 16, lane = o % 16, kq = k / 4, kr = k % 4;
                 L->wpack[((blk * (ic / 4) + kq) * 16 + lane) * 4 + kr] =
@@ -217,11 +216,23 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
             }
         }
     }
+    if (shifts_nonpositive(L)) {
+        L->rshift = l2h_malloc_array(oc, sizeof *L->rshift);
+        L2H_NOMEM_IF_NULL(L->rshift);
+        for (size_t o = 0; o < oc; o++) L->rshift[o] = -L->shift[o];
+    }
     L->w16 = l2h_malloc_array(welems, sizeof *L->w16);
     L2H_NOMEM_IF_NULL(L->w16);
     for (size_t i = 0; i < welems; i++) {
         const size_t o = dw ? i % oc : i / (welems / oc);
         L->w16[i] = (int16_t)((int)L->w[i] - L->w_zp[o]);
+    }
+    if (!dw) {
+        const size_t K = welems / oc;
+        L->w16t = l2h_malloc_array(welems, sizeof *L->w16t);
+        L2H_NOMEM_IF_NULL(L->w16t);
+        for (size_t o = 0; o < oc; o++)
+            for (size_t k = 0; k < K; k++) L->w16t[k * oc + o] = L->w16[o * K + k];
     }
     return L2H_OK;
 }

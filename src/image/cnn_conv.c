@@ -27,13 +27,15 @@ void cnn_conv_ref(const cnn_layer *L, const uint8_t *in, uint8_t *out)
 }
 
 /* Fast form: for each output pixel, gather the receptive field once as int16 (x - x_zp, zero
- * outside the image), then one int16 dot product per output channel over w16 = w - w_zp
- * (contiguous, so GCC vectorises it). scratch holds kh*kw*ic int16 + oc int32. */
+ * outside the image), then accumulate all output channels at once over the transposed int16
+ * weights (the inner loop runs over contiguous output channels, so GCC vectorises it), and
+ * requantise the row. scratch: kh*kw*ic int16 then oc int32 (64-byte aligned offsets). */
 void cnn_conv_fast(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
 {
-    if (L->wpack != NULL && !cnn_disable_vnni && cnn_pointwise_vnni(L, in, out, scratch)) return;
-    const int K = L->kh * L->kw * L->ic;
+    if (L->wpack != NULL && cnn_pointwise_vnni(L, in, out, scratch)) return;
+    const int K = L->kh * L->kw * L->ic, OC = L->oc;
     int16_t *col = (int16_t *)scratch;
+    int32_t *acc = scratch + ((size_t)K / 2 + 16) / 16 * 16;
     for (int oy = 0; oy < L->oh; oy++)
         for (int ox = 0; ox < L->ow; ox++) {
             int16_t *cp = col;
@@ -49,12 +51,13 @@ void cnn_conv_fast(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t 
                     for (int c = 0; c < L->ic; c++) cp[c] = (int16_t)(xp[c] - L->in_zp);
                 }
             }
-            uint8_t *op = out + ((size_t)oy * L->ow + ox) * L->oc;
-            for (int o = 0; o < L->oc; o++) {
-                const int16_t *wp = L->w16 + (size_t)o * K;
-                int32_t acc = 0;
-                for (int k = 0; k < K; k++) acc += (int32_t)col[k] * wp[k];
-                op[o] = cnn_out(L, acc + L->bias[o], (size_t)o);
+            for (int o = 0; o < OC; o++) acc[o] = L->bias[o];
+            for (int k = 0; k < K; k++) {
+                const int32_t xv = col[k];
+                if (xv == 0) continue;
+                const int16_t *wp = L->w16t + (size_t)k * OC;
+                for (int o = 0; o < OC; o++) acc[o] += xv * wp[o];
             }
+            cnn_requant_row(L, acc, out + ((size_t)oy * L->ow + ox) * OC);
         }
 }

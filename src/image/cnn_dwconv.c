@@ -30,6 +30,7 @@ void cnn_dwconv_ref(const cnn_layer *L, const uint8_t *in, uint8_t *out)
 /* scratch: oc int32 accumulators. Depth multiplier 1 only; others use the reference. */
 void cnn_dwconv_fast(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
 {
+    if (cnn_dwconv_avx512(L, in, out, scratch)) return;
     if (L->depth_mult != 1) {
         cnn_dwconv_ref(L, in, out);
         return;
@@ -51,7 +52,6 @@ void cnn_dwconv_fast(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_
                     for (int c = 0; c < C; c++) acc[c] += ((int32_t)xp[c] - zp) * wp[c];
                 }
             }
-            uint8_t *op = out + ((size_t)oy * L->ow + ox) * C;
-            for (int c = 0; c < C; c++) op[c] = cnn_out(L, acc[c], (size_t)c);
+            cnn_requant_row(L, acc, out + ((size_t)oy * L->ow + ox) * C);
         }
 }

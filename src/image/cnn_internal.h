@@ -26,8 +26,9 @@ typedef struct cnn_layer {
     /* fast-path forms, built at load time */
     int8_t *wpack;               /* 1x1 conv, VNNI layout: [oc/16][ic/4][16][4] of (w-128) */
     int32_t *corr;               /* 1x1 conv: per oc, (128 - w_zp): times sum(x) per pixel */
-    int32_t *rshift;             /* 1x1 conv: per oc, -shift (all shifts are <= 0 there)    */
-    int16_t *w16;                /* other convs: (w - w_zp) as int16, same layout as w     */
+    int32_t *rshift;             /* per oc, -shift; NULL unless every shift is <= 0         */
+    int16_t *w16;                /* (w - w_zp) as int16, same layout as w                  */
+    int16_t *w16t;               /* conv: the same transposed, [kh*kw*ic][oc]              */
     double macs;
 } cnn_layer;
 
@@ -74,6 +75,11 @@ void cnn_conv_fast(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t 
 void cnn_dwconv_fast(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch);
 /* 1x1 stride-1 convolution with AVX-512 VNNI; false if the CPU lacks it (nothing written). */
 int cnn_pointwise_vnni(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch);
+/* Requantises one output pixel's accumulators (bias included) into out[0..oc): 16 lanes at a
+ * time with AVX-512 where available, else cnn_out per channel. Same results either way. */
+int cnn_requant_row(const cnn_layer *L, const int32_t *acc, uint8_t *out);
+/* Depthwise 3x3-style kernel with AVX-512; 0 if not applicable (nothing written). */
+int cnn_dwconv_avx512(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch);
 /* Disable the VNNI path (tests compare both paths). */
 extern int cnn_disable_vnni;
 

@@ -110,7 +110,7 @@ VNNI_TARGET static void pointwise(const cnn_layer *L, const uint8_t *in, uint8_t
     }
 }
 
-int cnn_pointwise_vnni(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
+static int have_vnni(void)
 {
     static _Atomic int have = -1;
     if (have < 0) {
@@ -118,14 +118,92 @@ int cnn_pointwise_vnni(const cnn_layer *L, const uint8_t *in, uint8_t *out, int3
         have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");
     }
-    if (!have) return 0;
+    return have && !cnn_disable_vnni;
+}
+
+int cnn_pointwise_vnni(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
+{
+    if (!have_vnni()) return 0;
     pointwise(L, in, out, scratch);
     return 1;
+}
+
+VNNI_TARGET static void requant_row(const cnn_layer *L, const int32_t *acc, uint8_t *out)
+{
+    const __m512i zp = _mm512_set1_epi32(L->out_zp);
+    const __m512i lo = _mm512_set1_epi32(L->act_min), hi = _mm512_set1_epi32(L->act_max);
+    for (int o = 0; o < L->oc; o += 16) {
+        __m512i v = _mm512_loadu_si512((const void *)(acc + o));
+        if (L->rq_float)
+            v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(L->fmult + o)));
+        else
+            v = requant16(v, _mm512_loadu_si512((const void *)(L->mult + o)),
+                          _mm512_loadu_si512((const void *)(L->rshift + o)));
+        v = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, zp), lo), hi);
+        _mm_storeu_si128((__m128i *)(out + o), _mm512_cvtepi32_epi8(v));
+    }
+}
+
+/* Depthwise (multiplier 1, channels a multiple of 16): per output pixel and 16-channel group,
+ * the accumulator stays in a register over the taps. */
+VNNI_TARGET static void dwconv(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *acc)
+{
+    const int C = L->oc;
+    const __m512i zp = _mm512_set1_epi32(L->in_zp);
+    for (int oy = 0; oy < L->oh; oy++)
+        for (int ox = 0; ox < L->ow; ox++) {
+            const int iy0 = oy * L->sh - L->pad_t, ix0 = ox * L->sw - L->pad_l;
+            for (int c = 0; c < C; c += 16) {
+                __m512i a = _mm512_loadu_si512((const void *)(L->bias + c));
+                for (int ky = 0; ky < L->kh; ky++) {
+                    const int iy = iy0 + ky;
+                    if (iy < 0 || iy >= L->ih) continue;
+                    for (int kx = 0; kx < L->kw; kx++) {
+                        const int ix = ix0 + kx;
+                        if (ix < 0 || ix >= L->iw) continue;
+                        const __m512i x = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                            (const __m128i *)(in + ((size_t)iy * L->iw + ix) * C + c))), zp);
+                        const __m512i w = _mm512_cvtepi16_epi32(_mm256_loadu_si256(
+                            (const __m256i *)(L->w16 + ((size_t)ky * L->kw + kx) * C + c)));
+                        a = _mm512_add_epi32(a, _mm512_mullo_epi32(x, w));
+                    }
+                }
+                _mm512_storeu_si512((void *)(acc + c), a);
+            }
+            requant_row(L, acc, out + ((size_t)oy * L->ow + ox) * C);
+        }
+}
+
+int cnn_dwconv_avx512(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
+{
+    if (L->rshift == NULL || L->oc % 16 != 0 || L->depth_mult != 1 || !have_vnni()) return 0;
+    dwconv(L, in, out, scratch);
+    return 1;
+}
+
+int cnn_requant_row(const cnn_layer *L, const int32_t *acc, uint8_t *out)
+{
+    if (L->rshift != NULL && L->oc % 16 == 0 && have_vnni()) {
+        requant_row(L, acc, out);
+        return 1;
+    }
+    for (int o = 0; o < L->oc; o++) out[o] = cnn_out(L, acc[o], (size_t)o);
+    return 0;
 }
 #else
 int cnn_pointwise_vnni(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
 {
     (void)L, (void)in, (void)out, (void)scratch;
+    return 0;
+}
+int cnn_dwconv_avx512(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch)
+{
+    (void)L, (void)in, (void)out, (void)scratch;
+    return 0;
+}
+int cnn_requant_row(const cnn_layer *L, const int32_t *acc, uint8_t *out)
+{
+    for (int o = 0; o < L->oc; o++) out[o] = cnn_out(L, acc[o], (size_t)o);
     return 0;
 }
 #endif

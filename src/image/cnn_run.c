@@ -16,7 +16,7 @@ static size_t scratch_ints(const l2h_cnn *net)
     size_t k = 0;
     for (size_t i = 0; i < net->n_layers; i++) {
         const cnn_layer *L = &net->layers[i];
-        const size_t need = (size_t)L->kh * L->kw * L->ic / 2 + 1 + (size_t)L->oc;
+        const size_t need = (size_t)L->kh * L->kw * L->ic / 2 + 32 + (size_t)L->oc;
         if (need > k) k = need;
     }
     return net->max_act + k;
