@@ -60,7 +60,9 @@ int cmd_eval(int argc, char **argv)
     size_t map_at = 0;
     int radius = 2;
     bool json = false, empty_zero = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 8];
+    cli_report_opts rep; /* --report: HTML page of query results (cli_report.c) */
+    cli_report_defaults(&rep);
+    cli_opt opts[CLI_DATA_N_OPTS + 8 + CLI_REPORT_N_OPTS];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"model", 'm', CLI_STR, &model_path, "FILE", "model file (required)"},
@@ -72,7 +74,9 @@ int cmd_eval(int argc, char **argv)
         {"json", 0, CLI_FLAG, &json, NULL, "print JSON"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
+    cli_report_options(&rep, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
+    int r = cli_parse(argc, argv, opts,
+                      CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_REPORT_N_OPTS,
                       "l2h eval --model MODEL [data options]",
                       "Encodes the queries and the database of the split with the model and "
                       "reports mAP (ties in database order), tie-aware mAP,\nprecision and recall "
@@ -119,6 +123,7 @@ int cmd_eval(int argc, char **argv)
         r = cli_evaluate_model(m, &data, gt, &ep, &res, &te, &tv);
     }
     cli_progress_done();
+    if (r == CLI_OK && rep.html) r = cli_report_eval(&rep, m, &data, res.map);
     if (r == CLI_OK && curves) r = write_curves(curves, cut, n_cut, p_at, r_at, pr_p, pr_r, bits);
     if (r == CLI_OK) {
         if (json) {
