@@ -7,6 +7,7 @@
 #include "cnn_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cnn_quantize_multiplier(double real, int32_t *mult, int *shift)
@@ -187,6 +188,14 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
                                    (uint32_t)p[3] << 24);
         }
     }
+    /* Every partial sum of the int32 accumulator (also the VNNI form, whose two terms are each
+     * bounded by taps * 255 * 255) must fit: refuse biases that could overflow it. */
+    const int64_t taps = (int64_t)L->kh * L->kw * (dw ? 1 : L->ic);
+    for (size_t i = 0; i < oc; i++)
+        L2H_FAIL_IF(llabs((long long)L->bias[i]) + 2 * taps * 255 * 255 > INT32_MAX,
+                    L2H_ERR_UNSUPPORTED,
+                    "%s: operator %zu: bias %d with %lld taps could overflow the int32 accumulator",
+                    name, oi, (int)L->bias[i], (long long)taps);
     for (size_t i = 0; i < oc; i++) {
         const size_t q = w->n_quant == 1 ? 0 : i;
         L2H_FAIL_IF(w->zero_point[q] < 0 || w->zero_point[q] > 255, L2H_ERR_FORMAT,
