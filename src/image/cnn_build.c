@@ -104,7 +104,7 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
     /* activation range, as CalculateActivationRangeQuantized */
     L->act_min = 0;
     L->act_max = 255;
-    const double ys = y->scale[0];
+    const double ys = (double)y->scale[0];
     if (op->act == TFL_ACT_RELU || op->act == TFL_ACT_RELU6) {
         const int32_t lo = L->out_zp + (int32_t)lround(0.0 / ys);
         if (lo > L->act_min) L->act_min = lo;
@@ -296,7 +296,7 @@ static l2h_status cnn_build(const char *name, const tfl_model *m, l2h_cnn *net)
                 "%s: the chain of layers does not end at the graph output", name);
     const tfl_tensor *o = &m->tensors[cur];
     net->feature_dim = tfl_elems(o);
-    net->out_scale = o->scale[0];
+    net->out_scale = (double)o->scale[0];
     net->out_zp = (int)o->zero_point[0];
     return L2H_OK;
 }
