@@ -183,6 +183,41 @@ int cli_finish_stdout(int rc);
 const char *cli_json_escape(const char *s, char *out, size_t cap);
 #define CLI_JSON_PATH_CAP (6 * 4096 + 8) /* room for any escaped path */
 
+/* ---- HTML report of query results (cli_report.c), for search and eval ----------------- */
+typedef struct cli_report_opts {
+    const char *html;         /* --report FILE.html (NULL: no report)          */
+    const char *images;       /* --images PATHS.txt: image of each (db) row    */
+    const char *query_images; /* --query-images PATHS.txt (search)             */
+    size_t n_queries;         /* --report-queries (8)                          */
+    size_t k;                 /* results per query shown (eval: 10)            */
+} cli_report_opts;
+#define CLI_REPORT_N_OPTS 4
+void cli_report_defaults(cli_report_opts *o);
+void cli_report_options(cli_report_opts *o, cli_opt *opts);
+typedef struct cli_paths {
+    char **v;
+    size_t n;
+} cli_paths;
+int cli_paths_read(const char *file, cli_paths *out);
+void cli_paths_free(cli_paths *p);
+typedef struct cli_report_data {
+    const char *title, *subtitle;
+    size_t nq, k;                 /* queries with results, results per query          */
+    const l2h_id *ids;            /* nq x k database ids (-1 = none)                  */
+    const int32_t *dist;          /* nq x k Hamming distances                         */
+    const cli_paths *q_paths, *db_paths;
+    const size_t *q_rows, *db_rows; /* row of query q / database id in the path lists (NULL = same) */
+    const int32_t *q_labels, *db_labels; /* NULL: relevance unknown                   */
+} cli_report_data;
+int cli_report_write(const cli_report_opts *o, const cli_report_data *d);
+/* Single labels for n rows from any label file l2h reads (caller frees). */
+int cli_report_labels(const char *path, size_t n, int32_t **out);
+int cli_report_search(const cli_report_opts *o, const char *q_labels_path,
+                      const char *db_labels_path, size_t nq, size_t n_db, size_t k,
+                      const l2h_id *ids, const int32_t *dist);
+int cli_report_eval(const cli_report_opts *o, const l2h_model *m, const cli_data *data,
+                    double map);
+
 /* commands */
 /* --model of `index` and `search` (cli_fingerprint.c): the model's fingerprint, and a check
  * that an index holds codes of that model (a warning when the index records none). */
@@ -198,5 +233,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_mi(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 
 #endif

@@ -118,7 +118,9 @@ int cmd_eval(int argc, char **argv)
     size_t map_at = 0;
     int radius = 2;
     bool json = false, empty_zero = false, force = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 16];
+    cli_report_opts rep; /* --report: HTML page of query results (cli_report.c) */
+    cli_report_defaults(&rep);
+    cli_opt opts[CLI_DATA_N_OPTS + 16 + CLI_REPORT_N_OPTS];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"model", 'm', CLI_STR, &in.model, "FILE", "model file (or --codes-query/--codes-db)"},
@@ -139,7 +141,9 @@ int cmd_eval(int argc, char **argv)
         {"json", 0, CLI_FLAG, &json, NULL, "print JSON"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
+    cli_report_options(&rep, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
+    int r = cli_parse(argc, argv, opts,
+                      CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_REPORT_N_OPTS,
                       "l2h eval --model MODEL [data options]\n"
                       "       l2h eval --codes-query Q.npy --labels-query LQ --codes-db D.npy "
                       "--labels-db LD",
@@ -163,6 +167,8 @@ int cmd_eval(int argc, char **argv)
                 return cli_usage_error("eval", "--%s does not apply to --codes-query/--codes-db",
                                        opts[i].name);
         if (force) return cli_usage_error("eval", "--force applies to --model only");
+        if (rep.html)
+            return cli_usage_error("eval", "--report shows the model's data: it needs --model");
     } else {
         if (!in.model) return cli_usage_error("eval", "--model is required");
         if (in.labels_q || in.labels_db || in.bits)
@@ -238,6 +244,7 @@ int cmd_eval(int argc, char **argv)
     const size_t k_used = map_at < e.n_db ? map_at : e.n_db;
     size_t n_shown = 0; /* cut-offs after the first one clamped are repeats */
     while (n_shown < n_cut && (n_shown == 0 || used[n_shown - 1] < used[n_shown])) n_shown++;
+    if (r == CLI_OK && rep.html) r = cli_report_eval(&rep, m, &data, res.map);
     if (r == CLI_OK && curves) r = write_curves(curves, used, n_shown, p_at, r_at, pr_p, pr_r, bits);
     if (r == CLI_OK) {
         char qm[CLI_JSON_PATH_CAP];

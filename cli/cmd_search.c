@@ -33,6 +33,9 @@ int cmd_search(int argc, char **argv)
     size_t k = 0, bits_opt = 0;
     int radius = -1, threads = 0;
     bool json = false;
+    cli_report_opts rep; /* --report: HTML page of the results (cli_report.c) */
+    cli_report_defaults(&rep);
+    const char *rep_ql = NULL, *rep_dl = NULL;
     const cli_opt opts[] = {
         {"db", 0, CLI_STR, &db_path, "CODES.npy", "database codes (uint8 .npy)"},
         {"index", 'i', CLI_STR, &index_path, "FILE", "a saved index instead of --db"},
@@ -47,7 +50,15 @@ int cmd_search(int argc, char **argv)
          "the model that made the queries: refused if the index holds another model's codes "
          "(with --db and --save-index: recorded in the saved index)"},
     };
-    int r = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
+    enum { N_OWN = sizeof opts / sizeof opts[0] };
+    cli_opt all[N_OWN + CLI_REPORT_N_OPTS + 2];
+    memcpy(all, opts, sizeof opts);
+    cli_report_options(&rep, all + N_OWN);
+    all[N_OWN + CLI_REPORT_N_OPTS] = (cli_opt){"query-labels", 0, CLI_STR, &rep_ql, "FILE",
+                                               "report: labels of the query rows (relevance)"};
+    all[N_OWN + CLI_REPORT_N_OPTS + 1] = (cli_opt){"db-labels", 0, CLI_STR, &rep_dl, "FILE",
+                                                   "report: labels of the database rows"};
+    int r = cli_parse(argc, argv, all, sizeof all / sizeof all[0],
                       "l2h search (--db CODES.npy | --index FILE) --queries CODES.npy (-k K | "
                       "--radius R)",
                       "Exact search by Hamming distance. Results are ordered by distance, then by "
@@ -121,6 +132,8 @@ int cmd_search(int argc, char **argv)
         for (size_t q = 0; r == CLI_OK && q < nq; q++)
             for (size_t j = 0; j < k && ids[q * k + j] >= 0; j++)
                 print_row(json, &first, q, j, ids[q * k + j], dist[q * k + j]);
+        if (r == CLI_OK && rep.html)
+            r = cli_report_search(&rep, rep_ql, rep_dl, nq, l2h_index_size(idx), k, ids, dist);
         free(dist);
         free(ids);
     } else if (r == CLI_OK) {

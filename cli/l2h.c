@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"eval", "retrieval quality of a model: mAP, tie-aware mAP, P@H<=r, curves", cmd_eval},
     {"mi", "MI quality of a model's codes on a labelled set (+ distance histograms)", cmd_mi},
     {"stream", "online hashing with the fixed or trigger (MI) table update policy", cmd_stream},
+    {"features", "CNN features (MobileNet-v1) of JPEG/PNG photos into a .npy matrix", cmd_features},
     {"info", "build information, or what a model/index/codes/data file holds", cmd_info},
     {"client", "talk to a running l2hd: create, insert, search, show, drop", cmd_client},
 };

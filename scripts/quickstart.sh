@@ -9,6 +9,7 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
+      libjpeg62-turbo-dev libpng-dev
       dataset-fashion-mnist gnuplot-nox)
 [ "$mode" = test ] && pkgs+=(python3-numpy g++ perl)
 # the Python package (python/) and its tests: cffi builds the extension against python3-dev

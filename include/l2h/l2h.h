@@ -23,5 +23,6 @@
 #include "l2h/model.h"
 #include "l2h/online.h"
 #include "l2h/train.h"
+#include "l2h/image.h"
 
 #endif
