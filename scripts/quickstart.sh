@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist gnuplot-nox)
-[ "$mode" = test ] && pkgs+=(python3-numpy)
+[ "$mode" = test ] && pkgs+=(python3-numpy openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,8 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
-build() {
-  cmake --preset "$1" >/dev/null
+build() { # preset [extra cmake options]
+  cmake --preset "$@" >/dev/null
   cmake --build --preset "$1" -j "$jobs" >&2
 }
 
@@ -33,7 +33,7 @@ if [ "$mode" = demo ]; then
   exec ./build/release/l2h demo
 fi
 
-build release
+build release -DL2H_MPI=ON   # the tests also run l2h-mpi under mpirun (tests/mpi)
 ctest --preset release
 build asan
 ctest --preset asan
