@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 pkgs=(cmake make gcc pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev
       libjpeg62-turbo-dev libpng-dev
       dataset-fashion-mnist gnuplot-nox)
-[ "$mode" = test ] && pkgs+=(python3-numpy g++ perl)
+[ "$mode" = test ] && pkgs+=(python3-numpy g++ perl openmpi-bin libopenmpi-dev)
 # the Python package (python/) and its tests: cffi builds the extension against python3-dev
 [ "$mode" = test ] && pkgs+=(python3-dev python3-cffi python3-pytest python3-matplotlib python3-faiss)
 pkgs+=(libmicrohttpd-dev)                   # l2hd, the retrieval service
@@ -28,8 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
-build() {
-  cmake --preset "$1" >/dev/null
+build() { # preset [extra cmake options]
+  cmake --preset "$@" >/dev/null
   cmake --build --preset "$1" -j "$jobs" >&2
 }
 
@@ -41,7 +41,7 @@ fi
 # release (-Werror), then the sanitizer build (-Werror, ASan+UBSan, allocation-failure
 # injection on), then the ThreadSanitizer build of the concurrency test alone
 t0=$(date +%s)
-build release
+build release -DL2H_MPI=ON   # the tests also run l2h-mpi under mpirun (tests/mpi)
 ctest --preset release
 # Python package: build the extension in place against build/release, run its tests with
 # Debian's interpreter (pytest exit 5 = no tests collected: a failure here, not a pass)

@@ -133,6 +133,17 @@ typedef struct l2h_file_lock l2h_file_lock;
 L2H_API L2H_NODISCARD l2h_status l2h_file_lock_acquire(l2h_file_lock **out, const char *path);
 L2H_API void l2h_file_lock_release(l2h_file_lock *lock); /* NULL is a no-op */
 
+/* Row ranges of .npy files, reading only the rows asked for (the header is validated against
+ * the file size first); for processes that each hold one shard of a large matrix. */
+/* Shape of an .npy file: rows = shape[0], cols = product of the other dimensions. */
+L2H_API L2H_NODISCARD l2h_status l2h_npy_shape(const char *path, size_t *rows, size_t *cols);
+/* Rows [first, first + count) of a numeric .npy matrix as a new dataset of floats (no labels). */
+L2H_API L2H_NODISCARD l2h_status l2h_dataset_read_npy_rows(l2h_dataset **out, const char *path,
+                                                           size_t first, size_t count);
+/* Rows [first, first + count) of an n x bytes uint8 codes file into out[count, bytes]. */
+L2H_API L2H_NODISCARD l2h_status l2h_codes_read_npy_rows(const char *path, size_t first,
+                                                         size_t count, size_t bytes, uint8_t *out);
+
 /* Writes a float32 matrix as .npy (atomically). */
 L2H_API L2H_NODISCARD l2h_status l2h_write_npy_f32(const char *path, const float *x, size_t rows,
                                                    size_t cols);

@@ -1,0 +1,507 @@
+/* l2h_mpi.c -- `mpirun -np N l2h-mpi search|encode|eval ...`: l2h's exact search, encoding and
+ * evaluation spread over the ranks of an MPI job, with answers identical to one process.
+ *
+ *   search  every rank holds the rows [first, first + count) of a codes file (ids are global row
+ *           numbers) in a flat or MIH index; rank 0 broadcasts the queries in batches; k-NN lists
+ *           are merged by (distance, id) in MPI_Reduce's tree, radius hits gathered and ordered.
+ *   encode  every rank reads and encodes its own row range of a float .npy matrix; rank 0 writes
+ *           the codes file.
+ *   eval    the queries are split over the ranks, every rank scores its queries against the whole
+ *           database, and the per-rank sums are combined on rank 0 in rank order.
+ *
+ * Output (rank 0 only) is byte for byte what `l2h search --db` prints: query, rank, id, distance.
+ * Any rank's failure is agreed on by all ranks (shard_agree) so the job ends with the failing
+ * rank and file named, never a hang. Exit codes: 0 success, 1 error, 2 usage. */
+#include "mpi_shard.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+typedef struct opts {
+    const char *db, *queries, *model, *data, *out, *query_labels, *db_labels;
+    size_t k, bits, batch, map_at;
+    long radius;
+    l2h_index_kind kind;
+} opts;
+
+static int g_rank, g_size;
+
+static void usage(FILE *f)
+{
+    fputs("usage: mpirun -np N l2h-mpi COMMAND [options]\n"
+          "\n"
+          "  search --db CODES.npy --queries CODES.npy (-k K | --radius R) [--kind flat|mih]\n"
+          "         [--bits B] [--batch N]\n"
+          "      exact Hamming search over the database split in row ranges over the ranks;\n"
+          "      prints query, rank, id, distance (TSV) like `l2h search --db`\n"
+          "  encode --model MODEL.st --data X.npy -o CODES.npy\n"
+          "      every rank encodes its own rows of a float .npy matrix; rank 0 writes the codes\n"
+          "  eval   --queries CODES.npy --db CODES.npy --query-labels FILE --db-labels FILE\n"
+          "         [--bits B] [--radius R] [--map-at K]\n"
+          "      queries split over the ranks; prints the metrics of `l2h_eval_codes`\n"
+          "\n"
+          "Results are identical to one process for any number of ranks (eval: equal to float\n"
+          "rounding of the per-rank sums). Exit codes: 0 ok, 1 error, 2 usage.\n",
+          f);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end) return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    static const struct option longs[] = {
+        {"db", required_argument, 0, 'd'},      {"queries", required_argument, 0, 'q'},
+        {"model", required_argument, 0, 'm'},   {"data", required_argument, 0, 'x'},
+        {"output", required_argument, 0, 'o'},  {"k", required_argument, 0, 'k'},
+        {"radius", required_argument, 0, 'r'},  {"kind", required_argument, 0, 'K'},
+        {"bits", required_argument, 0, 'b'},    {"batch", required_argument, 0, 'B'},
+        {"map-at", required_argument, 0, 'M'},  {"query-labels", required_argument, 0, 'L'},
+        {"db-labels", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->radius = -1;
+    o->batch = 1024;
+    o->kind = L2H_INDEX_FLAT;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:q:m:x:o:k:r:b:h", longs, NULL)) != -1) {
+        size_t v;
+        switch (c) {
+        case 'd': o->db = optarg; break;
+        case 'q': o->queries = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 'x': o->data = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'L': o->query_labels = optarg; break;
+        case 'D': o->db_labels = optarg; break;
+        case 'k':
+            if (parse_size(optarg, &o->k) || o->k == 0) goto bad;
+            break;
+        case 'r':
+            if (parse_size(optarg, &v) || v > L2H_MAX_BITS) goto bad;
+            o->radius = (long)v;
+            break;
+        case 'b':
+            if (parse_size(optarg, &o->bits) || o->bits == 0 || o->bits > L2H_MAX_BITS) goto bad;
+            break;
+        case 'B':
+            if (parse_size(optarg, &o->batch) || o->batch == 0 || o->batch > (1u << 20)) goto bad;
+            break;
+        case 'M':
+            if (parse_size(optarg, &o->map_at)) goto bad;
+            break;
+        case 'K':
+            if (strcmp(optarg, "flat") == 0) o->kind = L2H_INDEX_FLAT;
+            else if (strcmp(optarg, "mih") == 0) o->kind = L2H_INDEX_MIH;
+            else goto bad;
+            break;
+        case 'h': return 1;
+        default: return -1;
+        }
+        continue;
+    bad:
+        if (g_rank == 0)
+            fprintf(stderr, "l2h-mpi: error: bad value '%s' for --%s\n", optarg,
+                    c == 'K' ? "kind" : c == 'M' ? "map-at" : c == 'B' ? "batch"
+                    : c == 'b' ? "bits" : c == 'r' ? "radius" : "k");
+        return -1;
+    }
+    if (optind != argc) {
+        if (g_rank == 0) fprintf(stderr, "l2h-mpi: error: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int usage_error(const char *msg)
+{
+    if (g_rank == 0) fprintf(stderr, "l2h-mpi: error: %s (see l2h-mpi --help)\n", msg);
+    return EXIT_USAGE;
+}
+
+/* Test hook for the failure tests: L2H_MPI_TEST_DIE=R makes rank R die by SIGKILL at the first
+ * shard step, as a crashed node would. */
+static void maybe_die(void)
+{
+    const char *s = getenv("L2H_MPI_TEST_DIE");
+    if (s && atoi(s) == g_rank) raise(SIGKILL);
+}
+
+/* Shape of a codes file, read on rank 0 and broadcast (so a missing file is one message). */
+static l2h_status codes_shape(const char *path, size_t *n, size_t *bytes)
+{
+    uint64_t v[3] = {0, 0, 0};
+    if (g_rank == 0) {
+        size_t a = 0, b = 0;
+        const l2h_status st = l2h_codes_npy_shape(path, &a, &b);
+        v[0] = (uint64_t)(int64_t)st;
+        v[1] = a;
+        v[2] = b;
+        if (st != L2H_OK) fprintf(stderr, "l2h-mpi: rank 0: %s\n", l2h_last_error());
+    }
+    MPI_Bcast(v, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    *n = (size_t)v[1];
+    *bytes = (size_t)v[2];
+    return (l2h_status)(int64_t)v[0];
+}
+
+/* An error this program finds itself (not the library): printed here, then agreed on. */
+static l2h_status local_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "l2h-mpi: rank %d: ", g_rank);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return L2H_ERR_ARG;
+}
+
+static size_t bits_for(size_t bits_opt, size_t bytes)
+{
+    return bits_opt ? bits_opt : 8 * bytes;
+}
+
+/* ---- search -------------------------------------------------------------------------------- */
+
+static void print_hit(size_t q, size_t rank, l2h_id id, int32_t dist)
+{
+    printf("%zu\t%zu\t%lld\t%d\n", q, rank, (long long)id, (int)dist);
+}
+
+/* This rank's shard of the database as an index with global ids. */
+static l2h_status load_shard(const opts *o, size_t n, size_t bytes, size_t bits, l2h_index **ix)
+{
+    size_t first, count;
+    shard_rows(n, g_rank, g_size, &first, &count);
+    uint8_t *codes = malloc(count * bytes + 1);
+    l2h_id *ids = malloc(count * sizeof *ids + 1);
+    l2h_status st = codes && ids ? L2H_OK : L2H_ERR_NOMEM;
+    if (st == L2H_OK) st = l2h_codes_read_npy_rows(o->db, first, count, bytes, codes);
+    for (size_t i = 0; st == L2H_OK && i < count; i++) ids[i] = (l2h_id)(first + i);
+    l2h_index_params p = l2h_index_default_params(bits);
+    p.kind = o->kind;
+    if (st == L2H_OK) st = l2h_index_create(ix, &p);
+    if (st == L2H_OK) st = l2h_index_add(*ix, codes, ids, count);
+    free(codes);
+    free(ids);
+    return st;
+}
+
+static int search_batches(const opts *o, l2h_index *ix, const uint8_t *qc, size_t nq,
+                          size_t bytes)
+{
+    uint8_t *batch = malloc(o->batch * bytes + 1);
+    const size_t k = o->k;
+    shard_hit *hits = k ? malloc(o->batch * k * sizeof *hits + 1) : NULL;
+    int32_t *dist = k ? malloc(o->batch * k * sizeof *dist + 1) : NULL;
+    l2h_id *ids = k ? malloc(o->batch * k * sizeof *ids + 1) : NULL;
+    l2h_status st = batch && (!k || (hits && dist && ids)) ? L2H_OK : L2H_ERR_NOMEM;
+    st = shard_agree(st, "allocating a query batch", MPI_COMM_WORLD);
+    for (size_t q0 = 0; st == L2H_OK && q0 < nq; q0 += o->batch) {
+        const size_t nb = nq - q0 < o->batch ? nq - q0 : o->batch;
+        if (g_rank == 0) memcpy(batch, qc + q0 * bytes, nb * bytes);
+        MPI_Bcast(batch, (int)(nb * bytes), MPI_BYTE, 0, MPI_COMM_WORLD);
+        if (k) {
+            st = l2h_index_search(ix, batch, nb, k, dist, ids);
+            for (size_t i = 0; st == L2H_OK && i < nb * k; i++)
+                hits[i] = (shard_hit){ids[i], dist[i], 0};
+            st = shard_agree(st, "searching the shard", MPI_COMM_WORLD);
+            if (st == L2H_OK) st = shard_merge_topk(hits, nb, k, 0, MPI_COMM_WORLD);
+            for (size_t q = 0; st == L2H_OK && g_rank == 0 && q < nb; q++)
+                for (size_t j = 0; j < k && hits[q * k + j].dist >= 0; j++)
+                    print_hit(q0 + q, j, hits[q * k + j].id, hits[q * k + j].dist);
+        } else {
+            l2h_range_result *res = NULL;
+            st = l2h_index_range_search(ix, batch, nb, (uint32_t)o->radius, &res);
+            st = shard_agree(st, "searching the shard", MPI_COMM_WORLD);
+            size_t *lims = NULL;
+            l2h_id *rid = NULL;
+            int32_t *rd = NULL;
+            if (st == L2H_OK)
+                st = shard_gather_range(nb, l2h_range_result_lims(res), l2h_range_result_ids(res),
+                                        l2h_range_result_dists(res), 0, MPI_COMM_WORLD, &lims,
+                                        &rid, &rd);
+            l2h_range_result_free(res);
+            st = shard_agree(st, "gathering radius results", MPI_COMM_WORLD);
+            for (size_t q = 0; st == L2H_OK && g_rank == 0 && q < nb; q++)
+                for (size_t j = lims[q]; j < lims[q + 1]; j++)
+                    print_hit(q0 + q, j - lims[q], rid[j], rd[j]);
+            free(lims);
+            free(rid);
+            free(rd);
+        }
+    }
+    free(batch);
+    free(hits);
+    free(dist);
+    free(ids);
+    return st == L2H_OK ? 0 : 1;
+}
+
+static int cmd_search(const opts *o)
+{
+    if (!o->db || !o->queries) return usage_error("search needs --db and --queries");
+    if ((o->k == 0) == (o->radius < 0)) return usage_error("give exactly one of -k, --radius");
+    const double t_start = MPI_Wtime();
+    size_t n, bytes, nq = 0, qbytes;
+    l2h_status st = codes_shape(o->db, &n, &bytes);
+    if (st != L2H_OK) return 1;
+    const size_t bits = bits_for(o->bits, bytes);
+    if (l2h_code_bytes(bits) != bytes) return usage_error("--bits does not fit the codes' width");
+    uint8_t *qc = NULL;
+    const char *what = o->queries; /* NULL once this program printed its own message */
+    if (g_rank == 0) {
+        st = l2h_codes_npy_shape(o->queries, &nq, &qbytes);
+        if (st == L2H_OK && qbytes != bytes) {
+            st = local_fail("%s: codes of %zu bytes, the database's are %zu bytes", o->queries,
+                            qbytes, bytes);
+            what = NULL;
+        }
+        if (st == L2H_OK) qc = malloc(nq * bytes + 1);
+        if (st == L2H_OK && !qc) st = L2H_ERR_NOMEM;
+        if (st == L2H_OK) st = l2h_codes_read_npy(o->queries, qc, nq, bytes);
+    }
+    st = shard_agree(st, what, MPI_COMM_WORLD);
+    uint64_t nq64 = g_rank == 0 ? nq : 0;
+    MPI_Bcast(&nq64, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    nq = (size_t)nq64;
+    l2h_index *ix = NULL;
+    if (st == L2H_OK) {
+        maybe_die();
+        st = shard_agree(load_shard(o, n, bytes, bits, &ix), o->db, MPI_COMM_WORLD);
+    }
+    const double t_loaded = MPI_Wtime();
+    int rc = st == L2H_OK ? search_batches(o, ix, qc, nq, bytes) : 1;
+    const double t_done = MPI_Wtime();
+    if (rc == 0 && g_rank == 0) {
+        /* what crosses the network per full batch: the queries to every other rank, and the
+         * per-rank top-k lists (16 bytes a hit) into the reduction; radius hits vary */
+        const size_t nb = nq < o->batch ? nq : o->batch;
+        const size_t sent = (size_t)(g_size - 1) * nb * (bytes + (o->k ? o->k * 16 : 0));
+        fprintf(stderr,
+                "searched %zu queries in %zu codes on %d ranks in %.3f s (%.0f queries/s; shard "
+                "load %.3f s); %zu bytes communicated per batch of %zu queries%s\n",
+                nq, n, g_size, t_done - t_loaded, nq / (t_done - t_loaded + 1e-12),
+                t_loaded - t_start, sent, nb, o->k ? "" : " plus the radius hits (12 bytes each)");
+    }
+    if (rc == 0 && g_rank == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "l2h-mpi: error: writing the results failed\n");
+        rc = 1;
+    }
+    l2h_index_free(ix);
+    free(qc);
+    return rc;
+}
+
+/* ---- encode -------------------------------------------------------------------------------- */
+
+static int cmd_encode(const opts *o)
+{
+    if (!o->model || !o->data || !o->out)
+        return usage_error("encode needs --model, --data and -o");
+    l2h_model *m = NULL;
+    l2h_status st = shard_agree(l2h_model_load(&m, o->model), o->model, MPI_COMM_WORLD);
+    uint64_t shape[2] = {0, 0};
+    if (st == L2H_OK) {
+        l2h_status ls = L2H_OK;
+        const char *what = o->data; /* NULL once this program printed its own message */
+        if (g_rank == 0) {
+            size_t r = 0, c = 0;
+            ls = l2h_npy_shape(o->data, &r, &c);
+            shape[0] = r;
+            shape[1] = c;
+            if (ls == L2H_OK && c != l2h_model_dim(m)) {
+                ls = local_fail("%s: rows of %zu values, the model takes %zu", o->data, c,
+                                l2h_model_dim(m));
+                what = NULL;
+            }
+        }
+        st = shard_agree(ls, what, MPI_COMM_WORLD);
+    }
+    MPI_Bcast(shape, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    const size_t n = (size_t)shape[0];
+    const size_t bytes = m ? l2h_code_bytes(l2h_model_bits(m)) : 0;
+    size_t first = 0, count = 0;
+    shard_rows(n, g_rank, g_size, &first, &count);
+    l2h_dataset *x = NULL;
+    uint8_t *mine = NULL;
+    if (st == L2H_OK) {
+        maybe_die();
+        l2h_status ls = l2h_dataset_read_npy_rows(&x, o->data, first, count);
+        mine = ls == L2H_OK ? malloc(count * bytes + 1) : NULL;
+        if (ls == L2H_OK && !mine) ls = L2H_ERR_NOMEM;
+        if (ls == L2H_OK) ls = l2h_model_encode(m, l2h_dataset_features(x), count, mine);
+        st = shard_agree(ls, o->data, MPI_COMM_WORLD);
+    }
+    /* rank 0 gathers the codes in rank order (= row order) and writes the file */
+    int *counts = NULL, *displ = NULL;
+    uint8_t *all = NULL;
+    int ok = st == L2H_OK && n * bytes <= (size_t)0x7fffffff;
+    if (st == L2H_OK && !ok && g_rank == 0)
+        fprintf(stderr, "l2h-mpi: error: %zu x %zu code bytes exceed one gather\n", n, bytes);
+    if (ok && g_rank == 0) {
+        counts = malloc((size_t)g_size * sizeof *counts);
+        displ = malloc((size_t)g_size * sizeof *displ);
+        all = malloc(n * bytes + 1);
+        ok = counts && displ && all;
+        for (int r = 0; ok && r < g_size; r++) {
+            size_t f, c;
+            shard_rows(n, r, g_size, &f, &c);
+            counts[r] = (int)(c * bytes);
+            displ[r] = (int)(f * bytes);
+        }
+    }
+    if (st == L2H_OK) MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (st == L2H_OK && ok)
+        MPI_Gatherv(mine, (int)(count * bytes), MPI_BYTE, all, counts, displ, MPI_BYTE, 0,
+                    MPI_COMM_WORLD);
+    l2h_status wst = L2H_OK;
+    if (st == L2H_OK && ok && g_rank == 0) {
+        wst = l2h_codes_write_npy(o->out, all, n, l2h_model_bits(m));
+        if (wst != L2H_OK) fprintf(stderr, "l2h-mpi: rank 0: %s\n", l2h_last_error());
+        else fprintf(stderr, "encoded %zu rows on %d ranks into %s\n", n, g_size, o->out);
+    }
+    free(counts);
+    free(displ);
+    free(all);
+    free(mine);
+    l2h_dataset_free(x);
+    l2h_model_free(m);
+    return st == L2H_OK && ok && wst == L2H_OK ? 0 : 1;
+}
+
+/* ---- eval ---------------------------------------------------------------------------------- */
+
+/* A dataset of n rows (one zero feature) carrying the labels of `path`. */
+static l2h_status labelled(const char *path, size_t n, l2h_dataset **out)
+{
+    l2h_status st = l2h_dataset_create(out, n, 1, NULL);
+    if (st != L2H_OK) return st;
+    st = l2h_dataset_read_labels(*out, path, NULL);
+    if (st != L2H_OK) {
+        l2h_dataset_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static int cmd_eval(const opts *o)
+{
+    if (!o->db || !o->queries || !o->query_labels || !o->db_labels)
+        return usage_error("eval needs --queries, --db, --query-labels and --db-labels");
+    size_t n, bytes, nq, qbytes;
+    l2h_status st = codes_shape(o->db, &n, &bytes);
+    if (st != L2H_OK) return 1;
+    st = codes_shape(o->queries, &nq, &qbytes);
+    if (st != L2H_OK) return 1;
+    if (qbytes != bytes) return usage_error("queries and database codes differ in width");
+    const size_t bits = bits_for(o->bits, bytes);
+    if (l2h_code_bytes(bits) != bytes) return usage_error("--bits does not fit the codes' width");
+    size_t first, count;
+    shard_rows(nq, g_rank, g_size, &first, &count);
+    uint8_t *db = malloc(n * bytes + 1), *q = malloc(count * bytes + 1);
+    l2h_dataset *dbl = NULL, *ql = NULL;
+    l2h_groundtruth *gt = NULL;
+    st = db && q ? L2H_OK : L2H_ERR_NOMEM;
+    if (st == L2H_OK) st = l2h_codes_read_npy(o->db, db, n, bytes);
+    if (st == L2H_OK) st = l2h_codes_read_npy_rows(o->queries, first, count, bytes, q);
+    st = shard_agree(st, "reading codes", MPI_COMM_WORLD);
+    if (st == L2H_OK) st = shard_agree(labelled(o->db_labels, n, &dbl), o->db_labels, MPI_COMM_WORLD);
+    if (st == L2H_OK) {
+        l2h_dataset *all_q = NULL;
+        size_t *rows = malloc(count * sizeof *rows + 1);
+        l2h_status ls = rows ? labelled(o->query_labels, nq, &all_q) : L2H_ERR_NOMEM;
+        for (size_t i = 0; ls == L2H_OK && i < count; i++) rows[i] = first + i;
+        if (ls == L2H_OK) ls = l2h_dataset_subset(&ql, all_q, rows, count);
+        if (ls == L2H_OK) ls = l2h_groundtruth_from_labels(&gt, ql, dbl);
+        l2h_dataset_free(all_q);
+        free(rows);
+        st = shard_agree(ls, o->query_labels, MPI_COMM_WORLD);
+    }
+    /* per-rank sums of the per-query metrics, combined on rank 0 in rank order */
+    double sums[8] = {0};
+    if (st == L2H_OK) {
+        l2h_eval_params p = l2h_eval_default_params();
+        p.map_at_k = o->map_at;
+        if (o->radius >= 0) p.radius = (uint32_t)o->radius;
+        l2h_eval_result r = {0};
+        l2h_status ls = count ? l2h_eval_codes(q, count, db, n, bits, gt, &p, &r) : L2H_OK;
+        const double w = (double)r.n_queries;
+        sums[0] = r.map * w;
+        sums[1] = r.map_tie * w;
+        sums[2] = r.map_at_k * w;
+        sums[3] = r.prec_radius * w;
+        sums[4] = r.recall_radius * w;
+        sums[5] = w;
+        sums[6] = (double)r.n_empty;
+        sums[7] = (double)r.n_zero_at_k;
+        st = shard_agree(ls, "evaluating", MPI_COMM_WORLD);
+    }
+    double *all = g_rank == 0 ? calloc((size_t)g_size * 8, sizeof *all) : NULL;
+    if (st == L2H_OK) MPI_Gather(sums, 8, MPI_DOUBLE, all, 8, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (st == L2H_OK && g_rank == 0 && all) {
+        double t[8] = {0};
+        for (int r = 0; r < g_size; r++)
+            for (int j = 0; j < 8; j++) t[j] += all[(size_t)r * 8 + j];
+        const double nqa = t[5] > 0 ? t[5] : 1;
+        printf("map\t%.6f\nmap_tie\t%.6f\n", t[0] / nqa, t[1] / nqa);
+        if (o->map_at) printf("map@%zu\t%.6f\nn_zero_at_k\t%.0f\n", o->map_at, t[2] / nqa, t[7]);
+        printf("precision_radius\t%.6f\nrecall_radius\t%.6f\nqueries\t%.0f\nempty\t%.0f\n",
+               t[3] / nqa, t[4] / nqa, t[5], t[6]);
+        if (fflush(stdout) != 0 || ferror(stdout)) st = L2H_ERR_IO;
+    }
+    free(all);
+    free(db);
+    free(q);
+    l2h_groundtruth_free(gt);
+    l2h_dataset_free(ql);
+    l2h_dataset_free(dbl);
+    return st == L2H_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    int rc;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        if (g_rank == 0) usage(argc < 2 ? stderr : stdout);
+        rc = argc < 2 ? EXIT_USAGE : 0;
+    } else {
+        opts o;
+        const int pr = parse(argc - 1, argv + 1, &o);
+        if (pr > 0) {
+            if (g_rank == 0) usage(stdout);
+            rc = 0;
+        } else if (pr < 0) {
+            rc = EXIT_USAGE;
+        } else if (strcmp(argv[1], "search") == 0) {
+            rc = cmd_search(&o);
+        } else if (strcmp(argv[1], "encode") == 0) {
+            rc = cmd_encode(&o);
+        } else if (strcmp(argv[1], "eval") == 0) {
+            rc = cmd_eval(&o);
+        } else {
+            rc = usage_error("unknown command (search, encode, eval)");
+        }
+    }
+    MPI_Finalize();
+    return rc;
+}
