@@ -173,12 +173,14 @@ static void test_synthetic_exact(void)
             if (!seen[ref[i]]++) distinct++;
         CHECK(distinct >= 5);
     }
-    /* each intermediate layer, fast against reference, on the same activations */
+    /* each layer, fast against reference, on the same random activations, both arithmetics */
     const l2h_cnn *c = net;
     uint8_t *act = malloc(c->max_act), *o1 = malloc(c->max_act), *o2 = malloc(c->max_act);
     int32_t *scr = l2h_aligned_alloc(64, (c->max_act + 4096) * 4);
-    for (size_t li = 0; li < c->n_layers; li++) {
-        const cnn_layer *L = &c->layers[li];
+    for (size_t li = 0; li < 2 * c->n_layers; li++) {
+        if (li % c->n_layers == 0) /* first pass TFLite fixed point, second float requant */
+            CHECK_OK(l2h_cnn_set_arithmetic(net, li ? L2H_CNN_FLOAT_REQUANT : L2H_CNN_TFLITE));
+        const cnn_layer *L = &c->layers[li % c->n_layers];
         fill_input(act, (size_t)L->ih * L->iw * L->ic, &rng);
         for (size_t i = 0; i < (size_t)L->ih * L->iw * L->ic; i++) act[i] = (uint8_t)(act[i] % 60);
         const size_t on = (size_t)L->oh * L->ow * L->oc;
