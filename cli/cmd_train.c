@@ -273,11 +273,12 @@ int cmd_train(int argc, char **argv)
                                method);
     if (l2norm && no_l2)
         return cli_usage_error("train", "--l2-normalize and --no-l2-normalize contradict");
-    const size_t first_learned = CLI_DATA_N_OPTS + sizeof own / sizeof own[0];
-    for (size_t i = first_learned; !learned && i < n_opts; i++)
-        if (cli_given(opts[i].name))
-            return cli_usage_error("train", "--%s applies to the learned methods only, not to %s",
-                                   opts[i].name, method);
+    for (size_t g = 2; !learned && g < CLI_COUNT(groups); g++) /* the learned methods' groups */
+        for (size_t i = 0; i < groups[g].n; i++)
+            if (cli_given(groups[g].opts[i].name))
+                return cli_usage_error("train",
+                                       "--%s applies to the learned methods only, not to %s",
+                                       groups[g].opts[i].name, method);
     if (strcmp(method, "itq") && cli_given("itq-iters"))
         return cli_usage_error("train", "--itq-iters applies to itq only, not to %s", method);
     if (!learned && no_l2)
