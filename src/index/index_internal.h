@@ -70,6 +70,7 @@ typedef struct l2h_store {
     int ordered;       /* the lists, read row after row, are non-decreasing (ids added in
                           order to new codes, as row numbers are): a scan meets ids in order */
     l2h_id last_id;    /* the largest id added while `ordered` held */
+    int sequential;    /* row r holds exactly the id r: a scan writes ids without reading lists */
 } l2h_store;
 
 enum { L2H_FINGERPRINT_LEN = 16 };

@@ -89,6 +89,7 @@ static void knn_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const u
                      l2h_cand *cand)
 {
     const size_t W = ix->words, br = block_rows(W);
+    const int seq = ix->st.sequential;
     for (size_t b0 = r0; b0 < r1; b0 += br) {
         const size_t len = r1 - b0 < br ? r1 - b0 : br;
         const uint64_t *base = ix->codes + (b0 / 8) * W * 8;
@@ -100,9 +101,16 @@ static void knn_rows(const l2h_index *ix, const l2h_hamming_kernels *kt, const u
             while (pos < len) {
                 size_t nc = 0;
                 pos = kt->filter(qq, base, W, pos, len, t->thr, cand, CAND_CAP, &nc);
-                /* test the threshold before touching the list (a cache miss per candidate) */
-                for (size_t c = 0; c < nc; c++)
-                    if (cand[c].d <= t->thr) l2h_topk_push_row(t, ix, b0 + cand[c].j, cand[c].d);
+                /* test the threshold before touching the list (a cache miss per candidate);
+                 * with row r holding id r, do not touch it at all */
+                if (seq) {
+                    for (size_t c = 0; c < nc; c++)
+                        l2h_topk_push(t, cand[c].d, (l2h_id)(b0 + cand[c].j));
+                } else {
+                    for (size_t c = 0; c < nc; c++)
+                        if (cand[c].d <= t->thr)
+                            l2h_topk_push_row(t, ix, b0 + cand[c].j, cand[c].d);
+                }
             }
         }
     }

@@ -171,6 +171,7 @@ l2h_status l2h_store_add(l2h_store *s, size_t words, const uint64_t *code, l2h_i
                 L2H_FAIL(L2H_ERR_NOMEM, "out of memory for the ids of a code");
             if (r + 1 != s->nd || id < s->last_id) s->ordered = 0;
             else s->last_id = id;
+            s->sequential = 0;
             s->n++;
             if (s->lists[r].n > s->max_list) s->max_list = s->lists[r].n;
             *row = r;
@@ -186,8 +187,10 @@ l2h_status l2h_store_add(l2h_store *s, size_t words, const uint64_t *code, l2h_i
     s->lists[r].cap = 0;
     s->lists[r].u.one = id;
     s->slots[i] = (uint32_t)(r + 1);
+    if (id != (l2h_id)r) s->sequential = 0;
     if (s->nd == 0) {
         s->ordered = 1;
+        s->sequential = 1;
         s->last_id = id;
     } else if (id < s->last_id) {
         s->ordered = 0;
@@ -212,7 +215,7 @@ void l2h_store_unadd(l2h_store *s, size_t row, l2h_id id)
     memmove(a + pos, a + pos + 1, (l->n - pos - 1) * sizeof *a);
     l->n--;
     s->n--;
-    s->ordered = 0; /* conservative: only a failed add undoes */
+    s->ordered = s->sequential = 0; /* conservative: only a failed add undoes */
 }
 
 void l2h_store_truncate(l2h_store *s, size_t words, size_t first)
@@ -224,7 +227,7 @@ void l2h_store_truncate(l2h_store *s, size_t words, size_t first)
         for (size_t w = 0; w < words; w++) g[w * 8] = 0;
     }
     if (first < s->nd) {
-        s->ordered = 0; /* conservative: only a failed add truncates */
+        s->ordered = s->sequential = 0; /* conservative: only a failed add truncates */
         /* drop their slots: clear the table and reinsert the rows kept (no allocation) */
         s->nd = first;
         memset(s->slots, 0, s->nslots * sizeof *s->slots);
