@@ -32,6 +32,21 @@ int cli_evaluate_model(const l2h_model *m, const cli_data *data, const l2h_groun
     return st == L2H_OK ? CLI_OK : cli_fail(st, "evaluation");
 }
 
+/* Graded metrics (NDCG@k, ACG@k, weighted mAP) of the model's codes on the split. */
+static int evaluate_graded(const l2h_model *m, const cli_data *data, const l2h_groundtruth *gt,
+                           size_t k, bool empty_zero, l2h_graded_result *g)
+{
+    uint8_t *qc = NULL, *dc = NULL;
+    l2h_status st = encode_all(m, data->query, &qc);
+    if (st == L2H_OK) st = encode_all(m, data->db, &dc);
+    if (st == L2H_OK)
+        st = l2h_eval_graded(qc, l2h_dataset_n(data->query), dc, l2h_dataset_n(data->db),
+                             l2h_model_bits(m), gt, k, empty_zero, g);
+    free(qc);
+    free(dc);
+    return st == L2H_OK ? CLI_OK : cli_fail(st, "graded evaluation");
+}
+
 static int write_curves(const char *path, const size_t *cut, size_t n_cut, const double *p_at,
                         const double *r_at, const double *pr_p, const double *pr_r, size_t bits)
 {
@@ -57,10 +72,10 @@ int cmd_eval(int argc, char **argv)
     cli_data_opts d;
     cli_data_defaults(&d);
     const char *model_path = NULL, *curves = NULL;
-    size_t map_at = 0;
+    size_t map_at = 0, min_shared = 1, ndcg_at = 0;
     int radius = 2;
     bool json = false, empty_zero = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 8];
+    cli_opt opts[CLI_DATA_N_OPTS + 10];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"model", 'm', CLI_STR, &model_path, "FILE", "model file (required)"},
@@ -70,17 +85,23 @@ int cmd_eval(int argc, char **argv)
          "count queries without relevant items as AP 0 (default: excluded)"},
         {"curves", 0, CLI_STR, &curves, "CSV", "write precision@N, recall@N and the PR curve"},
         {"json", 0, CLI_FLAG, &json, NULL, "print JSON"},
+        {"min-shared", 0, CLI_SIZE, &min_shared, "M",
+         "multi-label: relevant = shares at least M labels (1)"},
+        {"ndcg-at", 0, CLI_SIZE, &ndcg_at, "K",
+         "also report graded metrics (grade = shared labels): NDCG@K, ACG@K, weighted mAP"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
                       "l2h eval --model MODEL [data options]",
                       "Encodes the queries and the database of the split with the model and "
                       "reports mAP (ties in database order), tie-aware mAP,\nprecision and recall "
-                      "within a Hamming radius, and optionally mAP@K and curves.",
+                      "within a Hamming radius, and optionally mAP@K, curves and graded metrics "
+                      "(NDCG@K,\nweighted mAP).",
                       NULL, 0, NULL);
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     if (!model_path) return cli_usage_error("eval", "--model is required");
     if (radius < 0) return cli_usage_error("eval", "--radius must be >= 0");
+    if (min_shared < 1) return cli_usage_error("eval", "--min-shared must be >= 1");
 
     l2h_model *m = NULL;
     l2h_status st = l2h_model_load(&m, model_path);
@@ -95,6 +116,12 @@ int cmd_eval(int argc, char **argv)
         r = CLI_ERR;
     }
     if (r == CLI_OK) r = cli_groundtruth(&d, &data, &gt);
+    if (r == CLI_OK && min_shared > 1) {
+        l2h_groundtruth_free(gt);
+        gt = NULL;
+        st = l2h_groundtruth_from_labels_min(&gt, data.query, data.db, min_shared);
+        if (st != L2H_OK) r = cli_fail(st, "--min-shared");
+    }
     const size_t bits = l2h_model_bits(m);
     static const size_t cut[] = {1, 10, 50, 100, 500, 1000, 2000, 5000};
     const size_t n_cut = sizeof cut / sizeof cut[0];
@@ -118,6 +145,9 @@ int cmd_eval(int argc, char **argv)
                      l2h_dataset_n(data.db));
         r = cli_evaluate_model(m, &data, gt, &ep, &res, &te, &tv);
     }
+    l2h_graded_result gr;
+    memset(&gr, 0, sizeof gr);
+    if (r == CLI_OK && ndcg_at) r = evaluate_graded(m, &data, gt, ndcg_at, empty_zero, &gr);
     cli_progress_done();
     if (r == CLI_OK && curves) r = write_curves(curves, cut, n_cut, p_at, r_at, pr_p, pr_r, bits);
     if (r == CLI_OK) {
@@ -127,6 +157,10 @@ int cmd_eval(int argc, char **argv)
                    l2h_model_method(m), bits, res.n_queries, l2h_dataset_n(data.db), res.map,
                    res.map_tie);
             if (map_at) printf("\"map_at_%zu\": %.6f, ", map_at, res.map_at_k);
+            if (min_shared > 1) printf("\"min_shared\": %zu, ", min_shared);
+            if (ndcg_at)
+                printf("\"ndcg_at_%zu\": %.6f, \"acg_at_%zu\": %.6f, \"map_weighted\": %.6f, ",
+                       ndcg_at, gr.ndcg_at_k, ndcg_at, gr.acg_at_k, gr.map_weighted);
             printf("\"precision_radius_%d\": %.6f, \"recall_radius_%d\": %.6f, "
                    "\"empty_queries\": %zu, \"precision_at\": {",
                    radius, res.prec_radius, radius, res.recall_radius, res.n_empty);
@@ -139,6 +173,12 @@ int cmd_eval(int argc, char **argv)
             printf("mAP              %.4f   (ties in database order)\n", res.map);
             printf("mAP tie-aware    %.4f\n", res.map_tie);
             if (map_at) printf("mAP@%-12zu %.4f\n", map_at, res.map_at_k);
+            if (min_shared > 1) printf("relevant         shares at least %zu labels\n", min_shared);
+            if (ndcg_at) {
+                printf("NDCG@%-11zu %.4f   (grade = shared labels)\n", ndcg_at, gr.ndcg_at_k);
+                printf("ACG@%-12zu %.4f\n", ndcg_at, gr.acg_at_k);
+                printf("weighted mAP     %.4f\n", gr.map_weighted);
+            }
             printf("P@H<=%-11d %.4f\n", radius, res.prec_radius);
             printf("R@H<=%-11d %.4f\n", radius, res.recall_radius);
             for (size_t i = 0; i < n_cut; i++) printf("P@%-14zu %.4f\n", cut[i], p_at[i]);
