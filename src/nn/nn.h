@@ -35,16 +35,20 @@ typedef enum l2h_layer_kind {
     L2H_LAYER_CONV2D = 4,  /* cross-correlation, zero padding, im2col + sgemm          */
     L2H_LAYER_MAXPOOL = 5, /* max over kh x kw windows, no padding, floor output size  */
     L2H_LAYER_FLATTEN = 6, /* [c, h, w] -> [c*h*w, 1, 1]; data unchanged              */
+    L2H_LAYER_BATCHNORM = 7, /* per-channel batch normalisation (layer_bn.c)          */
+    L2H_LAYER_DROPOUT = 8, /* inverted dropout, out = rate in percent (layer_dropout.c) */
     L2H_LAYER_KIND_COUNT
 } l2h_layer_kind;
 
-/* Name of a layer kind ("linear", "relu", "sigmoid", "tanh", "conv", "maxpool", "flatten");
+/* Name of a layer kind ("linear", "relu", "sigmoid", "tanh", "conv", "maxpool", "flatten",
+ * "bn", "dropout");
  * "?" for an invalid value. */
 const char *l2h_layer_kind_name(l2h_layer_kind k);
 
 typedef struct l2h_layer_spec {
     l2h_layer_kind kind;
-    size_t out;    /* LINEAR: output units; CONV2D: output channels; others: unused (0)   */
+    size_t out;    /* LINEAR: output units; CONV2D: output channels; DROPOUT: rate in % (1..99);
+                    * others: unused (0)                                                 */
     size_t kh, kw; /* CONV2D kernel, MAXPOOL window; others: 0                           */
     size_t stride; /* CONV2D (0 means 1), MAXPOOL (0 means the window, i.e. no overlap)  */
     size_t pad;    /* CONV2D zero padding on every side; others: 0                       */
@@ -52,7 +56,8 @@ typedef struct l2h_layer_spec {
 
 /* Architecture text for model metadata, e.g. "conv:20:5x5:s1:p0,relu,maxpool:2x2:s2,flatten,
  * linear:500,relu,linear:16" (comma-separated; linear:<out>; conv:<out_c>:<kh>x<kw>:s<stride>:
- * p<pad>; maxpool:<kh>x<kw>:s<stride>; relu; sigmoid; tanh; flatten). Strides are written as
+ * p<pad>; maxpool:<kh>x<kw>:s<stride>; relu; sigmoid; tanh; flatten; bn; dropout:<percent>).
+ * Strides are written as
  * resolved (never 0). L2H_ERR_ARG if buf[cap] is too small. */
 l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf, size_t cap);
 /* Parses that text into specs[cap]; *n receives the count. L2H_ERR_FORMAT on a syntax error,

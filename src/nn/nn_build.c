@@ -30,6 +30,14 @@ l2h_status l2h_nn_init(l2h_nn *net, l2h_init_kind kind, float std, uint64_t seed
                 w[k] = (float)(s * l2h_rng_normal(&rng));
         }
         memset(b, 0, l->b_count * sizeof *b);
+        if (l->spec.kind == L2H_LAYER_BATCHNORM) { /* γ = 1; β, running mean 0; running var 1 */
+            for (size_t k = 0; k < l->w_count; k++) w[k] = 1.0f;
+            for (size_t k = 2 * l->w_count; k < l->b_count; k++) b[k] = 1.0f;
+        }
+    }
+    for (size_t i = 0; i < net->n_layers; i++) { /* dropout mask streams (layer_dropout.c) */
+        net->layers[i].rng_seed = seed * 0x2545f4914f6cdd1dull + 0x632be59bd9b4e019ull * (i + 1);
+        net->layers[i].rng_calls = 0;
     }
     return L2H_OK;
 }
