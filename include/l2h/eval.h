@@ -165,7 +165,7 @@ L2H_API L2H_NODISCARD l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, con
  *            the grades sorted in decreasing order (the best possible ranking)
  *   weighted AP = (1 / #{i : r_i > 0}) sum_{i : r_i > 0} ACG@i     (over the whole ranking)
  * (Zhao et al., "Deep semantic ranking based hashing", CVPR 2015; with 0/1 grades weighted AP is
- * AP and ACG@k is precision@k). A query whose every grade is 0 is "empty": excluded from the
+ * AP and ACG@k is precision@k; ACG and weighted AP count labels and can exceed 1). A query whose every grade is 0 is "empty": excluded from the
  * means, or counted as 0 with empty_as_zero. */
 typedef struct l2h_graded_result {
     double ndcg_at_k;  /* mean NDCG@k                     */

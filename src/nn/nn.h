@@ -142,6 +142,15 @@ l2h_status l2h_nn_create_linear(l2h_nn **out, size_t dim, size_t bits, size_t ma
 /* MLP "mlp": dim -> hidden[0] -> relu -> ... -> hidden[n_hidden-1] -> relu -> bits. */
 l2h_status l2h_nn_create_mlp(l2h_nn **out, size_t dim, const size_t *hidden, size_t n_hidden,
                              size_t bits, size_t max_batch);
+/* Regularised stacks (issue 16): after every hidden linear / conv layer a batch norm (bn), after
+ * every hidden fully connected ReLU a dropout of dropout_pct % (0 = none), and a batch norm of
+ * the bits outputs (out_bn). With all three off these are the plain builders. */
+typedef struct l2h_nn_reg {
+    int bn, out_bn;
+    size_t dropout_pct; /* 0..99 */
+} l2h_nn_reg;
+l2h_status l2h_nn_create_mlp_reg(l2h_nn **out, size_t dim, const size_t *hidden, size_t n_hidden,
+                                 size_t bits, const l2h_nn_reg *reg, size_t max_batch);
 
 /* CNN "cnn": for each stage s < n_conv: conv k x k (channels[s], stride 1, padding pad) ->
  * relu -> maxpool pool x pool (stride pool; pool = 1 skips the pooling layer); then flatten;
@@ -160,5 +169,7 @@ typedef struct l2h_cnn_params {
  * bits. */
 l2h_cnn_params l2h_cnn_default_params(void);
 l2h_status l2h_nn_create_cnn(l2h_nn **out, const l2h_cnn_params *p, size_t bits, size_t max_batch);
+l2h_status l2h_nn_create_cnn_reg(l2h_nn **out, const l2h_cnn_params *p, size_t bits,
+                                 const l2h_nn_reg *reg, size_t max_batch);
 
 #endif
