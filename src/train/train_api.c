@@ -144,13 +144,10 @@ static l2h_status build_nn(l2h_nn **out, const l2h_train_params *p, size_t dim)
                             .dropout_pct = (size_t)floor(100.0 * p->dropout + 0.5)};
     switch (p->net) {
     case L2H_NET_LINEAR:
-        if (p->out_bn) {
-            const l2h_layer_spec s[2] = {{.kind = L2H_LAYER_LINEAR, .out = p->bits},
-                                         {.kind = L2H_LAYER_BATCHNORM}};
-            L2H_TRY(l2h_nn_create(out, "linear", dim, 1, 1, s, 2, p->batch));
-        } else {
+        if (p->out_bn) /* linear:bits,bn -- an "mlp" without hidden layers for the model file */
+            L2H_TRY(l2h_nn_create_mlp_reg(out, dim, NULL, 0, p->bits, &reg, p->batch));
+        else
             L2H_TRY(l2h_nn_create_linear(out, dim, p->bits, p->batch));
-        }
         break;
     case L2H_NET_MLP:
         L2H_TRY(l2h_nn_create_mlp_reg(out, dim, p->hidden, p->n_hidden, p->bits, &reg, p->batch));
