@@ -137,8 +137,12 @@ typedef struct cli_mihash_opts {
     double lr, momentum, weight_decay, lr_gamma, last_lr_mult, scale, val_fraction, gamma;
     bool nesterov, deterministic;
     const struct cli_hashnet_opts *hashnet; /* HashNet settings; NULL = defaults */
+    /* deep-network regularisation and graded MIHash (issue 16) */
+    bool batch_norm, out_bn;
+    double dropout;
+    size_t shift, mi_grades;
 } cli_mihash_opts;
-#define CLI_MIHASH_N_OPTS 22
+#define CLI_MIHASH_N_OPTS 27
 void cli_mihash_defaults(cli_mihash_opts *o);
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts);
 /* HashNet's own options (cli_hashnet.c). */

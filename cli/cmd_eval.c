@@ -32,6 +32,21 @@ int cli_evaluate_model(const l2h_model *m, const cli_data *data, const l2h_groun
     return st == L2H_OK ? CLI_OK : cli_fail(st, "evaluation");
 }
 
+/* Graded metrics (NDCG@k, ACG@k, weighted mAP) of the model's codes on the split. */
+static int evaluate_graded(const l2h_model *m, const cli_data *data, const l2h_groundtruth *gt,
+                           size_t k, bool empty_zero, l2h_graded_result *g)
+{
+    uint8_t *qc = NULL, *dc = NULL;
+    l2h_status st = encode_all(m, data->query, &qc);
+    if (st == L2H_OK) st = encode_all(m, data->db, &dc);
+    if (st == L2H_OK)
+        st = l2h_eval_graded(qc, l2h_dataset_n(data->query), dc, l2h_dataset_n(data->db),
+                             l2h_model_bits(m), gt, k, empty_zero, g);
+    free(qc);
+    free(dc);
+    return st == L2H_OK ? CLI_OK : cli_fail(st, "graded evaluation");
+}
+
 static int write_curves(const char *path, const size_t *cut, size_t n_cut, const double *p_at,
                         const double *r_at, const double *pr_p, const double *pr_r, size_t bits)
 {
@@ -115,7 +130,7 @@ int cmd_eval(int argc, char **argv)
     cli_data_defaults(&d);
     eval_inputs in = {0};
     const char *curves = NULL;
-    size_t map_at = 0;
+    size_t map_at = 0, min_shared = 1, ndcg_at = 0;
     int radius = 2;
     bool json = false, empty_zero = false, force = false;
     cli_report_opts rep; /* --report: HTML page of query results (cli_report.c) */
@@ -139,6 +154,10 @@ int cmd_eval(int argc, char **argv)
         {"force", 0, CLI_FLAG, &force, NULL,
          "evaluate even if the queries hold rows the model was trained on (loud warning)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print JSON"},
+        {"min-shared", 0, CLI_SIZE, &min_shared, "M",
+         "multi-label: relevant = shares at least M labels (1)"},
+        {"ndcg-at", 0, CLI_SIZE, &ndcg_at, "K",
+         "also report graded metrics (grade = shared labels): NDCG@K, ACG@K, weighted mAP"},
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     cli_report_options(&rep, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
@@ -152,7 +171,8 @@ int cmd_eval(int argc, char **argv)
                       "query) and reports mAP with ties in database order, tie-aware mAP (the\n"
                       "expectation over random orders of tied items), precision and recall "
                       "within a Hamming radius, and\noptionally mAP@K and curves. With "
-                      "--codes-query/--codes-db it scores codes made elsewhere.",
+                      "--codes-query/--codes-db it scores codes made elsewhere. Graded metrics (--ndcg-at):\n"
+                      "NDCG@K, ACG@K and weighted mAP with grade = shared labels.",
                       NULL, 0, NULL);
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     const bool by_codes = in.codes_q || in.codes_db;
@@ -169,6 +189,8 @@ int cmd_eval(int argc, char **argv)
         if (force) return cli_usage_error("eval", "--force applies to --model only");
         if (rep.html)
             return cli_usage_error("eval", "--report shows the model's data: it needs --model");
+        if (min_shared > 1 || ndcg_at)
+            return cli_usage_error("eval", "--min-shared and --ndcg-at need --model");
     } else {
         if (!in.model) return cli_usage_error("eval", "--model is required");
         if (in.labels_q || in.labels_db || in.bits)
@@ -176,6 +198,7 @@ int cmd_eval(int argc, char **argv)
                                            "--codes-query/--codes-db");
     }
     if (radius < 0) return cli_usage_error("eval", "--radius must be >= 0");
+    if (min_shared < 1) return cli_usage_error("eval", "--min-shared must be >= 1");
 
     eval_set e = {0};
     l2h_model *m = NULL;
@@ -212,6 +235,12 @@ int cmd_eval(int argc, char **argv)
             if (st != L2H_OK) r = cli_fail(st, "encoding");
         }
     }
+    if (r == CLI_OK && min_shared > 1) {
+        l2h_groundtruth_free(gt);
+        gt = NULL;
+        const l2h_status st = l2h_groundtruth_from_labels_min(&gt, data.query, data.db, min_shared);
+        if (st != L2H_OK) r = cli_fail(st, "--min-shared");
+    }
     const size_t bits = e.bits;
     static const size_t cut[] = {1, 10, 50, 100, 500, 1000, 2000, 5000};
     const size_t n_cut = sizeof cut / sizeof cut[0];
@@ -236,6 +265,9 @@ int cmd_eval(int argc, char **argv)
         tv = cli_now() - t1;
         if (st != L2H_OK) r = cli_fail(st, "evaluation");
     }
+    l2h_graded_result gr;
+    memset(&gr, 0, sizeof gr);
+    if (r == CLI_OK && ndcg_at) r = evaluate_graded(m, &data, gt, ndcg_at, empty_zero, &gr);
     cli_progress_done();
     /* a cut-off beyond the database is computed at the database size: label it by what was
      * used ("P@5000" on 1,000 items is P@1000) */
@@ -256,6 +288,10 @@ int cmd_eval(int argc, char **argv)
             if (map_at)
                 printf("\"map_at_%zu\": %.6f, \"n_zero_at_k\": %zu, ", k_used, res.map_at_k,
                        res.n_zero_at_k);
+            if (min_shared > 1) printf("\"min_shared\": %zu, ", min_shared);
+            if (ndcg_at)
+                printf("\"ndcg_at_%zu\": %.6f, \"acg_at_%zu\": %.6f, \"map_weighted\": %.6f, ",
+                       ndcg_at, gr.ndcg_at_k, ndcg_at, gr.acg_at_k, gr.map_weighted);
             printf("\"precision_radius_%d\": %.6f, \"recall_radius_%d\": %.6f, "
                    "\"empty_queries\": %zu, \"precision_at\": {",
                    radius, res.prec_radius, radius, res.recall_radius, res.n_empty);
@@ -274,6 +310,12 @@ int cmd_eval(int argc, char **argv)
                 printf("mAP@%-12zu %.4f\n", k_used, res.map_at_k);
                 printf("zero AP@%-8zu %zu queries (relevant items exist, none in the top %zu)\n",
                        k_used, res.n_zero_at_k, k_used);
+            }
+            if (min_shared > 1) printf("relevant         shares at least %zu labels\n", min_shared);
+            if (ndcg_at) {
+                printf("NDCG@%-11zu %.4f   (grade = shared labels)\n", ndcg_at, gr.ndcg_at_k);
+                printf("ACG@%-12zu %.4f\n", ndcg_at, gr.acg_at_k);
+                printf("weighted mAP     %.4f\n", gr.map_weighted);
             }
             printf("P@H<=%-11d %.4f\n", radius, res.prec_radius);
             printf("R@H<=%-11d %.4f\n", radius, res.recall_radius);

@@ -58,6 +58,14 @@ void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts)
         {"val-every", 0, CLI_SIZE, &o->val_every, "N", "validation every N epochs (1)"},
         {"log", 0, CLI_STR, &o->log, "CSV", "per-epoch loss / validation mAP log"},
         {"plot", 0, CLI_STR, &o->plot, "PNG", "plot of the --log data (gnuplot)"},
+        {"batch-norm", 0, CLI_FLAG, &o->batch_norm, NULL,
+         "mlp/cnn: batch normalisation after every hidden layer"},
+        {"out-bn", 0, CLI_FLAG, &o->out_bn, NULL, "batch normalisation of the hash outputs"},
+        {"dropout", 0, CLI_DOUBLE, &o->dropout, "P", "mlp/cnn: dropout rate after hidden fc (0)"},
+        {"shift", 0, CLI_SIZE, &o->shift, "S",
+         "28x28 images: random translations by up to S pixels in training (0)"},
+        {"mi-grades", 0, CLI_SIZE, &o->mi_grades, "G",
+         "mihash: MI with graded relevance min(shared labels, G-1); 0 = binary (0)"},
     };
     memcpy(opts, own, sizeof own);
 }
@@ -152,6 +160,11 @@ int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_da
     p.l2_normalize = l2_normalize;
     p.val_fraction = o->val_fraction;
     p.val_every = o->val_every;
+    p.batch_norm = o->batch_norm;
+    p.out_bn = o->out_bn;
+    p.dropout = o->dropout;
+    p.shift = o->shift;
+    p.mi_grades = o->mi_grades;
     cli_hashnet_opts hdef;
     cli_hashnet_defaults(&hdef);
     const cli_hashnet_opts *ho = o->hashnet ? o->hashnet : &hdef;

@@ -8,7 +8,8 @@
  * given explicitly. All draws come from the seed: the same seed gives the same split on every
  * platform and thread count. Row lists are sorted ascending.
  *
- * Ground truth: single-label = same label; multi-label = at least one shared label;
+ * Ground truth: single-label = same label; multi-label = at least one shared label (or at least
+ * m: l2h_groundtruth_from_labels_min; graded: the number of shared labels, l2h_eval_graded);
  * unsupervised = Euclidean distance <= a threshold, by default the 5th percentile of pairwise
  * distances among a sample of 2,000 training items (the MIHash LabelMe protocol).
  *
@@ -94,6 +95,18 @@ L2H_API L2H_NODISCARD l2h_status l2h_groundtruth_euclidean(l2h_groundtruth **out
 L2H_API L2H_NODISCARD l2h_status l2h_distance_percentile(const l2h_dataset *ds, size_t sample,
                                                          double percentile, uint64_t seed,
                                                          float *threshold);
+/* Relevance "shares at least min_shared labels" (docs/evaluation.md §graded): as
+ * l2h_groundtruth_from_labels, which is min_shared = 1. min_shared in 1..65535; > 1 needs
+ * multi-label rows (L2H_ERR_ARG otherwise). Every metric of l2h_eval_codes then uses this rule. */
+L2H_API L2H_NODISCARD l2h_status l2h_groundtruth_from_labels_min(l2h_groundtruth **out,
+                                                                 const l2h_dataset *queries,
+                                                                 const l2h_dataset *db,
+                                                                 size_t min_shared);
+/* Graded relevance: grade[n_db] = number of labels query q shares with database item i
+ * (multi-label ground truth, whatever its min_shared); single-label and Euclidean ground truth
+ * give their 0/1 relevance. q < n_query. */
+L2H_API L2H_NODISCARD l2h_status l2h_groundtruth_grades(const l2h_groundtruth *gt, size_t q,
+                                                        uint16_t *grade);
 /* rel[n_db] = 1 if database item i is relevant to query q, else 0. q < n_query. */
 L2H_API L2H_NODISCARD l2h_status l2h_groundtruth_relevance(const l2h_groundtruth *gt, size_t q,
                                                            uint8_t *rel);
@@ -144,6 +157,33 @@ L2H_API l2h_eval_params l2h_eval_default_params(void);
 L2H_API L2H_NODISCARD l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db,
                                                 size_t n_db, size_t bits, const l2h_groundtruth *gt,
                                                 const l2h_eval_params *p, l2h_eval_result *out);
+
+/* ---- graded metrics (docs/evaluation.md, "Graded relevance") -------------------------------
+ * With r_i = the grade (l2h_groundtruth_grades) of the item at rank i = 1..n_db of the Hamming
+ * ranking (ties in database order, as "mAP"):
+ *   ACG@k  = (1/k) sum_{i<=k} r_i                                  (k clamped to n_db)
+ *   NDCG@k = DCG@k / IDCG@k, DCG@k = sum_{i<=k} (2^r_i - 1) / log2(i + 1), IDCG@k the DCG@k of
+ *            the grades sorted in decreasing order (the best possible ranking)
+ *   weighted AP = (1 / #{i : r_i > 0}) sum_{i : r_i > 0} ACG@i     (over the whole ranking)
+ * (Zhao et al., "Deep semantic ranking based hashing", CVPR 2015; with 0/1 grades weighted AP is
+ * AP and ACG@k is precision@k; ACG and weighted AP count labels and can exceed 1). A query whose every grade is 0 is "empty": excluded from the
+ * means, or counted as 0 with empty_as_zero. */
+typedef struct l2h_graded_result {
+    double ndcg_at_k;  /* mean NDCG@k                     */
+    double acg_at_k;   /* mean ACG@k                      */
+    double map_weighted; /* mean weighted AP              */
+    size_t k;          /* the cut-off used (min(k, n_db)) */
+    size_t n_queries;  /* queries averaged over           */
+    size_t n_empty;    /* queries with every grade 0      */
+} l2h_graded_result;
+
+/* Codes and ground truth as for l2h_eval_codes; k >= 1. Parallel over queries, deterministic
+ * (per-query values summed in query order). Memory per thread: 10 n_db bytes (14 with
+ * Euclidean ground truth) and a 512 KiB grade histogram. */
+L2H_API L2H_NODISCARD l2h_status l2h_eval_graded(const uint8_t *q, size_t nq, const uint8_t *db,
+                                                 size_t n_db, size_t bits,
+                                                 const l2h_groundtruth *gt, size_t k,
+                                                 int empty_as_zero, l2h_graded_result *out);
 
 #ifdef __cplusplus
 }

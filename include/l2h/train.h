@@ -115,6 +115,15 @@ typedef struct l2h_train_params {
     size_t val_every;       /* measure validation mAP every N epochs (default 1)            */
     l2h_train_callback callback; /* may be NULL                                             */
     void *user;
+    /* Deep-network regularisation and graded supervision (issue 16, docs/mihash.md §8); all
+     * off by default. */
+    int batch_norm;         /* MLP/CNN: batch norm after every hidden linear / conv layer   */
+    int out_bn;             /* batch norm of the hash layer's outputs (before the relaxation) */
+    double dropout;         /* MLP/CNN: dropout rate in [0, 0.99] after every hidden fc layer */
+    size_t shift;           /* 28x28 images (dim 784): random translations by up to this many
+                             * pixels (zero fill) of every training batch, before preprocessing */
+    size_t mi_grades;       /* MIHash: 0 = neighbour / non-neighbour; G >= 2 = MI between the
+                             * distance and min(shared labels, G - 1) (graded relevance)     */
 } l2h_train_params;
 
 /* Defaults shared by every method (SGD as MIHash's reference; method "mihash"). */

@@ -28,6 +28,7 @@ struct l2h_groundtruth {
     /* MULTI: label sets as bitsets of `words` 64-bit words per row */
     size_t words;
     uint64_t *mq, *mdb; /* [nq, words], [n_db, words] */
+    size_t min_shared;  /* relevant iff at least this many shared labels (0 or 1: one) */
     /* EUCLIDEAN */
     size_t dim;
     float *xq, *xdb;    /* [nq, dim], [n_db, dim] */
@@ -38,6 +39,10 @@ struct l2h_groundtruth {
 
 /* Queries q0 .. q0+nb-1: rel[nb, n_db] = 0/1. `dots` is scratch of nb * n_db floats for the
  * Euclidean kind (ignored otherwise, may be NULL). Parallel inside with OpenMP. */
+/* Number of labels query q shares with every database item (SINGLE: 1 for the same class, else
+ * 0; EUCLIDEAN: the 0/1 relevance). grade[n_db]; `dots` as for l2h_gt_relevance_block. */
+void l2h_gt_grades(const l2h_groundtruth *gt, size_t q, uint16_t *grade, float *dots);
+
 void l2h_gt_relevance_block(const l2h_groundtruth *gt, size_t q0, size_t nb, uint8_t *rel,
                             float *dots);
 

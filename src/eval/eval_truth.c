@@ -1,7 +1,8 @@
 /* eval_truth.c -- ground truth: which database items are relevant to each query.
  *
- * Single labels: same class id. Multi-labels: at least one shared label (label sets are stored
- * as 64-bit bitsets, so a test is a few ANDs). Euclidean: exact squared distance <= thr^2 as
+ * Single labels: same class id. Multi-labels: at least one shared label, or at least m
+ * (l2h_groundtruth_from_labels_min); label sets are stored as 64-bit bitsets, so a test is a few
+ * ANDs and the graded relevance (number of shared labels, l2h_gt_grades) a few popcounts. Euclidean: exact squared distance <= thr^2 as
  * defined in eval_internal.h; blocks of queries get their dot products from one l2h_sgemm and
  * only near-threshold pairs are recomputed exactly. */
 #include "eval_internal.h"
@@ -210,11 +211,40 @@ static void relevance_multi(const l2h_groundtruth *gt, size_t q, uint8_t *rel)
     const uint64_t *a = gt->mq + q * W;
     for (size_t i = 0; i < gt->n_db; i++) {
         const uint64_t *b = gt->mdb + i * W;
+        if (gt->min_shared > 1) { /* "shares at least m labels" */
+            size_t shared = 0;
+            for (size_t w = 0; w < W; w++)
+                shared += (size_t)__builtin_popcountll(a[w] & b[w]);
+            rel[i] = (uint8_t)(shared >= gt->min_shared);
+            continue;
+        }
         uint64_t any = 0;
         for (size_t w = 0; w < W; w++)
             any |= a[w] & b[w];
         rel[i] = (uint8_t)(any != 0);
     }
+}
+
+void l2h_gt_grades(const l2h_groundtruth *gt, size_t q, uint16_t *grade, float *dots)
+{
+    if (gt->kind == L2H_GT_MULTI) {
+        const size_t W = gt->words;
+        const uint64_t *a = gt->mq + q * W;
+        for (size_t i = 0; i < gt->n_db; i++) {
+            const uint64_t *b = gt->mdb + i * W;
+            unsigned shared = 0;
+            for (size_t w = 0; w < W; w++)
+                shared += (unsigned)__builtin_popcountll(a[w] & b[w]);
+            grade[i] = (uint16_t)shared;
+        }
+        return;
+    }
+    /* 0/1 kinds: the relevance row, written into the low bytes of grade and widened in place
+     * from the end (grade[i] is written after every byte it could overwrite was read) */
+    uint8_t *rel = (uint8_t *)grade;
+    l2h_gt_relevance_block(gt, q, 1, rel, dots);
+    for (size_t i = gt->n_db; i-- > 0;)
+        grade[i] = rel[i];
 }
 
 /* rel[i] for query q given dot[i] = fl(x_q . x_i) from sgemm. */
@@ -269,6 +299,41 @@ void l2h_gt_relevance_block(const l2h_groundtruth *gt, size_t q0, size_t nb, uin
             break;
         }
     }
+}
+
+l2h_status l2h_groundtruth_from_labels_min(l2h_groundtruth **out, const l2h_dataset *queries,
+                                           const l2h_dataset *db, size_t min_shared)
+{
+    L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "groundtruth: out is NULL");
+    *out = NULL;
+    L2H_FAIL_IF(min_shared < 1 || min_shared > 65535, L2H_ERR_ARG,
+                "groundtruth: at least %zu shared labels (must be 1..65535)", min_shared);
+    L2H_FAIL_IF(min_shared > 1 && queries != NULL &&
+                    l2h_dataset_label_kind(queries) != L2H_LABELS_MULTI,
+                L2H_ERR_ARG,
+                "groundtruth: 'at least %zu shared labels' needs multi-label rows (single-label "
+                "items share at most one)",
+                min_shared);
+    l2h_groundtruth *gt = NULL;
+    L2H_TRY(l2h_groundtruth_from_labels(&gt, queries, db));
+    gt->min_shared = min_shared;
+    *out = gt;
+    return L2H_OK;
+}
+
+l2h_status l2h_groundtruth_grades(const l2h_groundtruth *gt, size_t q, uint16_t *grade)
+{
+    L2H_FAIL_IF(gt == NULL || grade == NULL, L2H_ERR_ARG, "groundtruth_grades: NULL argument");
+    L2H_FAIL_IF(q >= gt->nq, L2H_ERR_ARG, "groundtruth_grades: query %zu out of range (%zu)", q,
+                gt->nq);
+    float *dots = NULL;
+    if (gt->kind == L2H_GT_EUCLIDEAN) {
+        dots = l2h_malloc_array(gt->n_db, sizeof *dots);
+        L2H_NOMEM_IF_NULL(dots);
+    }
+    l2h_gt_grades(gt, q, grade, dots);
+    l2h_free(dots);
+    return L2H_OK;
 }
 
 l2h_status l2h_groundtruth_relevance(const l2h_groundtruth *gt, size_t q, uint8_t *rel)

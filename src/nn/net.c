@@ -21,6 +21,7 @@ static const l2h_layer_ops *const k_layer_ops[] = {
     [L2H_LAYER_SIGMOID] = &l2h_layer_sigmoid_ops, [L2H_LAYER_TANH] = &l2h_layer_tanh_ops,
     [L2H_LAYER_CONV2D] = &l2h_layer_conv_ops,     [L2H_LAYER_MAXPOOL] = &l2h_layer_maxpool_ops,
     [L2H_LAYER_FLATTEN] = &l2h_layer_flatten_ops, [L2H_LAYER_RBF] = &l2h_layer_rbf_ops,
+    [L2H_LAYER_BATCHNORM] = &l2h_layer_bn_ops,     [L2H_LAYER_DROPOUT] = &l2h_layer_dropout_ops,
 };
 /* The table is sized by its initialiser, so a kind added at the end of the enum without an entry
  * makes it shorter than the count; the count itself is pinned so that adding a kind fails here
@@ -149,6 +150,9 @@ static l2h_status build_tensors(l2h_nn *net)
         if (l->spec.kind == L2H_LAYER_CONV2D) {
             const size_t ws[4] = {l->out_c, l->in_c, l->spec.kh, l->spec.kw};
             add_tensor(net, i, 0, 4, ws, l->w_off, l->w_count, with_params == 1);
+        } else if (l->spec.kind == L2H_LAYER_BATCHNORM) { /* γ [C], no weight decay */
+            add_tensor(net, i, 0, 1, &l->w_count, l->w_off, l->w_count, with_params == 1);
+            net->tensors[net->n_tensors - 1].decay_mult = 0.0f;
         } else {
             const size_t ws[2] = {l->out_dim, l->in_dim};
             add_tensor(net, i, 0, 2, ws, l->w_off, l->w_count, with_params == 1);

@@ -36,16 +36,20 @@ typedef enum l2h_layer_kind {
     L2H_LAYER_MAXPOOL = 5, /* max over kh x kw windows, no padding, floor output size  */
     L2H_LAYER_FLATTEN = 6, /* [c, h, w] -> [c*h*w, 1, 1]; data unchanged              */
     L2H_LAYER_RBF = 7,     /* y_i = exp(-gamma ||x - a_i||^2) - mu_i (OKH's kernel hash) */
+    L2H_LAYER_BATCHNORM = 8, /* per-channel batch normalisation (layer_bn.c)          */
+    L2H_LAYER_DROPOUT = 9, /* inverted dropout, out = rate in percent (layer_dropout.c) */
     L2H_LAYER_KIND_COUNT
 } l2h_layer_kind;
 
-/* Name of a layer kind ("linear", "relu", "sigmoid", "tanh", "conv", "maxpool", "flatten");
+/* Name of a layer kind ("linear", "relu", "sigmoid", "tanh", "conv", "maxpool", "flatten",
+ * "bn", "dropout");
  * "?" for an invalid value. */
 const char *l2h_layer_kind_name(l2h_layer_kind k);
 
 typedef struct l2h_layer_spec {
     l2h_layer_kind kind;
-    size_t out;    /* LINEAR: output units; CONV2D: output channels; others: unused (0)   */
+    size_t out;    /* LINEAR: output units; CONV2D: output channels; DROPOUT: rate in % (1..99);
+                    * others: unused (0)                                                 */
     size_t kh, kw; /* CONV2D kernel, MAXPOOL window; others: 0                           */
     size_t stride; /* CONV2D (0 means 1), MAXPOOL (0 means the window, i.e. no overlap)  */
     size_t pad;    /* CONV2D zero padding on every side; others: 0                       */
@@ -55,7 +59,7 @@ typedef struct l2h_layer_spec {
 /* Architecture text for model metadata, e.g. "conv:20:5x5:s1:p0,relu,maxpool:2x2:s2,flatten,
  * linear:500,relu,linear:16" (comma-separated; linear:<out>; conv:<out_c>:<kh>x<kw>:s<stride>:
  * p<pad>; maxpool:<kh>x<kw>:s<stride>; rbf:<anchors>:g<gamma, %.17g>; relu; sigmoid; tanh;
- * flatten). Strides are written as
+ * flatten; bn; dropout:<percent>). Strides are written as
  * resolved (never 0). L2H_ERR_ARG if buf[cap] is too small. */
 l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf, size_t cap);
 /* Parses that text into specs[cap]; *n receives the count. L2H_ERR_FORMAT on a syntax error,
@@ -140,6 +144,15 @@ l2h_status l2h_nn_create_linear(l2h_nn **out, size_t dim, size_t bits, size_t ma
 /* MLP "mlp": dim -> hidden[0] -> relu -> ... -> hidden[n_hidden-1] -> relu -> bits. */
 l2h_status l2h_nn_create_mlp(l2h_nn **out, size_t dim, const size_t *hidden, size_t n_hidden,
                              size_t bits, size_t max_batch);
+/* Regularised stacks (issue 16): after every hidden linear / conv layer a batch norm (bn), after
+ * every hidden fully connected ReLU a dropout of dropout_pct % (0 = none), and a batch norm of
+ * the bits outputs (out_bn). With all three off these are the plain builders. */
+typedef struct l2h_nn_reg {
+    int bn, out_bn;
+    size_t dropout_pct; /* 0..99 */
+} l2h_nn_reg;
+l2h_status l2h_nn_create_mlp_reg(l2h_nn **out, size_t dim, const size_t *hidden, size_t n_hidden,
+                                 size_t bits, const l2h_nn_reg *reg, size_t max_batch);
 
 /* CNN "cnn": for each stage s < n_conv: conv k x k (channels[s], stride 1, padding pad) ->
  * relu -> maxpool pool x pool (stride pool; pool = 1 skips the pooling layer); then flatten;
@@ -158,5 +171,7 @@ typedef struct l2h_cnn_params {
  * bits. */
 l2h_cnn_params l2h_cnn_default_params(void);
 l2h_status l2h_nn_create_cnn(l2h_nn **out, const l2h_cnn_params *p, size_t bits, size_t max_batch);
+l2h_status l2h_nn_create_cnn_reg(l2h_nn **out, const l2h_cnn_params *p, size_t bits,
+                                 const l2h_nn_reg *reg, size_t max_batch);
 
 #endif

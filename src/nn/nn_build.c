@@ -30,6 +30,14 @@ l2h_status l2h_nn_init(l2h_nn *net, l2h_init_kind kind, float std, uint64_t seed
                 w[k] = (float)(s * l2h_rng_normal(&rng));
         }
         memset(b, 0, l->b_count * sizeof *b);
+        if (l->spec.kind == L2H_LAYER_BATCHNORM) { /* γ = 1; β, running mean 0; running var 1 */
+            for (size_t k = 0; k < l->w_count; k++) w[k] = 1.0f;
+            for (size_t k = 2 * l->w_count; k < l->b_count; k++) b[k] = 1.0f;
+        }
+    }
+    for (size_t i = 0; i < net->n_layers; i++) { /* dropout mask streams (layer_dropout.c) */
+        net->layers[i].rng_seed = seed * 0x2545f4914f6cdd1dull + 0x632be59bd9b4e019ull * (i + 1);
+        net->layers[i].rng_calls = 0;
     }
     return L2H_OK;
 }
@@ -45,18 +53,38 @@ l2h_status l2h_nn_create_linear(l2h_nn **out, size_t dim, size_t bits, size_t ma
 l2h_status l2h_nn_create_mlp(l2h_nn **out, size_t dim, const size_t *hidden, size_t n_hidden,
                              size_t bits, size_t max_batch)
 {
+    const l2h_nn_reg none = {0, 0, 0};
+    return l2h_nn_create_mlp_reg(out, dim, hidden, n_hidden, bits, &none, max_batch);
+}
+
+static l2h_status reg_check(const l2h_nn_reg *reg)
+{
+    L2H_FAIL_IF(reg == NULL, L2H_ERR_ARG, "network: NULL regularisation settings");
+    L2H_FAIL_IF(reg->dropout_pct > 99, L2H_ERR_ARG, "network: dropout %zu %% outside 0..99",
+                reg->dropout_pct);
+    return L2H_OK;
+}
+
+l2h_status l2h_nn_create_mlp_reg(l2h_nn **out, size_t dim, const size_t *hidden, size_t n_hidden,
+                                 size_t bits, const l2h_nn_reg *reg, size_t max_batch)
+{
     L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "mlp: NULL output");
     *out = NULL;
     L2H_FAIL_IF(n_hidden > NN_MAX_HIDDEN || (n_hidden > 0 && hidden == NULL), L2H_ERR_ARG,
                 "mlp: %zu hidden layers (at most %d)", n_hidden, NN_MAX_HIDDEN);
-    l2h_layer_spec s[2 * NN_MAX_HIDDEN + 1];
+    L2H_TRY(reg_check(reg));
+    l2h_layer_spec s[4 * NN_MAX_HIDDEN + 2];
     size_t n = 0;
     for (size_t i = 0; i < n_hidden; i++) {
         L2H_FAIL_IF(hidden[i] == 0, L2H_ERR_ARG, "mlp: hidden layer %zu has 0 units", i);
         s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_LINEAR, .out = hidden[i]};
+        if (reg->bn) s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_BATCHNORM};
         s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_RELU};
+        if (reg->dropout_pct)
+            s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_DROPOUT, .out = reg->dropout_pct};
     }
     s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_LINEAR, .out = bits};
+    if (reg->out_bn) s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_BATCHNORM};
     return l2h_nn_create(out, "mlp", dim, 1, 1, s, n, max_batch);
 }
 
@@ -77,12 +105,20 @@ l2h_cnn_params l2h_cnn_default_params(void)
 
 l2h_status l2h_nn_create_cnn(l2h_nn **out, const l2h_cnn_params *p, size_t bits, size_t max_batch)
 {
+    const l2h_nn_reg none = {0, 0, 0};
+    return l2h_nn_create_cnn_reg(out, p, bits, &none, max_batch);
+}
+
+l2h_status l2h_nn_create_cnn_reg(l2h_nn **out, const l2h_cnn_params *p, size_t bits,
+                                 const l2h_nn_reg *reg, size_t max_batch)
+{
     L2H_FAIL_IF(out == NULL || p == NULL, L2H_ERR_ARG, "cnn: NULL argument");
+    L2H_TRY(reg_check(reg));
     *out = NULL;
     L2H_FAIL_IF(p->n_conv < 1 || p->n_conv > 4, L2H_ERR_ARG, "cnn: %zu conv stages (1..4)",
                 p->n_conv);
     L2H_FAIL_IF(p->kernel == 0 || p->pool == 0, L2H_ERR_ARG, "cnn: kernel and pool must be >= 1");
-    l2h_layer_spec s[16];
+    l2h_layer_spec s[24];
     size_t n = 0;
     for (size_t i = 0; i < p->n_conv; i++) {
         L2H_FAIL_IF(p->channels[i] == 0, L2H_ERR_ARG, "cnn: stage %zu has 0 channels", i);
@@ -92,6 +128,7 @@ l2h_status l2h_nn_create_cnn(l2h_nn **out, const l2h_cnn_params *p, size_t bits,
                                   .kw = p->kernel,
                                   .stride = 1,
                                   .pad = p->pad};
+        if (reg->bn) s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_BATCHNORM};
         s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_RELU};
         if (p->pool > 1)
             s[n++] = (l2h_layer_spec){
@@ -100,8 +137,12 @@ l2h_status l2h_nn_create_cnn(l2h_nn **out, const l2h_cnn_params *p, size_t bits,
     s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_FLATTEN};
     if (p->fc_hidden) {
         s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_LINEAR, .out = p->fc_hidden};
+        if (reg->bn) s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_BATCHNORM};
         s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_RELU};
+        if (reg->dropout_pct)
+            s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_DROPOUT, .out = reg->dropout_pct};
     }
     s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_LINEAR, .out = bits};
+    if (reg->out_bn) s[n++] = (l2h_layer_spec){.kind = L2H_LAYER_BATCHNORM};
     return l2h_nn_create(out, "cnn", p->in_c, p->in_h, p->in_w, s, n, max_batch);
 }

@@ -38,6 +38,8 @@ struct l2h_layer {
     size_t scratch;             /* floats of per-call scratch, independent of n   */
     size_t saved_per_item;      /* int32 entries saved per item for backward      */
     int32_t *saved;             /* [max_batch, saved_per_item], owned by the net  */
+    uint64_t rng_seed;          /* dropout masks: set by l2h_nn_init               */
+    uint64_t rng_calls;         /* dropout masks: training forwards so far         */
 };
 
 extern const l2h_layer_ops l2h_layer_linear_ops;
@@ -48,6 +50,8 @@ extern const l2h_layer_ops l2h_layer_flatten_ops;
 extern const l2h_layer_ops l2h_layer_conv_ops;
 extern const l2h_layer_ops l2h_layer_maxpool_ops;
 extern const l2h_layer_ops l2h_layer_rbf_ops;
+extern const l2h_layer_ops l2h_layer_bn_ops;
+extern const l2h_layer_ops l2h_layer_dropout_ops;
 
 struct l2h_nn {
     char arch[16];

@@ -1,7 +1,8 @@
 /* nn_spec.c -- the architecture text of a network (model-file metadata):
  *   "conv:20:5x5:s1:p0,relu,maxpool:2x2:s2,flatten,linear:500,relu,linear:16"
  * One token per layer, comma-separated, no spaces: linear:<out>; conv:<out_c>:<kh>x<kw>:s<stride>
- * :p<pad>; maxpool:<kh>x<kw>:s<stride>; rbf:<anchors>:g<gamma>; relu; sigmoid; tanh; flatten. Numbers are decimal,
+ * :p<pad>; maxpool:<kh>x<kw>:s<stride>; rbf:<anchors>:g<gamma>; relu; sigmoid; tanh; flatten;
+ * bn; dropout:<percent>. Numbers are decimal,
  * at most 2^31 − 1. The parser is strict (a model file is untrusted input). */
 #include "nn_internal.h"
 
@@ -33,10 +34,14 @@ l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf,
         case L2H_LAYER_RBF:
             snprintf(tok, sizeof tok, "rbf:%zu:g%.17g", s->out, s->gamma);
             break;
+        case L2H_LAYER_DROPOUT:
+            snprintf(tok, sizeof tok, "dropout:%zu", s->out);
+            break;
         case L2H_LAYER_RELU:
         case L2H_LAYER_SIGMOID:
         case L2H_LAYER_TANH:
         case L2H_LAYER_FLATTEN:
+        case L2H_LAYER_BATCHNORM:
             snprintf(tok, sizeof tok, "%s", l2h_layer_kind_name(s->kind));
             break;
         default:
@@ -105,8 +110,12 @@ static int parse_token(const char **p, l2h_layer_spec *s)
         return read_num(p, 1, &s->kh) && expect(p, "x") && read_num(p, 1, &s->kw) &&
                expect(p, ":s") && read_num(p, 1, &s->stride);
     }
+    if (expect(p, "dropout:")) {
+        s->kind = L2H_LAYER_DROPOUT;
+        return read_num(p, 1, &s->out) && s->out <= 99;
+    }
     static const l2h_layer_kind plain[] = {L2H_LAYER_RELU, L2H_LAYER_SIGMOID, L2H_LAYER_TANH,
-                                           L2H_LAYER_FLATTEN};
+                                           L2H_LAYER_FLATTEN, L2H_LAYER_BATCHNORM};
     for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
         const char *name = l2h_layer_kind_name(plain[k]);
         const size_t len = strlen(name);

@@ -19,6 +19,12 @@ enum { L2H_MI_NEG = 0, L2H_MI_POS = 1, L2H_MI_SKIP = 2 };
 double l2h_mi_soft_anchor(const double *d, const uint8_t *flag, size_t m, size_t K, double delta,
                           double *g, double *work);
 
+/* The same for a graded relevance (mi_graded.c): cls[m] in 0..G−1 (G >= 2; a value >= G skips
+ * the item), MI = H(D) − Σ_c P(c) H(D|c); g[j] = ∂MI/∂d_j. work: (G + 1)(K + 1) + G doubles.
+ * Returns 0 (and g = 0) when no item is used. */
+double l2h_mi_soft_anchor_graded(const double *d, const uint8_t *cls, size_t m, size_t G,
+                                 size_t K, double delta, double *g, double *work);
+
 /* Entropy in bits of a distribution p[m] (0 log 0 = 0). */
 double l2h_entropy2(const double *p, size_t m);
 

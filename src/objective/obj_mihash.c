@@ -34,6 +34,8 @@ l2h_status l2h_mihash_params_check(const l2h_mihash_params *p, size_t bits)
                 p->bins, bits);
     L2H_FAIL_IF(!isfinite(p->scale) || p->scale <= 0.0f, L2H_ERR_ARG,
                 "mihash: sigmoid scale %g must be finite and > 0", (double)p->scale);
+    L2H_FAIL_IF(p->grades == 1 || p->grades > 64, L2H_ERR_ARG,
+                "mihash: %zu relevance grades (0 = binary, else 2..64)", p->grades);
     return L2H_OK;
 }
 
@@ -62,6 +64,20 @@ static void relax_pm1(const double *z, size_t m, double a, double *phi, double *
     }
 }
 
+/* Graded relevance of j to anchor i: min(shared labels, G − 1) (labels and affinity: 0/1). */
+static size_t sup_grade(const l2h_supervision *s, size_t i, size_t j, size_t G)
+{
+    size_t r;
+    if (s->kind == L2H_SUP_MULTILABELS) {
+        const uint8_t *a = s->multilabels + i * s->n_labels, *b = s->multilabels + j * s->n_labels;
+        r = 0;
+        for (size_t k = 0; k < s->n_labels; k++) r += (a[k] != 0) & (b[k] != 0);
+    } else {
+        r = (size_t)l2h_sup_similar(s, i, j);
+    }
+    return r < G - 1 ? r : G - 1;
+}
+
 l2h_status l2h_mihash_batch_f64(size_t bits, const l2h_mihash_params *p, const double *z, size_t n,
                                 const l2h_supervision *s, double *dz, double *loss,
                                 size_t *n_anchors)
@@ -84,7 +100,8 @@ l2h_status l2h_mihash_batch_f64(size_t bits, const l2h_mihash_params *p, const d
     double *dphi = l2h_malloc_array(nb, sizeof *dphi); /* [n, b] dφ/dz, then dL/dφ */
     double *dist = l2h_malloc_array(nn, sizeof *dist); /* [n, n] D */
     double *gmat = l2h_calloc(nn, sizeof *gmat);       /* [n, n] G */
-    double *work = l2h_malloc_array(4 * (K + 1), sizeof *work);
+    const size_t G = p->grades;
+    double *work = l2h_malloc_array(G ? (G + 1) * (K + 1) + G : 4 * (K + 1), sizeof *work);
     uint8_t *flag = l2h_malloc(n);
     if (!phi || !dphi || !dist || !gmat || !work || !flag)
         L2H_FAIL_GOTO(L2H_ERR_NOMEM, "mihash: out of memory for a batch of %zu", n);
@@ -98,6 +115,18 @@ l2h_status l2h_mihash_batch_f64(size_t bits, const l2h_mihash_params *p, const d
     size_t used = 0;
     double mi_sum = 0.0;
     for (size_t i = 0; i < n; i++) {
+        if (G) { /* graded: an anchor needs two different grades among the others */
+            uint64_t seen = 0;
+            for (size_t j = 0; j < n; j++) {
+                flag[j] = j == i ? 0xff : (uint8_t)sup_grade(s, i, j, G);
+                if (j != i) seen |= (uint64_t)1 << flag[j];
+            }
+            if ((seen & (seen - 1)) == 0) continue;
+            used++;
+            mi_sum += l2h_mi_soft_anchor_graded(dist + i * n, flag, n, G, K, delta,
+                                                dz ? gmat + i * n : NULL, work);
+            continue;
+        }
         size_t npos = 0;
         for (size_t j = 0; j < n; j++) {
             flag[j] = j == i ? L2H_MI_SKIP : (uint8_t)l2h_sup_similar(s, i, j);

@@ -82,6 +82,9 @@ void l2h_objective_free(l2h_objective *obj); /* NULL is a no-op */
 typedef struct l2h_mihash_params {
     size_t bins; /* K: K + 1 triangular bins of width b/K centred on 0, b/K, ..., b; 1..bits */
     float scale; /* a in φ = 2σ(a·z) − 1; finite, > 0                                       */
+    size_t grades; /* 0: neighbour / non-neighbour (the paper). G in 2..64: MI between the
+                    * distance and the graded relevance min(shared labels, G − 1) (class labels:
+                    * 0/1, i.e. the paper's objective); mi_graded.c, docs/mihash.md §8         */
 } l2h_mihash_params;
 
 /* K = min(16, bits), a = 40 (methods.md §1.7: linear layer on centred, L2-normalised

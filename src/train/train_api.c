@@ -121,6 +121,16 @@ static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
                 "l2h_train: sigmoid scale %g (0 = auto, else > 0)", p->scale);
     L2H_FAIL_IF(!(p->val_fraction >= 0 && p->val_fraction < 1), L2H_ERR_ARG,
                 "l2h_train: validation fraction %g outside [0, 1)", p->val_fraction);
+    L2H_FAIL_IF(!(p->dropout >= 0 && p->dropout <= 0.99), L2H_ERR_ARG,
+                "l2h_train: dropout %g outside [0, 0.99]", p->dropout);
+    L2H_FAIL_IF(p->dropout > 0 && p->net == L2H_NET_LINEAR, L2H_ERR_ARG,
+                "l2h_train: dropout needs a hidden layer (mlp or cnn)");
+    L2H_FAIL_IF(p->batch_norm && p->net == L2H_NET_LINEAR, L2H_ERR_ARG,
+                "l2h_train: batch norm of hidden layers needs mlp or cnn (out_bn normalises the "
+                "outputs)");
+    L2H_FAIL_IF(p->shift > 0 && (l2h_dataset_dim(ds) != 784 || p->shift > 8), L2H_ERR_ARG,
+                "l2h_train: translations (shift %zu) need 28x28 images (dim 784) and shift <= 8",
+                p->shift);
     const l2h_label_kind lk = l2h_dataset_label_kind(ds);
     L2H_FAIL_IF(lk != L2H_LABELS_SINGLE && lk != L2H_LABELS_MULTI, L2H_ERR_ARG,
                 "l2h_train: %s needs labelled training rows", p->method);
@@ -129,23 +139,32 @@ static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
 
 static l2h_status build_nn(l2h_nn **out, const l2h_train_params *p, size_t dim)
 {
+    const l2h_nn_reg reg = {.bn = p->batch_norm,
+                            .out_bn = p->out_bn,
+                            .dropout_pct = (size_t)floor(100.0 * p->dropout + 0.5)};
     switch (p->net) {
     case L2H_NET_LINEAR:
-        L2H_TRY(l2h_nn_create_linear(out, dim, p->bits, p->batch));
+        if (p->out_bn) /* linear:bits,bn -- an "mlp" without hidden layers for the model file */
+            L2H_TRY(l2h_nn_create_mlp_reg(out, dim, NULL, 0, p->bits, &reg, p->batch));
+        else
+            L2H_TRY(l2h_nn_create_linear(out, dim, p->bits, p->batch));
         break;
     case L2H_NET_MLP:
-        L2H_TRY(l2h_nn_create_mlp(out, dim, p->hidden, p->n_hidden, p->bits, p->batch));
+        L2H_TRY(l2h_nn_create_mlp_reg(out, dim, p->hidden, p->n_hidden, p->bits, &reg, p->batch));
         break;
     case L2H_NET_CNN: {
         const l2h_cnn_params cp = l2h_cnn_default_params();
-        L2H_TRY(l2h_nn_create_cnn(out, &cp, p->bits, p->batch));
+        L2H_TRY(l2h_nn_create_cnn_reg(out, &cp, p->bits, &reg, p->batch));
         break;
     }
     }
     l2h_status st = l2h_nn_init(*out, L2H_INIT_HE, 0.0f, p->seed);
     size_t nt;
     const l2h_nn_tensor *t = l2h_nn_tensors(*out, &nt);
-    for (size_t k = nt >= 2 ? nt - 2 : 0; st == L2H_OK && k < nt; k++)
+    /* the last linear layer (and an output batch norm after it) */
+    size_t first = nt >= 2 ? nt - 2 : 0;
+    if (p->out_bn && nt >= 4) first = nt - 4;
+    for (size_t k = first; st == L2H_OK && k < nt; k++)
         st = l2h_nn_set_mult(*out, k, (float)p->last_lr_mult, t[k].decay_mult);
     if (st != L2H_OK) {
         l2h_nn_free(*out);
@@ -159,6 +178,7 @@ typedef struct trainer {
     l2h_nn *nn;
     size_t dim, n_tr, n_val;
     float *mean;                /* [dim] or NULL                    */
+    float *xraw;                /* raw training rows (shift > 0)    */
     float *xp;                  /* preprocessed training rows       */
     float *xv;                  /* preprocessed validation rows     */
     l2h_groundtruth *gt;        /* validation vs training rows      */
@@ -187,6 +207,31 @@ done:
     l2h_free(cq);
     l2h_free(cd);
     return st;
+}
+
+/* The loop's augment hook (shift > 0): every row of the batch, raw 28x28 pixels, is translated
+ * by (dy, dx) uniform in [-shift, shift]² with zero fill, then centred / normalised exactly as
+ * the stored rows. The draws come from (seed, step), so a run is repeatable. */
+static l2h_status augment_shift(void *user, float *xb, size_t m, size_t step)
+{
+    const trainer *t = user;
+    const long s = (long)t->p->shift, w = 2 * s + 1;
+    float img[784];
+    l2h_rng rng;
+    l2h_rng_seed(&rng, t->p->seed * 0x9e3779b97f4a7c15ull + step);
+    for (size_t i = 0; i < m; i++) {
+        float *x = xb + i * 784;
+        const long dy = (long)(l2h_rng_next(&rng) % (uint64_t)w) - s;
+        const long dx = (long)(l2h_rng_next(&rng) % (uint64_t)w) - s;
+        for (long r = 0; r < 28; r++)
+            for (long c = 0; c < 28; c++) {
+                const long sr = r - dy, sc = c - dx;
+                img[r * 28 + c] = sr >= 0 && sr < 28 && sc >= 0 && sc < 28 ? x[sr * 28 + sc] : 0.0f;
+            }
+        memcpy(x, img, sizeof img);
+    }
+    l2h_preprocess_rows(t->mean, t->p->l2_normalize, 784, xb, m, xb);
+    return L2H_OK;
 }
 
 static l2h_status on_epoch(void *user, size_t epoch, float loss, float aux_loss)
@@ -301,6 +346,11 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     L2H_TRY(split_rows(p, n, &tr, &t.n_tr, &val, &t.n_val));
     l2h_status st = L2H_OK;
     L2H_CHECK_GOTO(gather_rows(train, tr, t.n_tr, &t.xp));
+    if (p->shift) {
+        t.xraw = l2h_malloc_array(t.n_tr, dim * sizeof *t.xraw);
+        if (!t.xraw) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+        memcpy(t.xraw, t.xp, t.n_tr * dim * sizeof *t.xraw);
+    }
     if (p->center) {
         t.mean = l2h_malloc_array(dim, sizeof *t.mean);
         if (!t.mean) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
@@ -360,9 +410,10 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     lp.lr_unit = L2H_LR_PER_EPOCH;
     lp.on_epoch = on_epoch;
     lp.user = &t;
+    if (p->shift) lp.augment = augment_shift;
     t.t0 = t.t_epoch = now_s();
     if (p->epochs > 0) /* 0: the initialised, untrained network (e.g. the "before" of a plot) */
-        L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, t.xp, t.n_tr, &sup, &lp, NULL));
+        L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, p->shift ? t.xraw : t.xp, t.n_tr, &sup, &lp, NULL));
 
     l2h_net *net;
     st = l2h_net_from_nn(&net, t.nn);
@@ -385,6 +436,7 @@ done:
     l2h_dataset_free(dval);
     l2h_free(t.mean);
     l2h_free(t.xp);
+    l2h_free(t.xraw);
     l2h_free(t.xv);
     l2h_free(tr);
     l2h_free(val);

@@ -125,6 +125,7 @@ static l2h_status train_step(l2h_nn *net, l2h_objective *obj, const float *x,
     for (size_t i = 0; i < m; i++)
         memcpy(b->xb + i * din, x + idx[i] * din, din * sizeof *b->xb);
     l2h_supervision sb;
+    if (p->augment) L2H_TRY(p->augment(p->user, b->xb, m, step));
     L2H_TRY(l2h_sup_gather(s, idx, m, b->sup, &sb));
     l2h_nn_zero_grads(net);
     L2H_TRY(l2h_objective_begin_step(obj, step, epoch, p->epochs));

@@ -38,6 +38,9 @@ typedef struct l2h_loop_params {
      * and is returned (validation, progress, cancelling). */
     l2h_status (*on_epoch)(void *user, size_t epoch, float loss, float aux_loss);
     void *user;
+    /* Called on every gathered batch xb[m, in_dim] before the forward (may be NULL): data
+     * augmentation and any preprocessing that must follow it; step counts from 1. */
+    l2h_status (*augment)(void *user, float *xb, size_t m, size_t step);
 } l2h_loop_params;
 
 /* batch-MIHash reference settings (methods.md §1.7): 100 epochs, batch 100, SGD momentum 0.9,

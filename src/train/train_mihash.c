@@ -6,8 +6,19 @@
 
 #define SCALE_ROWS 2000
 
+static int has_batch_stats(const l2h_nn *nn)
+{
+    size_t n;
+    const l2h_layer_spec *s = l2h_nn_specs(nn, &n);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == L2H_LAYER_BATCHNORM) return 1;
+    return 0;
+}
+
 static l2h_status mihash_check(const l2h_train_params *p)
 {
+    L2H_FAIL_IF(p->mi_grades == 1 || p->mi_grades > 64, L2H_ERR_ARG,
+                "l2h_train: MIHash grades %zu (0 = binary, else 2..64)", p->mi_grades);
     L2H_FAIL_IF(p->bins > p->bits, L2H_ERR_ARG, "l2h_train: MIHash bins %zu > bits %zu", p->bins,
                 p->bits);
     return L2H_OK;
@@ -17,6 +28,7 @@ static l2h_mihash_params mihash_settings(const l2h_trainer *t, float auto_scale)
 {
     l2h_mihash_params mp = l2h_mihash_default_params(t->p->bits);
     if (t->p->bins) mp.bins = t->p->bins;
+    mp.grades = t->p->mi_grades;
     mp.scale = t->p->scale > 0 ? (float)t->p->scale : auto_scale;
     return mp;
 }
@@ -28,7 +40,17 @@ static l2h_status mihash_create(const l2h_trainer *t, l2h_objective **obj)
         const size_t ns = t->n_tr < SCALE_ROWS ? t->n_tr : SCALE_ROWS;
         float *z = l2h_malloc_array(ns, t->p->bits * sizeof *z);
         L2H_NOMEM_IF_NULL(z);
-        const l2h_status st = l2h_nn_infer(t->nn, t->xp, ns, z);
+        l2h_status st = L2H_OK;
+        if (has_batch_stats(t->nn)) {
+            /* batch norm: the outputs training sees are those of the training forward (batch
+             * statistics), not of inference with the initial running statistics */
+            const size_t mb = l2h_nn_max_batch(t->nn);
+            for (size_t r = 0; st == L2H_OK && r < ns; r += mb)
+                st = l2h_nn_forward(t->nn, t->xp + r * t->dim, ns - r < mb ? ns - r : mb,
+                                    z + r * t->p->bits);
+        } else {
+            st = l2h_nn_infer(t->nn, t->xp, ns, z);
+        }
         if (st == L2H_OK) scale = 2.0f * l2h_mihash_suggest_scale(z, ns, t->p->bits);
         l2h_free(z);
         L2H_TRY(st);

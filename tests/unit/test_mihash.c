@@ -164,7 +164,7 @@ static void test_batch_exact(void)
             const size_t bits = cfg[c].bits;
             double *z = malloc(N * bits * sizeof *z), *dz = malloc(N * bits * sizeof *dz);
             normal(z, N * bits, cfg[c].zs);
-            batch_ctx ctx = {N, bits, {cfg[c].K, (float)cfg[c].a}, &sups[k], z};
+            batch_ctx ctx = {N, bits, {cfg[c].K, (float)cfg[c].a, 0}, &sups[k], z};
             double loss;
             size_t used;
             CHECK_OK(l2h_mihash_batch_f64(bits, &ctx.p, z, N, &sups[k], dz, &loss, &used));
