@@ -28,7 +28,7 @@ static const l2h_layer_ops *const k_layer_ops[] = {
  * until the table (and this number) are updated. */
 _Static_assert(sizeof k_layer_ops / sizeof k_layer_ops[0] == L2H_LAYER_KIND_COUNT,
                "layer ops table");
-_Static_assert(L2H_LAYER_KIND_COUNT == 8, "a layer kind was added: give it an entry above");
+_Static_assert(L2H_LAYER_KIND_COUNT == 10, "a layer kind was added: give it an entry above");
 
 const char *l2h_layer_kind_name(l2h_layer_kind k)
 {
