@@ -114,7 +114,7 @@ l2h_status l2h_cnn_features_files(const l2h_cnn *net, const char *const *paths, 
 #pragma omp for schedule(dynamic, 1)
         for (size_t i = 0; i < n; i++) {
             int stop;
-#pragma omp critical(l2h_cnn_files)
+#pragma omp critical
             stop = first;
             if (stop != L2H_OK) continue;
             l2h_status st = ok ? L2H_OK : l2h_set_error(L2H_ERR_NOMEM, "out of memory");
@@ -125,7 +125,7 @@ l2h_status l2h_cnn_features_files(const l2h_cnn *net, const char *const *paths, 
                                                l2h_image_height(img), rgb, side, side);
             l2h_image_free(img);
             if (st == L2H_OK) forward(net, rgb, out + i * net->feature_dim, &w, 0);
-#pragma omp critical(l2h_cnn_files)
+#pragma omp critical
             {
                 if (st != L2H_OK) {
                     if (first == L2H_OK || i < bad) {
