@@ -99,11 +99,14 @@ int cmd_stream(int argc, char **argv)
     const cli_opt own[] = {
         {"method", 'm', CLI_STR, &method, "NAME",
          "okh, osh, adapthash, sketchhash or mihash (okh)"},
-        {"policy", 0, CLI_STR, &policy, "fixed|trigger", "table update policy (trigger)"},
+        {"policy", 0, CLI_STR, &policy, "fixed|trigger|trigger-se",
+         "table update policy (trigger)"},
         {"bits", 'b', CLI_SIZE, &op.bits, "B", "code length (32)"},
         {"reservoir", 0, CLI_SIZE, &op.reservoir, "R", "reservoir size (200)"},
         {"interval", 0, CLI_SIZE, &op.interval, "U", "stream items between policy checks (100)"},
         {"theta", 0, CLI_DOUBLE, &op.theta, "T", "trigger threshold on the MI gain (0)"},
+        {"confidence", 0, CLI_DOUBLE, &op.confidence, "C",
+         "trigger-se: confidence that the MI gain exceeds its noise (0.95)"},
         {"items", 0, CLI_SIZE, &items, "N", "stream items to consume (20000)"},
         {"checkpoints", 0, CLI_SIZE, &op.n_checkpoints, "N", "mAP evaluations along the run (50)"},
         {"batch", 0, CLI_SIZE, &op.batch, "N", "items per learning step (method default)"},
@@ -115,20 +118,22 @@ int cmd_stream(int argc, char **argv)
     };
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
-                      "l2h stream --method M --policy fixed|trigger [options] [data options]",
+                      "l2h stream --method M --policy fixed|trigger|trigger-se [options] [data options]",
                       "Online hashing. --n-query rows (1000) are queries; the other rows are the "
                       "stream pool and the retrieval set whose hash table\nis kept. The method "
                       "learns from --items stream items; every --interval items the policy "
                       "decides whether the table is\nrecomputed (fixed: always; trigger: only if "
                       "the mutual-information quality on the reservoir improves by more than\n"
-                      "--theta). Reports table updates, bits recomputed, final mAP and the area "
+                      "--theta; trigger-se: only if the gain exceeds its paired standard error times the\n"
+                      "normal quantile of --confidence). Reports table updates, bits recomputed, final mAP and the area "
                       "under the mAP curve (its mean over checkpoints).\n--ground-truth euclidean drops the "
                       "labels: neighbours are rows within the --percentile (5) distance.",
                       NULL, 0, NULL);
     if (r != CLI_OK) return r == CLI_HELP ? CLI_OK : r;
     if (strcmp(policy, "fixed") == 0) op.policy = L2H_ONLINE_POLICY_FIXED;
     else if (strcmp(policy, "trigger") == 0) op.policy = L2H_ONLINE_POLICY_TRIGGER;
-    else return cli_usage_error("stream", "--policy must be fixed or trigger");
+    else if (strcmp(policy, "trigger-se") == 0) op.policy = L2H_ONLINE_POLICY_TRIGGER_SE;
+    else return cli_usage_error("stream", "--policy must be fixed, trigger or trigger-se");
     op.method = method;
     op.reservoir_prefill = prefill;
     const bool euclid = d.gt && strcmp(d.gt, "euclidean") == 0;
