@@ -30,6 +30,8 @@ void l2h_mi_codes_release(l2h_mi_codes *m)
     l2h_free(m->pcs);
     l2h_free(m->order);
     l2h_free(m->blk);
+    l2h_free(m->db);
+    l2h_free(m->amask);
     l2h_free(m->mi);
     memset(m, 0, sizeof *m);
 }
@@ -60,8 +62,10 @@ l2h_status l2h_mi_codes_init(l2h_mi_codes *m, size_t cap, size_t bits, const l2h
     m->pcs = l2h_malloc_array(cap * m->words, sizeof *m->pcs);
     m->order = l2h_malloc_array(cap, sizeof *m->order);
     m->blk = l2h_malloc_array(2 * cap, sizeof *m->blk);
+    m->db = l2h_malloc(cap + 64);
+    m->amask = l2h_malloc_array(cap / 64 + 1, sizeof *m->amask);
     if (!m->pc || !m->labels || !m->hist || !m->tl || !m->dist || !m->mi || !m->pcs || !m->order ||
-        !m->blk) {
+        !m->blk || !m->db || !m->amask) {
         l2h_mi_codes_release(m);
         L2H_FAIL(L2H_ERR_NOMEM, "MI codes: out of memory for %zu items", cap);
     }
@@ -150,12 +154,29 @@ static int cmp_u64(const void *a, const void *b)
  * the index in the low 32. */
 static void group_by_label(l2h_mi_codes *m, size_t n)
 {
-    uint64_t *keys = m->pcs;
-    for (size_t i = 0; i < n; i++)
-        keys[i] = ((uint64_t)((uint32_t)m->labels[i] ^ 0x80000000u) << 32) | (uint64_t)i;
-    qsort(keys, n, sizeof *keys, cmp_u64);
-    for (size_t u = 0; u < n; u++)
-        m->order[u] = (uint32_t)keys[u];
+    int32_t lmin = m->labels[0], lmax = m->labels[0];
+    for (size_t i = 1; i < n; i++) {
+        lmin = m->labels[i] < lmin ? m->labels[i] : lmin;
+        lmax = m->labels[i] > lmax ? m->labels[i] : lmax;
+    }
+    const uint64_t range = (uint64_t)((int64_t)lmax - (int64_t)lmin) + 1;
+    if (range <= n) { /* class ids in a small range: counting sort, start offsets in blk */
+        uint32_t *start = m->blk; /* 2n >= range + 1 entries */
+        memset(start, 0, (range + 1) * sizeof *start);
+        for (size_t i = 0; i < n; i++)
+            start[(uint64_t)((int64_t)m->labels[i] - lmin) + 1]++;
+        for (uint64_t c = 0; c < range; c++)
+            start[c + 1] += start[c];
+        for (size_t i = 0; i < n; i++)
+            m->order[start[(uint64_t)((int64_t)m->labels[i] - lmin)]++] = (uint32_t)i;
+    } else {
+        uint64_t *keys = m->pcs;
+        for (size_t i = 0; i < n; i++)
+            keys[i] = ((uint64_t)((uint32_t)m->labels[i] ^ 0x80000000u) << 32) | (uint64_t)i;
+        qsort(keys, n, sizeof *keys, cmp_u64);
+        for (size_t u = 0; u < n; u++)
+            m->order[u] = (uint32_t)keys[u];
+    }
     for (size_t u = 0; u < n; u++)
         memcpy(m->pcs + u * m->words, m->pc + (size_t)m->order[u] * m->words,
                m->words * sizeof *m->pcs);
@@ -170,6 +191,137 @@ static void group_by_label(l2h_mi_codes *m, size_t n)
         u = e;
     }
 }
+
+/* Anchor i's stored histogram from all[bits + 1] / pos[bits + 1], counts over every item j
+ * including j = i, which went in at distance 0 (as a neighbour iff self_sim): the self pair is
+ * taken out (and put back as a neighbour under include_self), distance b merged into b − 1
+ * under merge_last_bin, then the interleaved layout. */
+static void finish_anchor(l2h_mi_codes *m, size_t i, uint32_t *all, uint32_t *pos, int self_sim)
+{
+    const size_t nd = m->bits + 1;
+    all[0]--;
+    pos[0] -= self_sim ? 1u : 0u;
+    if (m->o.include_self) {
+        all[0]++;
+        pos[0]++;
+    }
+    if (m->nbins < nd && nd >= 2) { /* merge_last_bin: distance b joins b − 1 */
+        all[nd - 2] += all[nd - 1];
+        pos[nd - 2] += pos[nd - 1];
+    }
+    uint32_t *h = m->hist + i * 2 * m->nbins;
+    for (size_t d = 0; d < m->nbins; d++) {
+        h[2 * d] = all[d] - pos[d];
+        h[2 * d + 1] = pos[d];
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MI_AVX512 1
+#define MI_AVX512_TARGET \
+    __attribute__((target("avx512f,avx512bw,avx512vpopcntdq,avx2,popcnt")))
+
+/* Anchor at position u of pc[n] (one word per code): byte distances to every item, then per
+ * distance value v in [min, max] the count of items at v (compare -> mask -> popcount), and of
+ * neighbours at v (mask AND the neighbour bits) when nb_mask is given; with labels (nb_mask
+ * NULL) the neighbours are positions [b0, b1) and are counted one by one. */
+MI_AVX512_TARGET static void fill_anchor_avx512(l2h_mi_codes *m, const uint64_t *pc, size_t n,
+                                                size_t u, size_t i, const uint64_t *nb_mask,
+                                                uint32_t b0, uint32_t b1, int self_sim)
+{
+    uint8_t *db = m->db;
+    const __m512i q = _mm512_set1_epi64((long long)pc[u]);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m512i x = _mm512_loadu_si512((const void *)(pc + j));
+        const __m512i p = _mm512_popcnt_epi64(_mm512_xor_si512(x, q));
+        _mm_storel_epi64((__m128i *)(void *)(db + j), _mm512_cvtepi64_epi8(p));
+    }
+    for (; j < n; j++)
+        db[j] = (uint8_t)_mm_popcnt_u64(pc[j] ^ pc[u]);
+    const size_t nblk = (n + 63) / 64;
+    for (j = n; j < nblk * 64; j++) /* padding: a value present (for min / max) */
+        db[j] = db[0];
+    __m512i mn = _mm512_set1_epi8((char)0xff), mx = _mm512_setzero_si512();
+    for (size_t b = 0; b < nblk; b++) {
+        const __m512i v = _mm512_loadu_si512((const void *)(db + 64 * b));
+        mn = _mm512_min_epu8(mn, v);
+        mx = _mm512_max_epu8(mx, v);
+    }
+    for (j = n; j < nblk * 64; j++) /* then a value never counted (distances are <= 64) */
+        db[j] = 0xff;
+    __m256i mn2 = _mm256_min_epu8(_mm512_castsi512_si256(mn), _mm512_extracti64x4_epi64(mn, 1));
+    __m256i mx2 = _mm256_max_epu8(_mm512_castsi512_si256(mx), _mm512_extracti64x4_epi64(mx, 1));
+    const __m128i mn1 = _mm_min_epu8(_mm256_castsi256_si128(mn2), _mm256_extracti128_si256(mn2, 1));
+    const __m128i mx1 = _mm_max_epu8(_mm256_castsi256_si128(mx2), _mm256_extracti128_si256(mx2, 1));
+    uint8_t lo[16], hi[16];
+    _mm_storeu_si128((__m128i *)(void *)lo, mn1);
+    _mm_storeu_si128((__m128i *)(void *)hi, mx1);
+    unsigned dmin = 255, dmax = 0;
+    for (int k = 0; k < 16; k++) {
+        dmin = lo[k] < dmin ? lo[k] : dmin;
+        dmax = hi[k] > dmax ? hi[k] : dmax;
+    }
+    uint32_t all[65], pos[65];
+    const size_t nd = m->bits + 1;
+    memset(all, 0, nd * sizeof *all);
+    memset(pos, 0, nd * sizeof *pos);
+    /* per value v: byte lanes count the blocks where they hold v (at most 255 blocks per
+     * round, so the byte counters cannot wrap), then one horizontal sum */
+    const __m512i one = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+    for (unsigned v = dmin; v <= dmax; v++) {
+        const __m512i vv = _mm512_set1_epi8((char)v);
+        uint64_t ca = 0, cp = 0;
+        for (size_t r0 = 0; r0 < nblk; r0 += 255) {
+            const size_t r1 = nblk - r0 < 255 ? nblk : r0 + 255;
+            __m512i acc = zero, accp = zero;
+            if (nb_mask)
+                for (size_t b = r0; b < r1; b++) {
+                    const __mmask64 k = _mm512_cmpeq_epi8_mask(
+                        _mm512_loadu_si512((const void *)(db + 64 * b)), vv);
+                    acc = _mm512_mask_add_epi8(acc, k, acc, one);
+                    accp = _mm512_mask_add_epi8(accp, k & nb_mask[b], accp, one);
+                }
+            else { /* two accumulators: independent chains */
+                __m512i acc2 = zero;
+                size_t b = r0;
+                for (; b + 2 <= r1; b += 2) {
+                    const __m512i x0 = _mm512_loadu_si512((const void *)(db + 64 * b));
+                    const __m512i x1 = _mm512_loadu_si512((const void *)(db + 64 * b + 64));
+                    acc = _mm512_sub_epi8(acc, _mm512_movm_epi8(_mm512_cmpeq_epi8_mask(x0, vv)));
+                    acc2 = _mm512_sub_epi8(acc2, _mm512_movm_epi8(_mm512_cmpeq_epi8_mask(x1, vv)));
+                }
+                for (; b < r1; b++) {
+                    const __m512i x0 = _mm512_loadu_si512((const void *)(db + 64 * b));
+                    acc = _mm512_sub_epi8(acc, _mm512_movm_epi8(_mm512_cmpeq_epi8_mask(x0, vv)));
+                }
+                acc = _mm512_add_epi8(acc, acc2); /* <= 255 blocks per round: no wrap */
+            }
+            ca += (uint64_t)_mm512_reduce_add_epi64(_mm512_sad_epu8(acc, zero));
+            if (nb_mask) cp += (uint64_t)_mm512_reduce_add_epi64(_mm512_sad_epu8(accp, zero));
+        }
+        all[v] = (uint32_t)ca;
+        pos[v] = (uint32_t)cp;
+    }
+    if (!nb_mask)
+        for (j = b0; j < b1; j++)
+            pos[db[j]]++;
+    finish_anchor(m, i, all, pos, self_sim);
+}
+
+/* The neighbour bits of affinity row i: mask[b] bit t = aff[i][64 b + t] != 0. */
+MI_AVX512_TARGET static void row_mask_avx512(const uint8_t *row, size_t n, uint64_t *mask)
+{
+    const size_t nblk = (n + 63) / 64;
+    for (size_t b = 0; b < nblk; b++) {
+        const size_t len = n - 64 * b < 64 ? n - 64 * b : 64;
+        const __mmask64 lm = len == 64 ? ~(__mmask64)0 : (((__mmask64)1 << len) - 1);
+        const __m512i v = _mm512_maskz_loadu_epi8(lm, (const void *)(row + 64 * b));
+        mask[b] = (uint64_t)_mm512_test_epi8_mask(v, v);
+    }
+}
+#endif
 
 /* Anchor i's histogram, items grouped by label: dist[n] in grouped order, its class at grouped
  * positions [b0, b1). All distances into four copies of a (bits + 1)-bin histogram, the class's
@@ -195,19 +347,7 @@ static void fill_anchor_grouped(l2h_mi_codes *m, size_t i, size_t n, const int32
         pos[dist[j]]++;
     for (size_t d = 0; d < nd; d++)
         all[d] = c[0][d] + c[1][d] + c[2][d] + c[3][d];
-    if (!m->o.include_self) { /* the self pair went in as a neighbour at distance 0 */
-        all[0]--;
-        pos[0]--;
-    }
-    if (m->nbins < nd && nd >= 2) { /* merge_last_bin: distance b joins b − 1 */
-        all[nd - 2] += all[nd - 1];
-        pos[nd - 2] += pos[nd - 1];
-    }
-    uint32_t *h = m->hist + i * 2 * m->nbins;
-    for (size_t d = 0; d < m->nbins; d++) {
-        h[2 * d] = all[d] - pos[d];
-        h[2 * d + 1] = pos[d];
-    }
+    finish_anchor(m, i, all, pos, 1);
 }
 
 l2h_status l2h_mi_codes_build(l2h_mi_codes *m, const uint8_t *codes, size_t n,
@@ -224,6 +364,25 @@ l2h_status l2h_mi_codes_build(l2h_mi_codes *m, const uint8_t *codes, size_t n,
     m->mi_valid = 0;
     if (n == 0) return L2H_OK;
     l2h_codes_pad(codes, n, m->bits, m->pc);
+#ifdef MI_AVX512
+    if (m->words == 1 && strcmp(k->name, "avx512-vpopcntdq") == 0 &&
+        __builtin_cpu_supports("avx512bw")) {
+        if (m->aff != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                const uint8_t *row = m->aff + i * m->aff_stride;
+                row_mask_avx512(row, n, m->amask);
+                fill_anchor_avx512(m, m->pc, n, i, i, m->amask, 0, 0, row[i] != 0);
+            }
+            return L2H_OK;
+        }
+        memcpy(m->labels, labels, n * sizeof *labels);
+        group_by_label(m, n);
+        for (size_t u = 0; u < n; u++)
+            fill_anchor_avx512(m, m->pcs, n, u, m->order[u], NULL, m->blk[2 * u],
+                               m->blk[2 * u + 1], 1);
+        return L2H_OK;
+    }
+#endif
     if (m->aff != NULL) {
         for (size_t i = 0; i < n; i++) {
             k->scan(m->pc + i * m->words, m->pc, n, m->words, m->dist);

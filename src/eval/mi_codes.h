@@ -16,7 +16,12 @@
  * not serialise) and its class's histogram (one increment per neighbour) give the positive and
  * the negative histogram (all − positive). With an affinity matrix one histogram of 2 × nbins
  * counters is filled with bin 2d + s (s = 1 for a neighbour). Stored per anchor interleaved as
- * [2d] negatives, [2d + 1] positives at distance d. The MI of an
+ * [2d] negatives, [2d + 1] positives at distance d. On CPUs with AVX-512 (BW + VPOPCNTDQ) and
+ * codes of at most 64 bits, the build computes an anchor's distances as bytes, 8 codes per
+ * VPOPCNTQ, and counts each distance value present with byte compares into 64-bit masks and
+ * popcounts (a neighbour mask ANDed in for the positives) instead of one increment per item;
+ * it is used when the active Hamming kernel is "avx512-vpopcntdq" (L2H_KERNEL / 
+ * l2h_hamming_set_kernel select the scalar path). The MI of an
  * anchor is then evaluated from integer counts with a table t[c] = c log2 c:
  *   I_i = [t(T) − t(n+) − t(n−) − Σ_d t(a_d) + Σ_d t(p_d) + Σ_d t(q_d)] / T
  * (p_d, q_d positives / negatives at distance d, a_d = p_d + q_d, T = n+ + n−), which is the
@@ -56,6 +61,8 @@ typedef struct l2h_mi_codes {
     uint64_t *pcs;   /* [cap, words] scratch: codes grouped by label (label mode build) */
     uint32_t *order; /* [cap] scratch: item of each grouped position                 */
     uint32_t *blk;   /* [2 cap] scratch: [begin, end) of each grouped position's class */
+    uint8_t *db;     /* [cap + 64] scratch: byte distances (vector path)              */
+    uint64_t *amask; /* [cap / 64 + 1] scratch: neighbour bits of a row (vector path)  */
     double *mi;      /* [cap] per-anchor MI (valid iff mi_valid)                    */
     int mi_valid;
 } l2h_mi_codes;

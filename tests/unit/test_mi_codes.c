@@ -6,6 +6,7 @@
 #include "check.h"
 
 #include "core.h"
+#include "hamming_internal.h"
 #include "l2h/codes.h"
 #include "mi_codes.h"
 #include "objective.h"
@@ -222,8 +223,16 @@ static void test_errors(void)
 int main(void)
 {
     l2h_rng_seed(&g_rng, test_seed());
-    test_against_plain();
-    test_incremental();
+    /* every Hamming kernel this CPU runs (the build's vector path follows avx512-vpopcntdq) */
+    for (size_t k = 0; k < l2h_hamming_kernel_count(); k++) {
+        const l2h_hamming_kernels *kt = l2h_hamming_kernel_at(k);
+        if (!kt->supported()) continue;
+        CHECK_OK(l2h_hamming_set_kernel(kt->name));
+        printf("kernel %s\n", kt->name);
+        test_against_plain();
+        test_incremental();
+    }
+    CHECK_OK(l2h_hamming_set_kernel(NULL));
     test_clip();
     test_errors();
     return check_report();
