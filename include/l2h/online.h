@@ -36,6 +36,9 @@ typedef struct l2h_online l2h_online;
 typedef enum l2h_online_policy {
     L2H_ONLINE_POLICY_FIXED = 0,   /* recompute the table every `interval` items            */
     L2H_ONLINE_POLICY_TRIGGER = 1, /* recompute only if the reservoir MI quality improves   */
+    L2H_ONLINE_POLICY_TRIGGER_SE = 2, /* ... by more than its estimation noise: the paired
+                                       * standard error of the per-anchor MI gain times the
+                                       * normal quantile of `confidence`                      */
     L2H_ONLINE_POLICY_COUNT
 } l2h_online_policy;
 
@@ -46,6 +49,8 @@ typedef struct l2h_online_params {
     size_t interval;          /* U, stream items between policy checks; default 100         */
     l2h_online_policy policy; /* default TRIGGER                                            */
     double theta;             /* TRIGGER threshold θ; default 0                              */
+    double confidence;        /* TRIGGER_SE: one-sided confidence level in (0, 1) that the
+                               * MI gain is real; default 0.95 (z = 1.645)                  */
     uint64_t seed;            /* stream order, reservoir, initialisations; default 12345    */
     size_t n_checkpoints;     /* evaluations evenly spaced over the run (incl. first and
                                * last learning step); default 50                            */

@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CKPT_FORMAT "l2h-online-checkpoint"
@@ -267,6 +268,10 @@ static l2h_status build_writer(const l2h_online *oc, l2h_st_writer *w, l2h_onlin
     L2H_TRY(l2h_st_writer_set_meta(w, "format_version", v));
     L2H_TRY(l2h_st_writer_set_meta(w, "library_version", l2h_version_string()));
     L2H_TRY(l2h_st_writer_set_meta(w, "method", o->method));
+    /* the noise-aware trigger's confidence: a metadata key, so checkpoints without it (written
+     * before the policy existed) still load, with the default */
+    snprintf(v, sizeof v, "%.17g", o->p.confidence);
+    L2H_TRY(l2h_st_writer_set_meta(w, "params.confidence", v));
     for (size_t i = 0; i < o->ops->info.n_options; i++) { /* the method's own options */
         const l2h_option_info *opt = &o->ops->info.options[i];
         if (opt->storage != 1) continue;
@@ -447,6 +452,13 @@ static l2h_status load_parsed(l2h_online **out, const l2h_st_file *f, size_t len
     l2h_online_params p = l2h_online_default_params();
     L2H_TRY(params_unpack(pu, pf, &p));
     p.method = method;
+    const char *conf = l2h_st_meta(f, "params.confidence");
+    if (conf != NULL) {
+        char *end = NULL;
+        p.confidence = strtod(conf, &end);
+        L2H_FAIL_IF(end == conf || *end != '\0' || !(p.confidence > 0.0 && p.confidence < 1.0),
+                    L2H_ERR_FORMAT, "%s: params.confidence '%.32s' invalid", name, conf);
+    }
     L2H_FAIL_IF(su[SU_DIM] == 0 || su[SU_DIM] > L2H_MODEL_MAX_DIM, L2H_ERR_FORMAT,
                 "%s: dimension out of range", name);
     const size_t dim = (size_t)su[SU_DIM];
@@ -509,6 +521,11 @@ static l2h_status load_parsed(l2h_online **out, const l2h_st_file *f, size_t len
         for (size_t i = 0; i < o->run.n_pool; i++)
             if (o->run.perm[i] >= o->run.n_pool)
                 L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: stream order entry out of range", name);
+    /* the trigger's caches are a function of the reservoir: rebuilt slot by slot, as the run
+     * built them (integer histograms and 0/1 affinities, so the rebuilt caches equal the run's) */
+    l2h_trigger_reset(&o->trig, o->p.policy != L2H_ONLINE_POLICY_FIXED);
+    for (size_t k = 0; k < o->res.n; k++)
+        l2h_trigger_slot_changed(&o->trig, &o->res, k, o->labelled == 1, o->dist_threshold);
     L2H_CHECK_GOTO(l2h_online_index_sync(o));
     *out = o;
     return L2H_OK;

@@ -35,6 +35,7 @@ l2h_online_params l2h_online_default_params(void)
     p.interval = 100;
     p.policy = L2H_ONLINE_POLICY_TRIGGER;
     p.theta = 0.0;
+    p.confidence = 0.95;
     p.seed = 12345;
     p.n_checkpoints = 50;
     p.n_init = 2000;
@@ -76,7 +77,7 @@ void l2h_online_free(l2h_online *o)
     free_methods(o);
     l2h_reservoir_release(&o->res);
     l2h_free(o->res_cur);
-    l2h_free(o->aff);
+    l2h_trigger_release(&o->trig);
     l2h_free(o->pend_x);
     l2h_free(o->pend_l);
     l2h_free(o->pend_codes);
@@ -112,12 +113,15 @@ l2h_status l2h_online_check_params(const l2h_online_params *p, size_t dim)
     L2H_FAIL_IF(p->interval == 0, L2H_ERR_ARG, "online: interval must be > 0");
     L2H_FAIL_IF((unsigned)p->policy >= L2H_ONLINE_POLICY_COUNT, L2H_ERR_ARG,
                 "online: unknown policy %d", (int)p->policy);
-    L2H_FAIL_IF(p->policy == L2H_ONLINE_POLICY_TRIGGER && p->reservoir < 2, L2H_ERR_ARG,
+    L2H_FAIL_IF(p->policy != L2H_ONLINE_POLICY_FIXED && p->reservoir < 2, L2H_ERR_ARG,
                 "online: the trigger policy needs a reservoir of at least 2 items (got %zu)",
                 p->reservoir);
     L2H_FAIL_IF(!isfinite(p->theta), L2H_ERR_ARG, "online: theta must be finite");
     L2H_FAIL_IF(!(p->dist_threshold >= 0.0f) || !isfinite(p->dist_threshold), L2H_ERR_ARG,
                 "online: dist_threshold must be finite and >= 0");
+    L2H_FAIL_IF(p->policy == L2H_ONLINE_POLICY_TRIGGER_SE &&
+                    !(p->confidence > 0.0 && p->confidence < 1.0),
+                L2H_ERR_ARG, "online: confidence must be in (0, 1)");
     L2H_FAIL_IF(p->reservoir > ((size_t)1 << 16), L2H_ERR_ARG,
                 "online: reservoir %zu too large (the trigger check is O(R² b))", p->reservoir);
     L2H_FAIL_IF(p->batch > ((size_t)1 << 16), L2H_ERR_ARG, "online: batch %zu too large",
@@ -162,12 +166,14 @@ l2h_status l2h_online_alloc(l2h_online **out, const l2h_online_params *p, size_t
                       o->ops->min_batch);
     L2H_CHECK_GOTO(l2h_reservoir_init(&o->res, p->reservoir, dim, o->bytes));
     o->res_cur = l2h_calloc(p->reservoir ? p->reservoir : 1, o->bytes);
-    o->aff = l2h_malloc_array(p->reservoir ? p->reservoir * p->reservoir : 1, 1);
+    L2H_CHECK_GOTO(l2h_trigger_init(&o->trig, p->reservoir, dim, p->bits));
+    if (p->policy == L2H_ONLINE_POLICY_TRIGGER_SE)
+        o->trig_z = l2h_online_normal_quantile(p->confidence);
     o->pend_x = l2h_malloc_array(o->batch * dim, sizeof *o->pend_x);
     o->pend_l = l2h_malloc_array(o->batch, sizeof *o->pend_l);
     o->pend_codes = l2h_malloc_array(o->batch, o->bytes);
     o->xprep = l2h_malloc_array(o->batch * dim, sizeof *o->xprep);
-    if (!o->res_cur || !o->aff || !o->pend_x || !o->pend_l || !o->pend_codes || !o->xprep)
+    if (!o->res_cur || !o->pend_x || !o->pend_l || !o->pend_codes || !o->xprep)
         L2H_FAIL_GOTO(L2H_ERR_NOMEM, "online: out of memory");
     *out = o;
     return L2H_OK;
@@ -359,6 +365,7 @@ static l2h_status table_update(l2h_online *o, const l2h_dataset *db, bool count)
         L2H_TRY(l2h_online_index_sync(o));
     }
     o->snap_version++;
+    l2h_trigger_snapshot_changed(&o->trig);
     if (count) {
         o->st.updates++;
         o->st.bits_recomputed += (uint64_t)o->n_db * (uint64_t)o->bits;
@@ -400,10 +407,14 @@ static l2h_status begin_prepped(l2h_online *o, const float *init_x, const int32_
     for (size_t i = 0; i < n_pre; i += o->batch) {
         const size_t m = n_pre - i < o->batch ? n_pre - i : o->batch;
         L2H_TRY(l2h_model_encode_prepped(o->snap_map, init_x + i * o->dim, m, o->pend_codes));
-        for (size_t j = 0; j < m; j++)
-            (void)l2h_reservoir_offer(&o->res, &o->rng, init_x + (i + j) * o->dim,
-                                      o->labelled == 1 ? init_labels + i + j : NULL,
-                                      o->pend_codes + j * o->bytes);
+        for (size_t j = 0; j < m; j++) {
+            const size_t k = l2h_reservoir_offer(&o->res, &o->rng, init_x + (i + j) * o->dim,
+                                                 o->labelled == 1 ? init_labels + i + j : NULL,
+                                                 o->pend_codes + j * o->bytes);
+            if (k != (size_t)-1)
+                l2h_trigger_slot_changed(&o->trig, &o->res, k, o->labelled == 1,
+                                         o->dist_threshold);
+        }
     }
     return L2H_OK;
 }
@@ -421,6 +432,7 @@ l2h_status l2h_online_begin(l2h_online *o, const float *init_x, const int32_t *i
     o->begun = false;
     if (!o->mean_given) o->run.active = false; /* a direct begin ends a driver's run */
     l2h_reservoir_clear(&o->res);
+    l2h_trigger_reset(&o->trig, o->p.policy != L2H_ONLINE_POLICY_FIXED);
     memset(&o->st, 0, sizeof o->st);
     o->n_pend = 0;
     o->snap_version = 0;
@@ -458,22 +470,16 @@ static l2h_status policy_check(l2h_online *o, const l2h_dataset *db)
 {
     o->st.checks++;
     if (l2h_online_l1(o->cur_span, o->snap_span, o->n_span) < SNAPSHOT_EPS) return L2H_OK;
-    if (o->p.policy == L2H_ONLINE_POLICY_FIXED || o->res.n < 2) {
-        if (o->p.policy == L2H_ONLINE_POLICY_TRIGGER) return L2H_OK; /* nothing to judge by */
-        return table_update(o, db, true);
-    }
+    if (o->p.policy == L2H_ONLINE_POLICY_FIXED) return table_update(o, db, true);
+    if (o->res.n < 2) return L2H_OK; /* trigger: nothing to judge by */
     const size_t r = o->res.n;
-    const int32_t *lab = o->labelled == 1 ? o->res.labels : NULL;
-    if (lab == NULL) /* unlabelled: affinity from the Euclidean threshold */
-        for (size_t i = 0; i < r; i++)
-            for (size_t j = 0; j < r; j++)
-                o->aff[i * r + j] = l2h_online_similar(o->res.x + i * o->dim, o->res.x + j * o->dim,
-                                                       o->dim, NULL, NULL, o->dist_threshold);
     L2H_TRY(l2h_model_encode_prepped(o->cur_map, o->res.x, r, o->res_cur));
-    double q_cur, q_snap;
-    L2H_TRY(l2h_online_quality(o->res_cur, r, o->bits, o->aff, lab, &q_cur));
-    L2H_TRY(l2h_online_quality(o->res.codes, r, o->bits, o->aff, lab, &q_snap));
-    if (q_cur - q_snap > o->p.theta) return table_update(o, db, true);
+    int fire = 0;
+    L2H_TRY(l2h_trigger_decide(&o->trig, &o->res, o->res_cur, o->p.policy, o->p.theta, o->trig_z,
+                               &fire, NULL));
+    if (!fire) return L2H_OK;
+    L2H_TRY(table_update(o, db, true));
+    l2h_trigger_adopt_current(&o->trig, o->res.codes, o->res_cur, r);
     return L2H_OK;
 }
 
@@ -497,10 +503,13 @@ l2h_status l2h_online_step(l2h_online *o, const float *x_raw, const int32_t *lab
     }
     /* reservoir insertion with codes under the snapshot */
     L2H_TRY(l2h_model_encode_prepped(o->snap_map, x, n, o->pend_codes));
-    for (size_t i = 0; i < n; i++)
-        (void)l2h_reservoir_offer(&o->res, &o->rng, x + i * o->dim,
-                                  o->labelled == 1 ? labels + i : NULL,
-                                  o->pend_codes + i * o->bytes);
+    for (size_t i = 0; i < n; i++) {
+        const size_t k = l2h_reservoir_offer(&o->res, &o->rng, x + i * o->dim,
+                                             o->labelled == 1 ? labels + i : NULL,
+                                             o->pend_codes + i * o->bytes);
+        if (k != (size_t)-1)
+            l2h_trigger_slot_changed(&o->trig, &o->res, k, o->labelled == 1, o->dist_threshold);
+    }
     const size_t before = o->st.items;
     o->st.items += n;
     if (before / o->p.interval != o->st.items / o->p.interval) L2H_TRY(policy_check(o, db));

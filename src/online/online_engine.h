@@ -42,7 +42,8 @@ struct l2h_online {
     l2h_rng rng;          /* reservoir draws                                       */
     l2h_reservoir res;    /* preprocessed items, codes under Φˢ                    */
     uint8_t *res_cur;    /* [R, bytes] reservoir codes under Φ_t (trigger check)  */
-    uint8_t *aff;        /* [R, R] reservoir affinity (trigger check)             */
+    l2h_trigger trig;    /* trigger caches (online_trigger.c)                    */
+    double trig_z;       /* TRIGGER_SE: normal quantile of params.confidence      */
     float *pend_x;       /* [batch, dim] raw items waiting for a full batch       */
     int32_t *pend_l;     /* [batch]                                               */
     uint8_t *pend_codes; /* [batch, bytes]                                        */

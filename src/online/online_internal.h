@@ -12,6 +12,7 @@
 #include "core.h"
 #include "l2h/online.h"
 #include "model_internal.h"
+#include "mi_codes.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -144,10 +145,51 @@ void l2h_reservoir_clear(l2h_reservoir *r);
 size_t l2h_reservoir_offer(l2h_reservoir *r, l2h_rng *rng, const float *x, const int32_t *label,
                            const uint8_t *code);
 
-/* ---- trigger quality Q_R (online_trigger.c) ----------------------------------------------
+/* ---- trigger quality Q_R and the Trigger Update's decision (online_trigger.c) -------------
  * Q_R of hard codes [n, bytes] (methods.md §1.5, the reference's conventions): neighbours from
  * labels[n] (same label) if given, else from the 0/1 affinity matrix aff[n, n]. */
 l2h_status l2h_online_quality(const uint8_t *codes, size_t n, size_t bits, const uint8_t *aff,
                               const int32_t *labels, double *q);
+/* Φ⁻¹(p), the standard normal quantile, 0 < p < 1. */
+double l2h_online_normal_quantile(double p);
+
+/* The trigger's caches (docs/online.md §4): the snapshot's per-anchor histograms, kept up to
+ * date as reservoir slots change; the current mapping's (rebuilt per check); the reservoir's
+ * R × R affinity for unlabelled data, kept up to date row by row. */
+typedef struct l2h_trigger {
+    size_t cap, dim, bits, bytes;
+    int active;         /* maintained only for the trigger policies                      */
+    int mode;           /* -1 unknown yet, 1 labels, 0 Euclidean affinity                */
+    size_t n_aff;       /* reservoir items the caches have seen                          */
+    uint8_t *aff;       /* [cap, cap] affinity (mode 0)                                  */
+    l2h_mi_codes snap;  /* histograms of the snapshot codes of the reservoir             */
+    l2h_mi_codes cur;   /* histograms of the current codes (last check)                  */
+    int snap_valid;     /* snap mirrors the reservoir's snapshot codes                   */
+    double *mi_snap;    /* [cap] per-anchor MI                                           */
+    double *mi_cur;     /* [cap]                                                         */
+} l2h_trigger;
+
+typedef struct l2h_trigger_eval {
+    double q_cur, q_snap, se; /* Q_R(Φ_t), Q_R(Φˢ), SE of their difference (TRIGGER_SE) */
+} l2h_trigger_eval;
+
+l2h_status l2h_trigger_init(l2h_trigger *t, size_t cap, size_t dim, size_t bits);
+void l2h_trigger_release(l2h_trigger *t);
+/* The reservoir was emptied (l2h_online_begin); active = a trigger policy is in use. */
+void l2h_trigger_reset(l2h_trigger *t, int active);
+/* The reservoir's snapshot codes were recomputed with a new mapping. */
+void l2h_trigger_snapshot_changed(l2h_trigger *t);
+/* Slot k of r now holds a new item (appended or replacing): call after every kept offer. */
+void l2h_trigger_slot_changed(l2h_trigger *t, const l2h_reservoir *r, size_t k, int labelled,
+                              float thr);
+/* The decision for the current reservoir codes cur_codes[r->n, bytes] (under Φ_t) against the
+ * snapshot codes r->codes: *fire = 1 to update. z = the TRIGGER_SE quantile. ev may be NULL. */
+l2h_status l2h_trigger_decide(l2h_trigger *t, const l2h_reservoir *r, const uint8_t *cur_codes,
+                              l2h_online_policy policy, double theta, double z, int *fire,
+                              l2h_trigger_eval *ev);
+/* After an update Φˢ := Φ_t: if the new snapshot codes equal the current codes of the last
+ * check, the current histograms become the snapshot's (no rebuild); otherwise invalidate. */
+void l2h_trigger_adopt_current(l2h_trigger *t, const uint8_t *snap_codes, const uint8_t *cur_codes,
+                               size_t n);
 
 #endif
