@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the options the last cli_parse saw (by their table entry) */
+/* the options the last cli_parse saw, by name: the names belong to the command's option tables,
+ * which outlive the parse, while the table cli_parse read may be a joined copy
+ * (cli_parse_groups) that is gone when the command asks cli_given */
 #define MAX_GIVEN 128
-static const cli_opt *given[MAX_GIVEN];
+static const char *given[MAX_GIVEN];
 static size_t n_given;
 
 bool cli_given(const char *name)
 {
     for (size_t i = 0; i < n_given; i++)
-        if (strcmp(given[i]->name, name) == 0) return true;
+        if (strcmp(given[i], name) == 0) return true;
     return false;
 }
 
@@ -125,9 +127,9 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t n_opts, const c
         }
         if (o) {
             for (size_t g = 0; g < n_given; g++)
-                if (given[g] == o)
+                if (strcmp(given[g], o->name) == 0)
                     return cli_usage_error(cmd, "option --%s is given twice", o->name);
-            if (n_given < MAX_GIVEN) given[n_given++] = o;
+            if (n_given < MAX_GIVEN) given[n_given++] = o->name;
             if (o->type != CLI_FLAG && !val) {
                 if (i + 1 >= argc) return cli_usage_error(cmd, "option --%s needs a value", o->name);
                 val = argv[++i];

@@ -196,10 +196,12 @@ static l2h_status okh_create(void **state, l2h_model **map, const l2h_online_set
     const l2h_layer_spec specs[2] = {{.kind = L2H_LAYER_RBF, .out = m, .gamma = inv},
                                      {.kind = L2H_LAYER_LINEAR, .out = bits}};
     L2H_CHECK_GOTO(l2h_nn_create(&nn, "kernel", dim, 1, 1, specs, 2, 0));
-    L2H_CHECK_GOTO(l2h_net_from_nn(&net, nn));
-    nn = NULL; /* taken */
-    L2H_CHECK_GOTO(l2h_online_new_model(map, "okh", net, su));
-    net = NULL; /* taken */
+    st = l2h_net_from_nn(&net, nn);
+    nn = NULL; /* taken, also on failure */
+    L2H_CHECK_GOTO(st);
+    st = l2h_online_new_model(map, "okh", net, su);
+    net = NULL; /* taken, also on failure */
+    L2H_CHECK_GOTO(st);
     L2H_CHECK_GOTO(okh_bind(state, *map, su));
     okh_state *s = *state;
     memcpy(s->anchors, anchors, m * dim * sizeof *anchors);
