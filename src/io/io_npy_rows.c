@@ -1,4 +1,5 @@
-/* io_npy_rows.c -- reading a row range of an .npy matrix without reading the rest of the file.
+/* io_npy_rows.c -- opening an .npy file with its header checked against the file size, and
+ * reading a row range of an .npy matrix without reading the rest of the file.
  *
  * A process that holds one shard of a large matrix (sharded encoding and search, mpi/) reads the
  * header, checks that the file is exactly as large as the header says, then seeks to its first
@@ -11,11 +12,9 @@
 #include <sys/stat.h>
 
 /* Largest header accepted (numpy itself refuses more than 10,000 bytes). */
-#define NPY_ROWS_MAX_HEADER ((size_t)1 << 20)
+#define NPY_MAX_HEADER ((size_t)1 << 20)
 
-/* Opens path, parses and validates its header against the file size; *out is left at the
- * first data byte. */
-static l2h_status npy_open(const char *path, FILE **out, l2h_npy_header *h)
+l2h_status l2h_npy_open(const char *path, FILE **out, l2h_npy_header *h)
 {
     l2h_status st = L2H_OK;
     uint8_t *hdr = NULL;
@@ -31,21 +30,28 @@ static l2h_status npy_open(const char *path, FILE **out, l2h_npy_header *h)
     if (fread(head, 1, n0, f) != n0) L2H_FAIL_GOTO(L2H_ERR_IO, "%s: read failed", path);
     size_t total;
     L2H_CHECK_GOTO(l2h_npy_header_size(head, n0, path, &total));
-    if (total < n0 || total > size)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: the header declares %zu bytes, the file has %zu", path,
-                      total, size);
-    if (total > NPY_ROWS_MAX_HEADER)
+    if (total > size)
+        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: truncated: the header declares %zu bytes, file has %zu",
+                      path, total, size);
+    if (total > NPY_MAX_HEADER)
         L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: .npy header of %zu bytes is implausibly large", path,
                       total);
-    hdr = l2h_malloc(total);
+    /* The declared header may be shorter than the bytes already read (a header length of 0
+     * or 1): the buffer holds at least what was read, and only the missing part is read. */
+    hdr = l2h_malloc(total > n0 ? total : n0);
     if (!hdr) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "%s: out of memory", path);
     memcpy(hdr, head, n0);
-    if (fread(hdr + n0, 1, total - n0, f) != total - n0)
+    if (total > n0 && fread(hdr + n0, 1, total - n0, f) != total - n0)
         L2H_FAIL_GOTO(L2H_ERR_IO, "%s: read failed", path);
+    if (fseek(f, (long)total, SEEK_SET) != 0)
+        L2H_FAIL_GOTO(L2H_ERR_IO, "%s: seek failed: %s", path, strerror(errno));
     L2H_CHECK_GOTO(l2h_npy_parse_header(hdr, total, path, h));
-    if (size - total != h->data_bytes)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: the shape needs %zu data bytes, the file has %zu", path,
-                      h->data_bytes, size - total);
+    if (size - total < h->data_bytes)
+        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: truncated: shape needs %zu data bytes, file has %zu",
+                      path, h->data_bytes, size - total);
+    if (size - total > h->data_bytes)
+        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: %zu unexpected bytes after the data", path,
+                      size - total - h->data_bytes);
     *out = f;
     f = NULL;
 done:
@@ -59,7 +65,7 @@ l2h_status l2h_npy_shape(const char *path, size_t *rows, size_t *cols)
     L2H_FAIL_IF(path == NULL || rows == NULL || cols == NULL, L2H_ERR_ARG, "npy: NULL argument");
     FILE *f;
     l2h_npy_header h;
-    L2H_TRY(npy_open(path, &f, &h));
+    L2H_TRY(l2h_npy_open(path, &f, &h));
     fclose(f);
     *rows = h.rows;
     *cols = h.cols;
@@ -103,7 +109,7 @@ l2h_status l2h_dataset_read_npy_rows(l2h_dataset **out, const char *path, size_t
     L2H_FAIL_IF(path == NULL, L2H_ERR_ARG, "read: NULL path");
     FILE *f;
     l2h_npy_header h;
-    L2H_TRY(npy_open(path, &f, &h));
+    L2H_TRY(l2h_npy_open(path, &f, &h));
     l2h_mat_view v;
     l2h_status st = read_rows(f, path, &h, first, count, &v);
     fclose(f);
@@ -127,7 +133,7 @@ l2h_status l2h_codes_read_npy_rows(const char *path, size_t first, size_t count,
     L2H_FAIL_IF(path == NULL || (out == NULL && count > 0), L2H_ERR_ARG, "codes: NULL argument");
     FILE *f;
     l2h_npy_header h;
-    L2H_TRY(npy_open(path, &f, &h));
+    L2H_TRY(l2h_npy_open(path, &f, &h));
     l2h_status st = L2H_OK;
     if (h.elem != L2H_ELEM_U8 || h.ndim != 2)
         st = l2h_set_error(L2H_ERR_FORMAT,

@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 
 #define NPY_ALIGN 64
-/* Largest header the codes reader accepts (numpy itself refuses more than 10,000 bytes). */
-#define NPY_MAX_HEADER ((size_t)1 << 20)
 
 /* Writes the version 1.0 header into out (>= 256 bytes); returns its size. */
 static size_t npy_header(uint8_t *out, const char *descr, size_t rows, size_t cols)
@@ -100,55 +98,22 @@ l2h_status l2h_write_npy_f32(const char *path, const float *x, size_t rows, size
 
 /* ---- reading packed codes --------------------------------------------------------------- */
 
-/* Opens a codes file, validates header and size, leaves *f at the first data byte. */
+/* Opens a codes file (header and size validated by l2h_npy_open), checks that it holds packed
+ * codes, leaves *f at the first data byte. */
 static l2h_status open_codes(const char *path, FILE **out, l2h_npy_header *h)
 {
+    L2H_TRY(l2h_npy_open(path, out, h));
     l2h_status st = L2H_OK;
-    uint8_t *hdr = NULL;
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    L2H_FAIL_IF(!f, L2H_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))
-        L2H_FAIL_GOTO(L2H_ERR_IO, "%s: not a regular file", path);
-    const size_t size = (size_t)sb.st_size;
-    uint8_t head[12];
-    const size_t n0 = size < sizeof head ? size : sizeof head;
-    if (fread(head, 1, n0, f) != n0) L2H_FAIL_GOTO(L2H_ERR_IO, "%s: read failed", path);
-    size_t total;
-    L2H_CHECK_GOTO(l2h_npy_header_size(head, n0, path, &total));
-    if (total > size)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: truncated: the header declares %zu bytes, file has %zu",
-                      path, total, size);
-    if (total > NPY_MAX_HEADER)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: .npy header of %zu bytes is implausibly large", path,
-                      total);
-    /* The declared header may be shorter than the bytes already read (a header length of 0
-     * or 1): the buffer holds at least what was read, and only the missing part is read. */
-    hdr = l2h_malloc(total > n0 ? total : n0);
-    if (!hdr) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(hdr, head, n0);
-    if (total > n0 && fread(hdr + n0, 1, total - n0, f) != total - n0)
-        L2H_FAIL_GOTO(L2H_ERR_IO, "%s: read failed", path);
-    if (fseek(f, (long)total, SEEK_SET) != 0)
-        L2H_FAIL_GOTO(L2H_ERR_IO, "%s: seek failed: %s", path, strerror(errno));
-    L2H_CHECK_GOTO(l2h_npy_parse_header(hdr, total, path, h));
     if (h->elem != L2H_ELEM_U8 || h->ndim != 2)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT,
-                      "%s: not packed codes: expected a 2-D uint8 array, found %zu-D %s", path,
-                      h->ndim, l2h_elem_name(h->elem));
-    if (h->cols == 0) L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: codes of 0 bytes", path);
-    if (size - total < h->data_bytes)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: truncated: shape needs %zu data bytes, file has %zu",
-                      path, h->data_bytes, size - total);
-    if (size - total > h->data_bytes)
-        L2H_FAIL_GOTO(L2H_ERR_FORMAT, "%s: %zu unexpected bytes after the data", path,
-                      size - total - h->data_bytes);
-    *out = f;
-    f = NULL;
-done:
-    l2h_free(hdr);
-    if (f) fclose(f);
+        st = l2h_set_error(L2H_ERR_FORMAT,
+                           "%s: not packed codes: expected a 2-D uint8 array, found %zu-D %s", path,
+                           h->ndim, l2h_elem_name(h->elem));
+    else if (h->cols == 0)
+        st = l2h_set_error(L2H_ERR_FORMAT, "%s: codes of 0 bytes", path);
+    if (st != L2H_OK) {
+        fclose(*out);
+        *out = NULL;
+    }
     return st;
 }
 

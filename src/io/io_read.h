@@ -66,6 +66,11 @@ l2h_status l2h_npy_header_size(const uint8_t *buf, size_t len, const char *name,
 l2h_status l2h_npy_parse_header(const uint8_t *buf, size_t len, const char *name,
                                 l2h_npy_header *h);
 
+/* Opens an .npy file and parses its header, read from the file (at most 1 MiB), checking that
+ * the data is exactly as large as the shape says; *out is left at the first data byte
+ * (io_npy_rows.c). */
+l2h_status l2h_npy_open(const char *path, FILE **out, l2h_npy_header *h);
+
 /* ARFF: dense rows; the last n_labels attributes become multi-labels. */
 l2h_status l2h_arff_parse(const uint8_t *buf, size_t len, const char *name, size_t n_labels,
                           size_t max_rows, l2h_dataset **out);
