@@ -110,8 +110,9 @@ static l2h_status nn_net_load_arch(l2h_net **out, const l2h_st_file *f, size_t i
     if (l2h_nn_specs_parse(text, specs, NN_MAX_LAYERS, &ns) != L2H_OK)
         L2H_FAIL(L2H_ERR_FORMAT, "%s: bad \"nn_arch\": %s", name, l2h_last_error());
     l2h_nn *nn;
-    if (l2h_nn_create(&nn, arch, shape[0], shape[1], shape[2], specs, ns, 0) != L2H_OK)
-        L2H_FAIL(L2H_ERR_FORMAT, "%s: bad \"nn_arch\": %s", name, l2h_last_error());
+    const l2h_status cs = l2h_nn_create(&nn, arch, shape[0], shape[1], shape[2], specs, ns, 0);
+    if (cs == L2H_ERR_NOMEM) return cs; /* out of memory is not a bad file */
+    if (cs != L2H_OK) L2H_FAIL(L2H_ERR_FORMAT, "%s: bad \"nn_arch\": %s", name, l2h_last_error());
     l2h_status st = L2H_OK;
     if (l2h_nn_in_dim(nn) != in_dim || l2h_nn_out_dim(nn) != out_dim)
         st = l2h_set_error(L2H_ERR_FORMAT, "%s: network %zu -> %zu, metadata says %zu -> %zu",

@@ -305,7 +305,11 @@ static void test_nomem(void)
             if (st == L2H_OK) st = l2h_online_push(o, stream.x, stream.y, stream.n, db);
             if (st == L2H_OK) st = l2h_online_flush(o, db);
             l2h_fault_inject_after(-1);
-            if (st != L2H_OK && st != L2H_ERR_NOMEM) bad++;
+            if (st != L2H_OK && st != L2H_ERR_NOMEM) {
+                if (bad++ == 0)
+                    fprintf(stderr, "%s: allocation %ld failed gave %s: %s\n", names[m], k,
+                            l2h_status_str(st), l2h_last_error());
+            }
             l2h_online_free(o);
             if (st == L2H_OK) break;
         }
