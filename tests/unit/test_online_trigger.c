@@ -174,6 +174,55 @@ static void test_engine(void)
     free(y);
 }
 
+/* The trigger's boundary (issue 14, item 15): the Trigger Update fires only on a gain strictly
+ * above θ. A changed mapping whose reservoir codes did not change has gain exactly 0 and must not
+ * update at θ = 0; a real gain fires at θ = 0 and does not fire at θ = the gain itself. A ">="
+ * in place of ">" fails both. */
+static void test_boundary(void)
+{
+    const size_t cap = 40, dim = 4, bits = 16, bytes = l2h_code_bytes(bits);
+    l2h_reservoir r;
+    l2h_trigger t;
+    CHECK_OK(l2h_reservoir_init(&r, cap, dim, bytes));
+    CHECK_OK(l2h_trigger_init(&t, cap, dim, bits));
+    l2h_trigger_reset(&t, 1);
+    l2h_rng rr;
+    l2h_rng_seed(&rr, 3);
+    float x[4];
+    uint8_t code[2];
+    for (size_t i = 0; i < cap; i++) {
+        for (size_t k = 0; k < dim; k++) x[k] = (float)l2h_rng_normal(&g_rng);
+        const int32_t lab = (int32_t)(i % 4);
+        random_code(code, bytes);
+        const size_t k = l2h_reservoir_offer(&r, &rr, x, &lab, code);
+        if (k != (size_t)-1) l2h_trigger_slot_changed(&t, &r, k, 1, 1.0f);
+    }
+    CHECK_EQ_I(r.n, cap);
+    uint8_t *cur = malloc(cap * bytes);
+    const l2h_online_policy pols[2] = {L2H_ONLINE_POLICY_TRIGGER, L2H_ONLINE_POLICY_TRIGGER_SE};
+    for (int p = 0; p < 2; p++) {
+        int fire = 1;
+        l2h_trigger_eval ev;
+        memcpy(cur, r.codes, cap * bytes); /* same codes under the new mapping: gain exactly 0 */
+        CHECK_OK(l2h_trigger_decide(&t, &r, cur, pols[p], 0.0, 0.0, &fire, &ev));
+        CHECK(ev.q_cur == ev.q_snap);
+        CHECK_EQ_I(fire, 0);
+        for (size_t i = 0; i < cap; i++) { /* codes that encode the label: a real gain */
+            cur[i * bytes] = (uint8_t)(r.labels[i] * 0x55);
+            cur[i * bytes + 1] = (uint8_t)(r.labels[i] * 0x33);
+        }
+        CHECK_OK(l2h_trigger_decide(&t, &r, cur, pols[p], 0.0, 0.0, &fire, &ev));
+        const double gain = ev.q_cur - ev.q_snap;
+        CHECK(gain > 0.0);
+        CHECK_EQ_I(fire, 1);
+        CHECK_OK(l2h_trigger_decide(&t, &r, cur, pols[p], gain, 0.0, &fire, &ev));
+        CHECK_EQ_I(fire, 0); /* a gain equal to θ is not above it */
+    }
+    free(cur);
+    l2h_trigger_release(&t);
+    l2h_reservoir_release(&r);
+}
+
 int main(void)
 {
     l2h_rng_seed(&g_rng, test_seed());
@@ -182,6 +231,7 @@ int main(void)
     test_against_plain(0, L2H_ONLINE_POLICY_TRIGGER);
     test_against_plain(1, L2H_ONLINE_POLICY_TRIGGER_SE);
     test_against_plain(0, L2H_ONLINE_POLICY_TRIGGER_SE);
+    test_boundary();
     test_engine();
     return check_report();
 }
