@@ -49,7 +49,8 @@ def evaluate(codes_q, codes_db, labels_q=None, labels_db=None, bits=None, *, rad
     (if map_at=K > 0), ``precision_radius_R`` / ``recall_radius_R`` (Hamming distance <= R),
     ``queries`` (averaged), ``database``, ``empty_queries`` (queries without a relevant item,
     excluded from the means unless empty_as_zero), ``precision_at`` / ``recall_at`` ({N: value}
-    for the cut-offs), plus ``bits``, ``radius``, ``map_at_k`` / ``zero_at_k`` and
+    for the cut-offs, a cut-off beyond the database keyed by the database size, as the CLI
+    labels it), plus ``bits``, ``radius``, ``map_at_k`` / ``zero_at_k`` and
     ``pr_curve``: {"radius", "precision", "recall"} arrays over radii 0..bits.
     Printed with 6 decimals (``%.6f``) or 4 they equal the CLI's figures digit for digit."""
     if bits is None:
@@ -113,16 +114,18 @@ def evaluate(codes_q, codes_db, labels_q=None, labels_db=None, bits=None, *, rad
     out = {"bits": bits, "queries": res.n_queries, "database": ndb, "map": res.map,
            "map_tie_aware": res.map_tie}
     if map_at:
-        out[f"map_at_{int(map_at)}"] = res.map_at_k
+        # as `l2h eval`: a k beyond the database is computed, and labelled, at the database size
+        out[f"map_at_{min(int(map_at), ndb)}"] = res.map_at_k
         out["map_at_k"] = res.map_at_k
-        out["zero_at_k"] = res.n_zero_at_k
+        out["zero_at_k"] = out["n_zero_at_k"] = res.n_zero_at_k
     out.update({
         "radius": radius,
         f"precision_radius_{radius}": res.prec_radius,
         f"recall_radius_{radius}": res.recall_radius,
         "empty_queries": res.n_empty,
-        "precision_at": {int(c): float(v) for c, v in zip(cut, p_at)},
-        "recall_at": {int(c): float(v) for c, v in zip(cut, r_at)},
+        # cut-offs labelled by what was used, as `l2h eval`: N > n_db is P@n_db (one entry)
+        "precision_at": {min(int(c), ndb): float(v) for c, v in zip(cut, p_at)},
+        "recall_at": {min(int(c), ndb): float(v) for c, v in zip(cut, r_at)},
         "pr_curve": {"radius": np.arange(bits + 1), "precision": pr_p, "recall": pr_r},
     })
     return out
