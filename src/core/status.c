@@ -15,10 +15,15 @@ static _Thread_local char last_error[1024];
 
 l2h_status l2h_set_error(l2h_status code, const char *fmt, ...)
 {
+    /* formatted into a copy first: callers may pass l2h_last_error() itself as an argument
+     * ("%s: bad file: %s", name, l2h_last_error()), and vsnprintf must not read the buffer it
+     * writes */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return code;
 }
 
