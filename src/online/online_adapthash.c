@@ -93,21 +93,8 @@ static l2h_status adapt_bind(void **state, l2h_model *map, const l2h_online_setu
 static l2h_status adapt_create(void **state, l2h_model **map, const l2h_online_setup *su,
                                const float *init_x, const int32_t *init_labels, size_t n_init)
 {
-    (void)init_x;
-    (void)init_labels;
-    (void)n_init;
-    float *w, *b;
-    L2H_TRY(l2h_online_linear_model(map, "adapthash", su, &w, &b));
-    const l2h_status st = adapt_bind(state, *map, su);
-    if (st != L2H_OK) {
-        l2h_model_free(*map);
-        *map = NULL;
-        return st;
-    }
-    l2h_rng rng;
-    l2h_rng_seed(&rng, su->seed);
-    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
-    return L2H_OK;
+    (void)init_x, (void)init_labels, (void)n_init;
+    return l2h_online_create_lsh_linear(state, map, "adapthash", su, adapt_bind);
 }
 
 static double sigm(double z)

@@ -109,6 +109,12 @@ l2h_status l2h_online_new_model(l2h_model **out, const char *name, l2h_net *net,
  * at its span (W then b). */
 l2h_status l2h_online_linear_model(l2h_model **out, const char *name, const l2h_online_setup *su,
                                    float **w, float **b);
+/* The create of a linear method that starts from LSH: a linear model with W drawn by
+ * l2h_online_lsh_init (seeded by su->seed), b zero, bound to the method's learner by bind. */
+l2h_status l2h_online_create_lsh_linear(void **state, l2h_model **map, const char *name,
+                                        const l2h_online_setup *su,
+                                        l2h_status (*bind)(void **state, l2h_model *map,
+                                                           const l2h_online_setup *su));
 /* The span of a linear mapping model, checking its shape [bits, dim] (+ bias [bits]):
  * L2H_ERR_FORMAT otherwise. */
 l2h_status l2h_online_linear_bind(l2h_model *map, const l2h_online_setup *su, float **w,

@@ -208,3 +208,22 @@ double l2h_online_l1(const float *a, const float *b, size_t n)
         s += fabs((double)a[i] - (double)b[i]);
     return s;
 }
+
+l2h_status l2h_online_create_lsh_linear(void **state, l2h_model **map, const char *name,
+                                        const l2h_online_setup *su,
+                                        l2h_status (*bind)(void **state, l2h_model *map,
+                                                           const l2h_online_setup *su))
+{
+    float *w, *b;
+    L2H_TRY(l2h_online_linear_model(map, name, su, &w, &b));
+    const l2h_status st = bind(state, *map, su);
+    if (st != L2H_OK) {
+        l2h_model_free(*map);
+        *map = NULL;
+        return st;
+    }
+    l2h_rng rng;
+    l2h_rng_seed(&rng, su->seed);
+    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
+    return L2H_OK;
+}

@@ -87,21 +87,8 @@ static l2h_status mih_bind(void **state, l2h_model *map, const l2h_online_setup 
 static l2h_status mih_create(void **state, l2h_model **map, const l2h_online_setup *su,
                              const float *init_x, const int32_t *init_labels, size_t n_init)
 {
-    (void)init_x;
-    (void)init_labels;
-    (void)n_init;
-    float *w, *b;
-    L2H_TRY(l2h_online_linear_model(map, "mihash", su, &w, &b));
-    const l2h_status st = mih_bind(state, *map, su);
-    if (st != L2H_OK) {
-        l2h_model_free(*map);
-        *map = NULL;
-        return st;
-    }
-    l2h_rng rng;
-    l2h_rng_seed(&rng, su->seed);
-    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
-    return L2H_OK;
+    (void)init_x, (void)init_labels, (void)n_init;
+    return l2h_online_create_lsh_linear(state, map, "mihash", su, mih_bind);
 }
 
 /* Learner state beyond the span: the number of items learned from (the step decay). */

@@ -53,18 +53,7 @@ static l2h_status oja_create(void **state, l2h_model **map, const l2h_online_set
                              const float *init_x, const int32_t *init_labels, size_t n_init)
 {
     (void)init_x, (void)init_labels, (void)n_init;
-    float *w, *b;
-    L2H_TRY(l2h_online_linear_model(map, "oja", su, &w, &b));
-    const l2h_status st = oja_bind(state, *map, su);
-    if (st != L2H_OK) {
-        l2h_model_free(*map);
-        *map = NULL;
-        return st;
-    }
-    l2h_rng rng;
-    l2h_rng_seed(&rng, su->seed);
-    l2h_online_lsh_init(w, su->bits, su->dim, &rng);
-    return L2H_OK;
+    return l2h_online_create_lsh_linear(state, map, "oja", su, oja_bind);
 }
 
 static l2h_status oja_learn(void *state, const l2h_online_batch *bt)
