@@ -23,6 +23,42 @@
 extern "C" {
 #endif
 
+/* ---- method registries (train.h: batch methods, online.h: online methods) ----------------
+ * Every method registers itself (one file + one line in its module's method table) with a name,
+ * a summary and an option table. Options are set by name on a handle (zstd's
+ * ZSTD_CCtx_setParameter route: l2h_train_set_option, l2h_online_set_option), so a new method or
+ * option never changes a public struct. */
+typedef enum l2h_option_type {
+    L2H_OPT_DOUBLE = 0, /* finite real                       */
+    L2H_OPT_SIZE = 1,   /* non-negative integer              */
+    L2H_OPT_INT = 2,    /* integer                           */
+    L2H_OPT_FLAG = 3,   /* 0 / 1 (an int; a CLI flag)         */
+    L2H_OPT_TEXT = 4    /* text of fewer than L2H_OPT_TEXT_CAP bytes (a choice or a list;
+                         * the method checks it)            */
+} l2h_option_type;
+#define L2H_OPT_TEXT_CAP 64
+
+typedef struct l2h_option_info {
+    const char *name;     /* e.g. "c" (set as "c" or "okh.c")                    */
+    l2h_option_type type;
+    const char *def;      /* default value as text                              */
+    const char *help;     /* one line                                           */
+    int storage;          /* internal: 0 = a field of the shared parameters, 1 = the method's own */
+    size_t offset;        /* internal: byte offset in that storage               */
+} l2h_option_info;
+
+typedef struct l2h_method_info {
+    const char *name;
+    const char *summary;
+    size_t batch;      /* online: items per learning step by default; batch (train.h): the
+                        * mini-batch size of a method trained by SGD, 0 = fitted in closed form
+                        * (no network / optimiser settings apply) */
+    int needs_labels;  /* 1: class labels are its supervision */
+    size_t n_options;
+    const l2h_option_info *options; /* [n_options], static */
+} l2h_method_info;
+
+
 typedef struct l2h_model l2h_model;
 
 typedef struct l2h_baseline_params {

@@ -104,31 +104,9 @@ typedef struct l2h_online_stats {
  * a summary and an option table. Options are set by name on a handle (zstd's
  * ZSTD_CCtx_setParameter route), so a new method or option never changes a public struct: the
  * method_* fields of l2h_online_params above are the options of the five original methods,
- * kept for source compatibility; l2h_online_set_option reaches those and every newer one. */
-typedef enum l2h_option_type {
-    L2H_OPT_DOUBLE = 0, /* finite real                       */
-    L2H_OPT_SIZE = 1,   /* non-negative integer              */
-    L2H_OPT_INT = 2     /* integer (flags are 0 / 1)         */
-} l2h_option_type;
-
-typedef struct l2h_option_info {
-    const char *name;     /* e.g. "c" (set as "c" or "okh.c")                    */
-    l2h_option_type type;
-    const char *def;      /* default value as text                              */
-    const char *help;     /* one line                                           */
-    int storage;          /* internal: 0 = a field of l2h_online_params, 1 = the method's own */
-    size_t offset;        /* internal: byte offset in that storage               */
-} l2h_option_info;
-
-typedef struct l2h_method_info {
-    const char *name;
-    const char *summary;
-    size_t batch;      /* items per learning step by default */
-    int needs_labels;  /* 1: class labels are its supervision */
-    size_t n_options;
-    const l2h_option_info *options; /* [n_options], static */
-} l2h_method_info;
-
+ * kept for source compatibility; l2h_online_set_option reaches those and every newer one. The
+ * option and method records (l2h_option_info, l2h_method_info) are in model.h, shared with the
+ * batch registry of train.h. */
 /* Number of registered online methods; the i-th (NULL if out of range). */
 L2H_API size_t l2h_online_method_count(void);
 L2H_API const l2h_method_info *l2h_online_method_info(size_t i);

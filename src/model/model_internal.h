@@ -167,4 +167,9 @@ l2h_status l2h_pca_fit(const float *x, size_t dim, const size_t *rows, size_t n,
 l2h_status l2h_itq_rotation(const double *v, size_t n, size_t b, unsigned iters, uint64_t seed,
                             double *r, double *loss);
 
+/* Option values of the method registries (model_options.c): parses `value` as the option's
+ * type into storage at dst (double / size_t / int / char[L2H_OPT_TEXT_CAP]); formats it back. */
+l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst);
+void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap);
+
 #endif

@@ -96,10 +96,7 @@ const l2h_online_ops *l2h_online_find_ops(const char *name);
 #define L2H_OPT_OWN(nm, ty, df, st, field, hp)                                                     \
     {.name = (nm), .type = (ty), .def = (df), .help = (hp), .storage = 1, .offset = offsetof(st, field)}
 #define L2H_OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
-/* Parses `value` as the option's type into storage at dst (double / size_t / int). */
-l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst);
-/* Formats the option stored at src. */
-void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap);
+/* l2h_option_parse / l2h_option_format: model_internal.h */
 
 /* A new mapping model of the method `name` over `net` (TAKEN, freed on failure too) with the
  * setup's preprocessing. */

@@ -66,65 +66,6 @@ const char *const *l2h_online_methods(void)
     return g_names;
 }
 
-l2h_status l2h_option_parse(const l2h_option_info *opt, const char *value, void *dst)
-{
-    L2H_FAIL_IF(value == NULL || *value == '\0', L2H_ERR_ARG, "option %s: empty value",
-                opt->name);
-    char *end = NULL;
-    errno = 0;
-    switch (opt->type) {
-    case L2H_OPT_DOUBLE: {
-        const double v = strtod(value, &end);
-        L2H_FAIL_IF(*end != '\0' || errno != 0 || !isfinite(v), L2H_ERR_ARG,
-                    "option %s: '%s' is not a finite number", opt->name, value);
-        memcpy(dst, &v, sizeof v);
-        return L2H_OK;
-    }
-    case L2H_OPT_SIZE: {
-        L2H_FAIL_IF(value[0] < '0' || value[0] > '9', L2H_ERR_ARG,
-                    "option %s: '%s' is not a non-negative integer", opt->name, value);
-        const unsigned long long v = strtoull(value, &end, 10);
-        L2H_FAIL_IF(*end != '\0' || errno != 0 || v > ((unsigned long long)1 << 40),
-                    L2H_ERR_ARG, "option %s: '%s' is not a non-negative integer", opt->name,
-                    value);
-        const size_t z = (size_t)v;
-        memcpy(dst, &z, sizeof z);
-        return L2H_OK;
-    }
-    case L2H_OPT_INT: {
-        const long v = strtol(value, &end, 10);
-        L2H_FAIL_IF(*end != '\0' || errno != 0 || v < -(1L << 30) || v > (1L << 30),
-                    L2H_ERR_ARG, "option %s: '%s' is not an integer", opt->name, value);
-        const int i = (int)v;
-        memcpy(dst, &i, sizeof i);
-        return L2H_OK;
-    }
-    }
-    L2H_FAIL(L2H_ERR_ARG, "option %s: unknown type", opt->name);
-}
-
-void l2h_option_format(const l2h_option_info *opt, const void *src, char *buf, size_t cap)
-{
-    double d;
-    size_t z;
-    int i;
-    switch (opt->type) {
-    case L2H_OPT_DOUBLE:
-        memcpy(&d, src, sizeof d);
-        snprintf(buf, cap, "%.17g", d);
-        return;
-    case L2H_OPT_SIZE:
-        memcpy(&z, src, sizeof z);
-        snprintf(buf, cap, "%zu", z);
-        return;
-    case L2H_OPT_INT:
-        memcpy(&i, src, sizeof i);
-        snprintf(buf, cap, "%d", i);
-        return;
-    }
-    snprintf(buf, cap, "?");
-}
-
 bool l2h_online_similar(const float *xa, const float *xb, size_t dim, const int32_t *la,
                         const int32_t *lb, float dist_threshold)
 {
