@@ -139,12 +139,11 @@ int main(int argc, char **argv)
     p.net = L2H_NET_MLP;
     p.epochs = epochs;
     p.batch = bsz;
-    p.scale = 1.0;
     cpu_rate r = {now(), 0.0, 0};
     p.callback = cpu_rate_cb;
     p.user = &r;
     l2h_model *m = NULL;
-    if (l2h_train(&m, sub, &p) != L2H_OK) {
+    if (bench_train_opts(&m, sub, &p, (const char *const[]){"scale", "1", NULL}) != L2H_OK) {
         fprintf(stderr, "bench_sgemm: %s\n", l2h_last_error());
         return 1;
     }

@@ -28,12 +28,11 @@ int main(int argc, char **argv)
         l2h_train_params p = l2h_train_default_params(32);
         p.net = kinds[k];
         p.epochs = epochs;
-        p.scale = 1.0; /* fixed, as in the PyTorch script */
         bench_rate a = {0, 0};
         p.callback = bench_rate_cb;
         p.user = &a;
         l2h_model *m;
-        if (l2h_train(&m, sub, &p) != L2H_OK) {
+        if (bench_train_opts(&m, sub, &p, (const char *const[]){"scale", "1", NULL}) != L2H_OK) {
             fprintf(stderr, "bench_train: %s\n", l2h_last_error());
             return 1;
         }

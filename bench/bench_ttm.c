@@ -28,6 +28,7 @@
  * Output lines: "epoch MODEL E train_s T cum_train_s C wall_s W val_map M",
  * "ttm MODEL THRESHOLD cum_train_s C wall_s W epoch E" (or "- - -" if never reached),
  * "rate MODEL examples_per_s R" (all epochs' examples over their summed training time). */
+#include "bench_util.h"
 #include "l2h/l2h.h"
 
 #include "core.h"
@@ -195,9 +196,7 @@ int main(int argc, char **argv)
         p.net = kinds[k];
         p.epochs = epochs;
         p.schedule = L2H_SCHED_CONST;
-        p.scale = 1.0;
-        p.bins = 16;
-        p.val_fraction = VAL_FRACTION;
+            p.val_fraction = VAL_FRACTION;
         p.val_every = 1;
         p.seed = seed;
         static run r;
@@ -208,7 +207,7 @@ int main(int argc, char **argv)
         p.user = &r;
         l2h_model *m;
         double map = -1;
-        if (l2h_train(&m, sub, &p) != L2H_OK ||
+        if (bench_train_opts(&m, sub, &p, (const char *const[]){"scale", "1", "bins", "16", NULL}) != L2H_OK ||
             recompute_map(m, sub, tr, n_tr, val, n_val, &map) != L2H_OK) {
             fprintf(stderr, "bench_ttm: %s\n", l2h_last_error());
             return 1;

@@ -53,4 +53,16 @@ static inline int bench_cifar_rows(const char *who, size_t n, l2h_dataset **sub)
     return bad;
 }
 
+/* l2h_train with method options: kv = {"name", "value", ..., NULL}. */
+static inline l2h_status bench_train_opts(l2h_model **m, const l2h_dataset *ds,
+                                          const l2h_train_params *p, const char *const *kv)
+{
+    l2h_train_ctx *c = NULL;
+    l2h_status st = l2h_train_create(&c, p);
+    for (size_t i = 0; st == L2H_OK && kv[i]; i += 2) st = l2h_train_set_option(c, kv[i], kv[i + 1]);
+    if (st == L2H_OK) st = l2h_train_fit(c, ds, m);
+    l2h_train_free(c);
+    return st;
+}
+
 #endif

@@ -124,45 +124,69 @@ double cli_now(void);
 int cli_evaluate_model(const l2h_model *m, const cli_data *data, const l2h_groundtruth *gt,
                        const l2h_eval_params *ep, l2h_eval_result *res, double *t_encode,
                        double *t_eval);
-/* Trains a baseline ("lsh" or "itq") on data->train. */
-int cli_train_baseline(const char *method, const l2h_dataset *train,
-                       const l2h_baseline_params *bp, l2h_model **out);
-/* Options of the learned methods (network, optimiser, schedule, method settings), shared by
- * train and demo. */
+/* The batch methods' own options, from the library's registry (cli_methods.c):
+ * --<method>-<option> for every option of every method and the bare --<option> (hidden) for the
+ * chosen method. */
+typedef struct cli_method_opts {
+    size_t n_opts;
+    cli_opt *opts;                   /* [n_opts] the generated options                 */
+    char **names, **helps;           /* [n_opts] their long names and help texts        */
+    const char **values;             /* [n_opts] given value (NULL = not given)         */
+    bool *flags;                     /* [n_opts] FLAG options given                     */
+    bool *bare_of;                   /* [n_opts] the bare spelling                      */
+    const l2h_method_info **method;  /* [n_opts]                                         */
+    const l2h_option_info **option;  /* [n_opts]                                         */
+} cli_method_opts;
+int cli_method_opts_init(cli_method_opts *o);
+void cli_method_opts_free(cli_method_opts *o);
+cli_group cli_method_opts_group(const cli_method_opts *o);
+/* CLI_USAGE (message printed) if an option given does not belong to `method`. */
+int cli_method_opts_check(const cli_method_opts *o, const char *cmd, const char *method);
+/* Sets the given options on the handle (CLI_ERR with the library's message). */
+int cli_method_opts_apply(const cli_method_opts *o, const char *method, l2h_train_ctx *c);
+/* "lsh|itq|mihash|..." from the registry (sgd_only: the methods trained by SGD) into buf. */
+const char *cli_method_list(char *buf, size_t cap, bool sgd_only);
+/* Whether `method` is registered (batch methods) and whether it is trained by SGD. */
+bool cli_is_method(const char *method);
+bool cli_is_learned_method(const char *method);
+
+/* Options of the methods trained by SGD (network, optimiser, schedule), shared by train and
+ * demo. */
 typedef struct cli_mihash_opts {
     /* optimizer / schedule NULL and weight_decay < 0: the method's default (jmlh: Adam, constant
      * rate, no decay; others: SGD, step schedule, 5e-4) */
-    const char *model, *hidden, *optimizer, *schedule, *log, *plot, *jmlh_variant;
-    size_t epochs, batch, lr_step, bins, val_every;
-    double lr, momentum, weight_decay, lr_gamma, last_lr_mult, scale, val_fraction, gamma;
-    bool nesterov, deterministic;
-    const struct cli_hashnet_opts *hashnet; /* HashNet settings; NULL = defaults */
-    /* deep-network regularisation and graded MIHash (issue 16) */
+    const char *model, *hidden, *optimizer, *schedule, *log, *plot;
+    size_t epochs, batch, lr_step, val_every;
+    double lr, momentum, weight_decay, lr_gamma, last_lr_mult, val_fraction;
+    bool nesterov;
+    const struct cli_hashnet_opts *hashnet; /* HashNet outputs; NULL = none */
+    /* deep-network regularisation (issue 16) */
     bool batch_norm, out_bn;
     double dropout;
-    size_t shift, mi_grades;
+    size_t shift;
 } cli_mihash_opts;
-#define CLI_MIHASH_N_OPTS 27
+#define CLI_MIHASH_N_OPTS 21
 void cli_mihash_defaults(cli_mihash_opts *o);
 void cli_mihash_options(cli_mihash_opts *o, cli_opt *opts);
-/* HashNet's own options (cli_hashnet.c). */
+/* HashNet's output side files (cli_hashnet.c). */
 typedef struct cli_hashnet_opts {
-    double alpha;
-    const char *weighting, *beta_schedule, *beta_stages, *hist, *hist_plot;
-    bool no_continuation, self_pairs;
+    const char *hist, *hist_plot;
 } cli_hashnet_opts;
-#define CLI_HASHNET_N_OPTS 8
+#define CLI_HASHNET_N_OPTS 2
 void cli_hashnet_defaults(cli_hashnet_opts *o);
 void cli_hashnet_options(cli_hashnet_opts *o, cli_opt *opts);
-/* Sets p->hashnet from the options; CLI_OK or CLI_USAGE. */
-int cli_hashnet_apply(const cli_hashnet_opts *o, l2h_train_params *p);
 /* With --hist: the histogram of |tanh(β_final·z)| of the training rows as CSV (and PNG). */
 int cli_hashnet_hist(const cli_hashnet_opts *o, const l2h_model *m, const l2h_dataset *train);
-/* Whether `method` is one of the learned methods l2h_train knows (mihash, ...). */
-bool cli_is_learned_method(const char *method);
-/* Trains a learned method with a progress bar (and the --log / --plot outputs). */
-int cli_train_learned(const char *method, const cli_mihash_opts *o, const l2h_dataset *train,
-                      size_t bits, uint64_t seed, int center, int l2_normalize, l2h_model **out);
+/* Trains any registered batch method on `train` (a progress bar and the --log / --plot outputs
+ * for the methods trained by SGD); o: the SGD settings (NULL = defaults), mo: the method's own
+ * options (NULL = defaults); center / l2_normalize < 0: the method's default. */
+/* Before loading data: `method` is registered, the options given are its own, and every
+ * setting that does not depend on the data is valid (CLI_USAGE with the reason otherwise). */
+int cli_check_method(const char *cmd, const char *method, const cli_mihash_opts *o,
+                     const cli_method_opts *mo, size_t bits);
+int cli_train_method(const char *method, const cli_mihash_opts *o, const cli_method_opts *mo,
+                     const l2h_dataset *train, size_t bits, uint64_t seed, int center,
+                     int l2_normalize, l2h_model **out);
 /* Parses "16,32,64" into bits[] (at most max). */
 int cli_parse_bits_list(const char *cmd, const char *s, size_t *bits, size_t max, size_t *n);
 

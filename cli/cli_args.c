@@ -39,6 +39,7 @@ static void print_help(const cli_opt *opts, size_t n, const char *usage, const c
 {
     printf("usage: %s\n\n%s\n\noptions:\n", usage, desc);
     for (size_t i = 0; i < n; i++) {
+        if (opts[i].help == NULL) continue; /* an alias, documented by its main spelling */
         char left[64];
         if (opts[i].short_name)
             snprintf(left, sizeof left, "-%c, --%s%s%s", opts[i].short_name, opts[i].name,

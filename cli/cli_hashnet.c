@@ -1,7 +1,6 @@
-/* cli_hashnet.c -- the HashNet options of `l2h train` / `l2h demo` (--alpha, --weighting,
- * --beta-schedule, --beta-stages, --no-continuation, --self-pairs) and the histogram of
- * |tanh(β·z)| of the training rows at the end of training (--hist CSV, --hist-plot PNG): the
- * data of the seed's Figure 7. docs/hashnet.md. */
+/* cli_hashnet.c -- HashNet's side output of `l2h train`: the histogram of |tanh(β·z)| of the
+ * training rows at the end of training (--hist CSV, --hist-plot PNG), the data of the seed's
+ * Figure 7 (docs/hashnet.md). HashNet's settings are registry options (cli_methods.c). */
 #include "cli.h"
 
 #include <math.h>
@@ -10,87 +9,16 @@
 
 #define HIST_BINS 20
 
-void cli_hashnet_defaults(cli_hashnet_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->weighting = "batch";
-}
+void cli_hashnet_defaults(cli_hashnet_opts *o) { memset(o, 0, sizeof *o); }
 
 void cli_hashnet_options(cli_hashnet_opts *o, cli_opt *opts)
 {
     const cli_opt own[CLI_HASHNET_N_OPTS] = {
-        {"alpha", 0, CLI_DOUBLE, &o->alpha, "A", "hashnet: sigmoid parameter α (0 = 10/bits)"},
-        {"weighting", 0, CLI_STR, &o->weighting, "batch|none|C",
-         "hashnet: pair weights |S|/|S1|, |S|/|S0| per batch; none (HashNet-W); or similar "
-         "pairs weigh C (batch)"},
-        {"beta-schedule", 0, CLI_STR, &o->beta_schedule, "G,P,S",
-         "hashnet: β = (1 + G·t)^P, t stepped every S iterations (0.005,0.5,200)"},
-        {"beta-stages", 0, CLI_STR, &o->beta_stages, "B1,B2,..",
-         "hashnet: explicit β stages, equal shares of the epochs"},
-        {"no-continuation", 0, CLI_FLAG, &o->no_continuation, NULL,
-         "hashnet: β = 1 throughout (HashNet-C)"},
-        {"self-pairs", 0, CLI_FLAG, &o->self_pairs, NULL, "hashnet: include the pairs (i, i)"},
         {"hist", 0, CLI_STR, &o->hist, "CSV",
          "hashnet: histogram of |tanh(β·z)| of the training rows after training"},
         {"hist-plot", 0, CLI_STR, &o->hist_plot, "PNG", "hashnet: plot of the --hist data"},
     };
     memcpy(opts, own, sizeof own);
-}
-
-/* Up to max numbers separated by commas. */
-static int parse_list(const char *what, const char *s, double *v, size_t max, size_t *n)
-{
-    *n = 0;
-    for (const char *p = s; *p;) {
-        char *end;
-        const double x = strtod(p, &end);
-        if (end == p || *n >= max || (*end && *end != ','))
-            return cli_usage_error("train", "%s: bad list '%s' (at most %zu numbers)", what, s,
-                                   max);
-        v[(*n)++] = x;
-        p = *end ? end + 1 : end;
-    }
-    return *n ? CLI_OK : cli_usage_error("train", "%s: empty list", what);
-}
-
-int cli_hashnet_apply(const cli_hashnet_opts *o, l2h_train_params *p)
-{
-    l2h_hashnet_options *h = &p->hashnet;
-    h->alpha = o->alpha;
-    if (!strcmp(o->weighting, "batch"))
-        h->weighting = L2H_HASHNET_WEIGHT_BATCH;
-    else if (!strcmp(o->weighting, "none"))
-        h->weighting = L2H_HASHNET_WEIGHT_NONE;
-    else {
-        char *end;
-        h->weighting = L2H_HASHNET_WEIGHT_CONST;
-        h->weight = strtod(o->weighting, &end);
-        if (end == o->weighting || *end || !(h->weight > 0) || !isfinite(h->weight))
-            return cli_usage_error("train", "--weighting must be batch, none or a weight > 0");
-    }
-    h->continuation = !o->no_continuation;
-    h->self_pairs = o->self_pairs;
-    if (o->beta_schedule && o->beta_stages)
-        return cli_usage_error("train", "give --beta-schedule or --beta-stages, not both");
-    if (o->beta_schedule) {
-        double v[3];
-        size_t n;
-        const int r = parse_list("--beta-schedule", o->beta_schedule, v, 3, &n);
-        if (r != CLI_OK) return r;
-        if (n != 3 || !(v[2] >= 1) || v[2] != floor(v[2]))
-            return cli_usage_error("train", "--beta-schedule needs gamma,power,step (step >= 1)");
-        h->beta_gamma = v[0];
-        h->beta_power = v[1];
-        h->beta_step = (size_t)v[2];
-        h->n_beta_stages = 0;
-    }
-    if (o->beta_stages) {
-        const int r =
-            parse_list("--beta-stages", o->beta_stages, h->beta_stages,
-                       sizeof h->beta_stages / sizeof h->beta_stages[0], &h->n_beta_stages);
-        if (r != CLI_OK) return r;
-    }
-    return CLI_OK;
 }
 
 int cli_hashnet_hist(const cli_hashnet_opts *o, const l2h_model *m, const l2h_dataset *train)

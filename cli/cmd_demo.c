@@ -40,8 +40,8 @@ int cmd_demo(int argc, char **argv)
     const char *bits_s = "16,32,64", *methods_s = "lsh,itq,mihash,hashnet,jmlh";
     size_t mh_epochs = 10, jm_epochs = 20;
     bool json = false;
-    cli_opt opts[CLI_DATA_N_OPTS + 6];
-    cli_data_options(&d, opts);
+    cli_opt data_opts[CLI_DATA_N_OPTS];
+    cli_data_options(&d, data_opts);
     const cli_opt own[] = {
         {"bits", 'b', CLI_STR, &bits_s, "LIST", "code lengths (16,32,64)"},
         {"methods", 0, CLI_STR, &methods_s, "LIST",
@@ -52,8 +52,8 @@ int cmd_demo(int argc, char **argv)
          "JMLH epochs (20; linear layer on the pixels, Adam 1e-3, gamma 0.1)"},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object per row"},
     };
-    memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
+    const cli_group groups[] = {{data_opts, CLI_DATA_N_OPTS}, {own, CLI_COUNT(own)}};
+    int r = cli_parse_groups(argc, argv, groups, CLI_COUNT(groups),
                       "l2h demo [--bits 16,32,64] [--methods lsh,itq,mihash,hashnet,jmlh] "
                       "[data options]",
                       "Runs every method on Fashion-MNIST split 1 (100 queries and 500 training "
@@ -70,6 +70,11 @@ int cmd_demo(int argc, char **argv)
     const char *methods[DEMO_MAX_METHODS];
     const size_t n_methods = split_methods(methods_buf, methods, DEMO_MAX_METHODS);
     if (n_methods == 0) return cli_usage_error("demo", "empty method list");
+    for (size_t mi = 0; mi < n_methods; mi++) /* every method checked before the data load */
+        for (size_t bi = 0; bi < n_bits; bi++) {
+            r = cli_check_method("demo", methods[mi], NULL, NULL, bits[bi]);
+            if (r != CLI_OK) return r;
+        }
 
     const double t0 = cli_now();
     cli_progress("demo: loading %s", d.data);
@@ -97,18 +102,15 @@ int cmd_demo(int argc, char **argv)
             step++;
             cli_progress("demo [%zu/%zu] %s %zu bits: training", step, total, methods[mi],
                          bits[bi]);
-            l2h_baseline_params bp = l2h_baseline_default_params(bits[bi]);
-            bp.seed = d.seed;
             l2h_model *m = NULL;
             const double t1 = cli_now();
-            if (cli_is_learned_method(methods[mi])) {
-                cli_mihash_opts mo;
-                cli_mihash_defaults(&mo);
-                mo.epochs = strcmp(methods[mi], "jmlh") ? mh_epochs : jm_epochs;
-                r = cli_train_learned(methods[mi], &mo, data.train, bits[bi], d.seed, 1, 1, &m);
-            } else {
-                r = cli_train_baseline(methods[mi], data.train, &bp, &m);
-            }
+            cli_mihash_opts mo;
+            cli_mihash_defaults(&mo);
+            mo.epochs = strcmp(methods[mi], "jmlh") ? mh_epochs : jm_epochs;
+            /* each method with its defaults (lsh, itq: centred, no L2 normalisation; the
+             * learned ones: centred and L2-normalised) */
+            r = cli_train_method(methods[mi], &mo, NULL, data.train, bits[bi], d.seed, -1, -1,
+                                 &m);
             const double t_train = cli_now() - t1;
             if (r != CLI_OK) break;
             cli_progress("demo [%zu/%zu] %s %zu bits: evaluating", step, total, methods[mi],

@@ -36,7 +36,7 @@ typedef enum l2h_option_type {
     L2H_OPT_TEXT = 4    /* text of fewer than L2H_OPT_TEXT_CAP bytes (a choice or a list;
                          * the method checks it)            */
 } l2h_option_type;
-#define L2H_OPT_TEXT_CAP 64
+#define L2H_OPT_TEXT_CAP 128
 
 typedef struct l2h_option_info {
     const char *name;     /* e.g. "c" (set as "c" or "okh.c")                    */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT (see LICENSE) */
-/* l2h/train.h -- learned hash functions: MIHash (Cakir et al.) on a linear layer, an MLP or a
+/* l2h/train.h -- batch hash functions from a registry of methods: the closed-form baselines
+ * (LSH, ITQ) and the learned methods (MIHash, HashNet, JMLH) on a linear layer, an MLP or a
  * small CNN, trained by mini-batch SGD / Adam on the labelled training rows.
  *
  * The result is an ordinary l2h_model (model.h): preprocessing (centring by the training mean,
@@ -47,47 +48,9 @@ typedef struct l2h_train_progress {
 /* Return nonzero to stop training (l2h_train then fails with L2H_ERR_STATE, "cancelled"). */
 typedef int (*l2h_train_callback)(const l2h_train_progress *p, void *user);
 
-/* HashNet (Cao et al., ICCV 2017): weighted pairwise likelihood, continuation tanh(βz) -> sign.
- * Filled in by l2h_train_default_params; see docs/hashnet.md. */
-typedef enum l2h_hashnet_weighting {
-    L2H_HASHNET_WEIGHT_BATCH = 0, /* c_ij = |S|/|S1| (similar), |S|/|S0| (dissimilar) per batch */
-    L2H_HASHNET_WEIGHT_NONE = 1,  /* c_ij = 1 (HashNet-W)                                       */
-    L2H_HASHNET_WEIGHT_CONST = 2  /* similar pairs weigh `weight`, dissimilar pairs 1           */
-} l2h_hashnet_weighting;
-
-typedef struct l2h_hashnet_options {
-    double alpha;                  /* sigmoid parameter α of θ = α⟨u_i, u_j⟩; 0 = 10 / bits  */
-    l2h_hashnet_weighting weighting; /* default BATCH                                         */
-    double weight;                 /* CONST: weight of a similar pair (thuml's class_num)   */
-    int self_pairs;                /* 1: also the pairs (i, i), similar (swuxyj); default 0 */
-    int continuation;              /* 1: β grows (HashNet); 0: β = 1 throughout (HashNet-C) */
-    double beta_gamma, beta_power; /* β = (1 + gamma·t)^power, t = iterations done rounded  */
-    size_t beta_step;              /*   down to a multiple of beta_step (0.005, 0.5, 200)   */
-    double beta_stages[16];        /* explicit stages, each for an equal share of epochs;  */
-    size_t n_beta_stages;          /*   used instead of the formula when n_beta_stages > 0 */
-} l2h_hashnet_options;
-
-/* JMLH (Shen et al., ICCV workshops 2019): a classifier on a stochastic binary bottleneck with
- * a KL prior on the bits. Filled in by l2h_train_default_params (gamma 0.1, KL, stochastic,
- * binary); see docs/jmlh.md. The method's reference optimiser is Adam with a constant rate and
- * no weight decay, which l2h_train_method_params("jmlh", bits) selects (lr 1e-3); with
- * l2h_train_default_params set them yourself. The classifier is kept in the model file as "jmlh.classifier.weight" [C, bits]
- * and "jmlh.classifier.bias" [C]; encoding does not use it. Needs labels or multi-labels. */
-typedef enum l2h_jmlh_regularizer {
-    L2H_JMLH_REG_KL = 0,  /* gamma · KL(q(b|x) || Bernoulli(0.5)) per bit (JMLH)            */
-    L2H_JMLH_REG_QR = 1,  /* gamma · (1[z > 0] − σ(z))² per bit (JMLH-QR)                     */
-    L2H_JMLH_REG_NONE = 2 /* no regulariser (JMLH-NR)                                       */
-} l2h_jmlh_regularizer;
-
-typedef struct l2h_jmlh_options {
-    double gamma;                   /* regulariser weight, finite, >= 0 (0.1)               */
-    l2h_jmlh_regularizer regularizer;
-    int deterministic;              /* ε = 0.5 while training instead of ε ~ U(0, 1)        */
-    int continuous;                 /* sigmoid bottleneck, no binarisation (JMLH-Cont)      */
-} l2h_jmlh_options;
-
 typedef struct l2h_train_params {
-    const char *method;     /* "mihash", "hashnet" or "jmlh"                                */
+    const char *method;     /* a registered batch method (l2h_train_methods): "lsh", "itq",
+                             * "mihash", "hashnet", "jmlh", ...                              */
     l2h_net_kind net;       /* default LINEAR                                               */
     size_t bits;            /* 1..L2H_MAX_BITS                                              */
     size_t hidden[4];       /* MLP hidden sizes (default one layer of 1024)                 */
@@ -103,11 +66,7 @@ typedef struct l2h_train_params {
     size_t lr_step;         /* STEP: epochs per decay (default 10)                          */
     double lr_gamma;        /* STEP: factor (0.5); INV: gamma                               */
     double lr_power;        /* INV: power (0.75)                                            */
-    double last_lr_mult;    /* lr multiplier of the last layer (1; the CLI uses 10 for hashnet) */
-    size_t bins;            /* MIHash K (0 = min(16, bits))                                 */
-    double scale;           /* sigmoid scale a; 0 = auto: 2 / rms of the initial outputs    */
-    l2h_hashnet_options hashnet; /* method "hashnet"                                         */
-    l2h_jmlh_options jmlh;       /* method "jmlh"                                            */
+    double last_lr_mult;    /* lr multiplier of the last layer (1; hashnet's default 10)    */
     uint64_t seed;          /* initialisation, shuffling, validation split                  */
     int center;             /* subtract the training mean (1)                               */
     int l2_normalize;       /* scale rows to unit length after centring (1)                 */
@@ -122,24 +81,63 @@ typedef struct l2h_train_params {
     double dropout;         /* MLP/CNN: dropout rate in [0, 0.99] after every hidden fc layer */
     size_t shift;           /* 28x28 images (dim 784): random translations by up to this many
                              * pixels (zero fill) of every training batch, before preprocessing */
-    size_t mi_grades;       /* MIHash: 0 = neighbour / non-neighbour; G >= 2 = MI between the
-                             * distance and min(shared labels, G - 1) (graded relevance)     */
 } l2h_train_params;
+/* The fields above are the settings every method shares (the network, optimiser and schedule
+ * apply to the methods trained by SGD, l2h_method_info.batch > 0; closed-form methods such as
+ * lsh and itq use bits, seed, center and l2_normalize). A method's own settings are options on
+ * a training handle (below), so adding a method or an option never changes this struct. */
 
 /* Defaults shared by every method (SGD as MIHash's reference; method "mihash"). */
 L2H_API l2h_train_params l2h_train_default_params(size_t bits);
-/* The defaults of one learned method, as its reference trains it: "mihash" = the above;
- * "hashnet": the last layer at 10x the learning rate; "jmlh": Adam, lr 1e-3, constant rate,
- * no weight decay. An unknown method gets the shared defaults with that name (l2h_train then
- * refuses it). */
+/* The defaults of one method, as its reference trains it: "mihash" = the above; "hashnet": the
+ * last layer at 10x the learning rate; "jmlh": Adam, lr 1e-3, constant rate, no weight decay;
+ * "lsh", "itq": no L2 normalisation. An unknown method gets the shared defaults with that name
+ * (l2h_train then refuses it). */
 L2H_API l2h_train_params l2h_train_method_params(const char *method, size_t bits);
 
-/* Trains a model on the labelled rows of `train` (single labels or multi-labels; neighbours
- * share a label). With val_fraction > 0 a seeded random part of the rows is held out and never
- * trained on: validation mAP = those rows as queries against the other rows as database.
- * Errors: L2H_ERR_ARG (parameters, unlabelled data, CNN with dim != 784), L2H_ERR_NUMERIC
- * (NaN/Inf in data, loss or parameters; the message says where), L2H_ERR_NOMEM,
- * L2H_ERR_STATE (cancelled by the callback). *out is NULL on failure. */
+/* ---- the batch method registry -------------------------------------------------------------
+ * Every batch method (lsh, itq, mihash, hashnet, jmlh, ...) registers itself with a name, a
+ * summary and its option table (l2h_method_info, model.h; info->batch is its default mini-batch
+ * size, 0 for a method fitted in closed form). */
+L2H_API size_t l2h_train_method_count(void);
+L2H_API const l2h_method_info *l2h_train_method_info(size_t i); /* NULL if out of range */
+L2H_API const l2h_method_info *l2h_train_method_find(const char *name); /* NULL if unknown */
+/* Names of the registered batch methods, NULL-terminated (static). */
+L2H_API const char *const *l2h_train_methods(void);
+
+/* A training handle: the shared settings plus the method's own options, set by name (zstd's
+ * ZSTD_CCtx_setParameter route), e.g.
+ *     l2h_train_params p = l2h_train_method_params("mihash", 32);
+ *     l2h_train_ctx *c;  l2h_train_create(&c, &p);
+ *     l2h_train_set_option(c, "bins", "8");       (or "mihash.bins")
+ *     l2h_train_fit(c, train, &model);  l2h_train_free(c);
+ * Options start at the defaults of the method's table. */
+typedef struct l2h_train_ctx l2h_train_ctx;
+/* L2H_ERR_ARG for an unknown p->method (the message lists the methods). p is copied. */
+L2H_API L2H_NODISCARD l2h_status l2h_train_create(l2h_train_ctx **out, const l2h_train_params *p);
+L2H_API void l2h_train_free(l2h_train_ctx *c); /* NULL is a no-op */
+/* Sets one option of the handle's method from text. L2H_ERR_ARG for an unknown option (the
+ * message lists the method's options) or a value that does not parse as its type; the method's
+ * range checks run in l2h_train_check / l2h_train_fit. */
+L2H_API L2H_NODISCARD l2h_status l2h_train_set_option(l2h_train_ctx *c, const char *name,
+                                                      const char *value);
+/* The option's current value as text into buf[cap]. */
+L2H_API L2H_NODISCARD l2h_status l2h_train_get_option(const l2h_train_ctx *c, const char *name,
+                                                      char *buf, size_t cap);
+/* Checks every setting that does not depend on the data (a caller validates before loading
+ * it); L2H_ERR_ARG with a message naming the setting. */
+L2H_API L2H_NODISCARD l2h_status l2h_train_check(const l2h_train_ctx *c);
+/* Trains (or fits) the handle's method on `train`; see l2h_train. The handle may be reused. */
+L2H_API L2H_NODISCARD l2h_status l2h_train_fit(l2h_train_ctx *c, const l2h_dataset *train,
+                                               l2h_model **out);
+
+/* Trains a model with the method's options at their defaults (l2h_train_create + fit). The
+ * methods trained by SGD need the labelled rows of `train` (single labels or multi-labels;
+ * neighbours share a label). With val_fraction > 0 a seeded random part of the rows is held out
+ * and never trained on: validation mAP = those rows as queries against the other rows as
+ * database. Errors: L2H_ERR_ARG (parameters, unlabelled data, CNN with dim != 784),
+ * L2H_ERR_NUMERIC (NaN/Inf in data, loss or parameters; the message says where),
+ * L2H_ERR_NOMEM, L2H_ERR_STATE (cancelled by the callback). *out is NULL on failure. */
 L2H_API L2H_NODISCARD l2h_status l2h_train(l2h_model **out, const l2h_dataset *train,
                                            const l2h_train_params *p);
 

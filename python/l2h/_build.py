@@ -99,34 +99,37 @@ typedef struct l2h_train_progress {
     ...;
 } l2h_train_progress;
 typedef int (*l2h_train_callback)(const l2h_train_progress *p, void *user);
-typedef enum l2h_hashnet_weighting {
-    L2H_HASHNET_WEIGHT_BATCH = 0, L2H_HASHNET_WEIGHT_NONE = 1, L2H_HASHNET_WEIGHT_CONST = 2
-} l2h_hashnet_weighting;
-typedef struct l2h_hashnet_options {
-    double alpha; l2h_hashnet_weighting weighting; double weight; int self_pairs;
-    int continuation; double beta_gamma, beta_power; size_t beta_step; double beta_stages[16];
-    size_t n_beta_stages;
-    ...;
-} l2h_hashnet_options;
-typedef enum l2h_jmlh_regularizer {
-    L2H_JMLH_REG_KL = 0, L2H_JMLH_REG_QR = 1, L2H_JMLH_REG_NONE = 2
-} l2h_jmlh_regularizer;
-typedef struct l2h_jmlh_options {
-    double gamma; l2h_jmlh_regularizer regularizer; int deterministic; int continuous;
-    ...;
-} l2h_jmlh_options;
 typedef struct l2h_train_params {
     const char *method; l2h_net_kind net; size_t bits; size_t hidden[4]; size_t n_hidden;
     size_t epochs; size_t batch; l2h_optimizer optimizer; double lr; double momentum;
     int nesterov; double weight_decay; l2h_schedule schedule; size_t lr_step; double lr_gamma;
-    double lr_power; double last_lr_mult; size_t bins; double scale;
-    l2h_hashnet_options hashnet; l2h_jmlh_options jmlh; uint64_t seed; int center;
+    double lr_power; double last_lr_mult; uint64_t seed; int center;
     int l2_normalize; double val_fraction; size_t val_every; l2h_train_callback callback;
     void *user;
     ...;
 } l2h_train_params;
 l2h_train_params l2h_train_method_params(const char *method, size_t bits);
 l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p);
+typedef enum l2h_option_type {
+    L2H_OPT_DOUBLE = 0, L2H_OPT_SIZE = 1, L2H_OPT_INT = 2, L2H_OPT_FLAG = 3, L2H_OPT_TEXT = 4
+} l2h_option_type;
+typedef struct l2h_option_info {
+    const char *name; l2h_option_type type; const char *def; const char *help;
+    ...;
+} l2h_option_info;
+typedef struct l2h_method_info {
+    const char *name; const char *summary; size_t batch; int needs_labels; size_t n_options;
+    const l2h_option_info *options;
+    ...;
+} l2h_method_info;
+size_t l2h_train_method_count(void);
+const l2h_method_info *l2h_train_method_info(size_t i);
+typedef struct l2h_train_ctx l2h_train_ctx;
+l2h_status l2h_train_create(l2h_train_ctx **out, const l2h_train_params *p);
+void l2h_train_free(l2h_train_ctx *c);
+l2h_status l2h_train_set_option(l2h_train_ctx *c, const char *name, const char *value);
+l2h_status l2h_train_get_option(const l2h_train_ctx *c, const char *name, char *buf, size_t cap);
+l2h_status l2h_train_fit(l2h_train_ctx *c, const l2h_dataset *train, l2h_model **out);
 
 /* index */
 typedef int64_t l2h_id;

@@ -5,7 +5,7 @@ Every batch method the library registers is listed in BATCH_METHODS with the opt
 moving to a library-side method registry with named parameters means changing this file only.
 
 Option names are the CLI's long options with '-' -> '_' (``l2h train --help``); defaults are the
-library's per-method defaults (l2h_train_method_params / l2h_baseline_default_params), except
+library's per-method defaults (l2h_train_method_params and the registry's option tables), except
 ``seed`` which defaults to 1 like the CLI's, so ``l2h.train`` and ``l2h train`` give the same
 model for the same rows and options."""
 import numbers
@@ -14,32 +14,41 @@ from ._arrays import dataset
 from ._errors import check
 from ._l2h_cffi import ffi, lib
 
-BASELINE_OPTIONS = ("seed", "center", "l2_normalize", "itq_iters", "max_train")
-LEARNED_OPTIONS = (
-    "seed", "center", "l2_normalize", "hidden", "epochs", "batch", "optimizer", "lr",
-    "momentum", "nesterov", "weight_decay", "schedule", "lr_step", "lr_gamma", "lr_power",
-    "last_lr_mult", "val_fraction", "val_every",
+SHARED_OPTIONS = ("seed", "center", "l2_normalize")
+SGD_OPTIONS = SHARED_OPTIONS + (
+    "hidden", "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "weight_decay",
+    "schedule", "lr_step", "lr_gamma", "lr_power", "last_lr_mult", "val_fraction", "val_every",
 )
-HASHNET_OPTIONS = ("alpha", "weighting", "weight", "self_pairs", "continuation", "beta_gamma",
-                   "beta_power", "beta_step", "beta_stages")
-JMLH_OPTIONS = ("gamma", "regularizer", "deterministic", "continuous", "jmlh_variant")
-MIHASH_OPTIONS = ("bins", "scale")
-
-# method -> (kind, options it accepts, labels required)
-BATCH_METHODS = {
-    "lsh": ("baseline", BASELINE_OPTIONS, False),
-    "itq": ("baseline", BASELINE_OPTIONS, False),
-    "mihash": ("learned", LEARNED_OPTIONS + MIHASH_OPTIONS, True),
-    "hashnet": ("learned", LEARNED_OPTIONS + HASHNET_OPTIONS, True),
-    "jmlh": ("learned", LEARNED_OPTIONS + JMLH_OPTIONS, True),
+# keyword spellings of earlier releases, per method (translated in _legacy below)
+_LEGACY = {
+    "hashnet": ("weight", "continuation", "beta_gamma", "beta_power", "beta_step"),
+    "jmlh": ("regularizer", "continuous"),
 }
+
+
+def _registry():
+    """method -> (kind, options it accepts, labels required, {keyword: option name}) from the
+    library's batch method registry (l2h_train_method_info)."""
+    out = {}
+    for i in range(lib.l2h_train_method_count()):
+        mi = lib.l2h_train_method_info(i)
+        name = ffi.string(mi.name).decode()
+        own = {}
+        for j in range(mi.n_options):
+            opt = ffi.string(mi.options[j].name).decode()
+            own[opt.replace("-", "_")] = opt
+            own[f"{name}_{opt}".replace("-", "_")] = opt  # e.g. itq_iters, jmlh_variant
+        kind = "learned" if mi.batch > 0 else "baseline"
+        shared = SGD_OPTIONS if kind == "learned" else SHARED_OPTIONS
+        out[name] = (kind, shared + tuple(own) + _LEGACY.get(name, ()), bool(mi.needs_labels),
+                     own)
+    return out
+
+
+BATCH_METHODS = _registry()
 NETS = {"linear": lib.L2H_NET_LINEAR, "mlp": lib.L2H_NET_MLP, "cnn": lib.L2H_NET_CNN}
 _OPTIMIZERS = {"sgd": lib.L2H_OPT_SGD, "adam": lib.L2H_OPT_ADAM}
 _SCHEDULES = {"const": lib.L2H_SCHED_CONST, "step": lib.L2H_SCHED_STEP, "inv": lib.L2H_SCHED_INV}
-_WEIGHTING = {"batch": lib.L2H_HASHNET_WEIGHT_BATCH, "none": lib.L2H_HASHNET_WEIGHT_NONE,
-              "const": lib.L2H_HASHNET_WEIGHT_CONST}
-_REGULARIZERS = {"kl": lib.L2H_JMLH_REG_KL, "qr": lib.L2H_JMLH_REG_QR,
-                 "none": lib.L2H_JMLH_REG_NONE}
 
 
 def _choice(name, value, table):
@@ -71,29 +80,56 @@ def _check_options(method, options):
                         f"it takes: {', '.join(allowed)}")
 
 
-def _baseline_params(bits, o):
-    p = lib.l2h_baseline_default_params(bits)
-    p.seed = _int("seed", o.get("seed", 1))
-    if "center" in o:
-        p.center = bool(o["center"])
-    if "l2_normalize" in o:
-        p.l2_normalize = bool(o["l2_normalize"])
-    if "itq_iters" in o:
-        p.itq_iters = _int("itq_iters", o["itq_iters"])
-    if "max_train" in o:
-        p.max_train = _int("max_train", o["max_train"])
-    return p
+def _text(key, v):
+    """A keyword value as the option text the library parses."""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        return repr(float(v))
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return ",".join(_text(key, x) for x in v)
+    raise ValueError(f"{key}: unsupported value {v!r}")
 
 
-def _learned_params(method, bits, net, o, keep):
+def _legacy(method, o):
+    """{option name: text} of the keyword spellings of earlier releases."""
+    out = {}
+    if method == "hashnet":
+        if o.get("weighting") == "const" or ("weight" in o and "weighting" not in o):
+            out["weighting"] = _text("weight", _float("weight", o.get("weight", 1.0)))
+        if "continuation" in o:
+            out["no-continuation"] = "0" if o["continuation"] else "1"
+        if any(k in o for k in ("beta_gamma", "beta_power", "beta_step")):
+            out["beta-schedule"] = ",".join((
+                _text("beta_gamma", _float("beta_gamma", o.get("beta_gamma", 0.005))),
+                _text("beta_power", _float("beta_power", o.get("beta_power", 0.5))),
+                str(_int("beta_step", o.get("beta_step", 200), 1))))
+    if method == "jmlh":
+        if o.get("continuous"):
+            out["variant"] = "cont"
+        elif "regularizer" in o:
+            out["variant"] = _choice("regularizer", o["regularizer"],
+                                     {"kl": "full", "qr": "qr", "none": "nr"})
+    return out
+
+
+def _shared_params(method, bits, net, o, keep):
     cmethod = ffi.new("char[]", method.encode())
     keep.append(cmethod)
     p = lib.l2h_train_method_params(cmethod, bits)
-    p.net = _choice("model", net, NETS)
     p.seed = _int("seed", o.get("seed", 1))
-    for key in ("center", "l2_normalize", "nesterov"):
+    for key in ("center", "l2_normalize"):
         if key in o:
             setattr(p, key, bool(o[key]))
+    if BATCH_METHODS[method][0] != "learned":
+        return p
+    p.net = _choice("model", net, NETS)
+    if "nesterov" in o:
+        p.nesterov = bool(o["nesterov"])
     if "hidden" in o:
         h = o["hidden"]
         h = [h] if isinstance(h, numbers.Integral) else list(h)
@@ -102,7 +138,7 @@ def _learned_params(method, bits, net, o, keep):
         for i, v in enumerate(h):
             p.hidden[i] = _int("hidden", v, 1)
         p.n_hidden = len(h)
-    for key in ("epochs", "lr_step", "val_every", "bins"):
+    for key in ("epochs", "lr_step", "val_every"):
         if key in o:
             setattr(p, key, _int(key, o[key]))
     if "batch" in o:
@@ -114,50 +150,21 @@ def _learned_params(method, bits, net, o, keep):
     if "schedule" in o:
         p.schedule = _choice("schedule", o["schedule"], _SCHEDULES)
     for key in ("lr", "momentum", "weight_decay", "lr_gamma", "lr_power", "last_lr_mult",
-                "val_fraction", "scale"):
+                "val_fraction"):
         if key in o:
             setattr(p, key, _float(key, o[key]))
-    h = p.hashnet
-    if "alpha" in o:
-        h.alpha = _float("alpha", o["alpha"])
-    if "weighting" in o:
-        h.weighting = _choice("weighting", o["weighting"], _WEIGHTING)
-    if "weight" in o:
-        h.weight = _float("weight", o["weight"])
-        if "weighting" not in o:
-            h.weighting = lib.L2H_HASHNET_WEIGHT_CONST
-    for key in ("self_pairs", "continuation"):
-        if key in o:
-            setattr(h, key, bool(o[key]))
-    for key in ("beta_gamma", "beta_power"):
-        if key in o:
-            setattr(h, key, _float(key, o[key]))
-    if "beta_step" in o:
-        h.beta_step = _int("beta_step", o["beta_step"], 1)
-    if "beta_stages" in o:
-        st = [_float("beta_stages", v) for v in o["beta_stages"]]
-        if not 1 <= len(st) <= 16:
-            raise ValueError("beta_stages must give 1 to 16 values")
-        for i, v in enumerate(st):
-            h.beta_stages[i] = v
-        h.n_beta_stages = len(st)
-    j = p.jmlh
-    if "jmlh_variant" in o:
-        v = o["jmlh_variant"]
-        if v == "cont":
-            j.continuous = 1
-        else:
-            j.regularizer = _choice("jmlh_variant", v, {"full": lib.L2H_JMLH_REG_KL,
-                                                        "qr": lib.L2H_JMLH_REG_QR,
-                                                        "nr": lib.L2H_JMLH_REG_NONE})
-    if "gamma" in o:
-        j.gamma = _float("gamma", o["gamma"])
-    if "regularizer" in o:
-        j.regularizer = _choice("regularizer", o["regularizer"], _REGULARIZERS)
-    for key in ("deterministic", "continuous"):
-        if key in o:
-            setattr(j, key, bool(o[key]))
     return p
+
+
+def _method_options(method, o):
+    """{option name: text} of the method's own options given as keywords."""
+    own = BATCH_METHODS[method][3]
+    out = {}
+    for key, v in o.items():
+        if key in own and not (method == "hashnet" and key == "weighting" and v == "const"):
+            out[own[key]] = _text(key, v)
+    out.update(_legacy(method, o))
+    return out
 
 
 def _progress_callback(progress, state):
@@ -181,7 +188,7 @@ def _progress_callback(progress, state):
 def train_model(x, labels, method, bits, net, options, progress=None):
     """Trains and returns a new l2h_model * (freed when garbage)."""
     _check_options(method, options)
-    kind, _, needs_labels = BATCH_METHODS[method]
+    kind, _, needs_labels, _ = BATCH_METHODS[method]
     bits = _int("bits", bits, 1)
     if needs_labels and labels is None:
         raise ValueError(f"method {method!r} learns from labels: pass labels=")
@@ -190,21 +197,21 @@ def train_model(x, labels, method, bits, net, options, progress=None):
                          f"methods only")
     ds = dataset(x, labels)
     out = ffi.new("l2h_model **")
-    if kind == "baseline":
-        p = ffi.new("l2h_baseline_params *", _baseline_params(bits, options))
-        fn = lib.l2h_lsh_train if method == "lsh" else lib.l2h_itq_train
-        check(fn(out, ds, p), method)
-    else:
-        keep = []
-        p = ffi.new("l2h_train_params *", _learned_params(method, bits, net, options, keep))
-        state = {}
-        if progress is not None:
-            cb = _progress_callback(progress, state)
-            p.callback = cb
-        st = lib.l2h_train(out, ds, p)
-        if state.get("exc") is not None:
-            raise state["exc"]
-        check(st, method)
+    keep = []
+    p = ffi.new("l2h_train_params *", _shared_params(method, bits, net, options, keep))
+    state = {}
+    if progress is not None and kind == "learned":
+        cb = _progress_callback(progress, state)
+        p.callback = cb
+    ctx = ffi.new("l2h_train_ctx **")
+    check(lib.l2h_train_create(ctx, p), method)
+    c = ffi.gc(ctx[0], lib.l2h_train_free)
+    for name, text in _method_options(method, options).items():
+        check(lib.l2h_train_set_option(c, name.encode(), text.encode()), method)
+    st = lib.l2h_train_fit(c, ds, out)
+    if state.get("exc") is not None:
+        raise state["exc"]
+    check(st, method)
     return ffi.gc(out[0], lib.l2h_model_free)
 
 

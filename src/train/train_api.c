@@ -20,68 +20,6 @@
 
 #define VAL_SALT 0x7a11da7e5eedull
 
-/* The learned methods l2h_train knows (train_methods.h). */
-static const l2h_train_method *const methods[] = {&l2h_train_mihash, &l2h_train_hashnet,
-                                                  &l2h_train_jmlh};
-#define N_METHODS (sizeof methods / sizeof methods[0])
-
-static const l2h_train_method *find_method(const char *name)
-{
-    for (size_t i = 0; name && i < N_METHODS; i++)
-        if (!strcmp(methods[i]->name, name)) return methods[i];
-    return NULL;
-}
-
-l2h_train_params l2h_train_default_params(size_t bits)
-{
-    l2h_train_params p;
-    memset(&p, 0, sizeof p);
-    p.method = "mihash";
-    p.net = L2H_NET_LINEAR;
-    p.bits = bits;
-    p.hidden[0] = 1024;
-    p.n_hidden = 1;
-    p.epochs = 50;
-    p.batch = 100;
-    p.optimizer = L2H_OPT_SGD;
-    p.lr = 0.1;
-    p.momentum = 0.9;
-    p.weight_decay = 5e-4;
-    p.schedule = L2H_SCHED_STEP;
-    p.lr_step = 10;
-    p.lr_gamma = 0.5;
-    p.lr_power = 0.75;
-    p.last_lr_mult = 1.0;
-    p.hashnet = (l2h_hashnet_options){.alpha = 0, /* 10 / bits */
-                                      .weighting = L2H_HASHNET_WEIGHT_BATCH,
-                                      .weight = 1.0,
-                                      .continuation = 1,
-                                      .beta_gamma = 0.005,
-                                      .beta_power = 0.5,
-                                      .beta_step = 200};
-    p.seed = 1;
-    p.center = 1;
-    p.l2_normalize = 1;
-    p.val_every = 1;
-    p.jmlh = (l2h_jmlh_options){.gamma = 0.1, .regularizer = L2H_JMLH_REG_KL};
-    return p;
-}
-
-l2h_train_params l2h_train_method_params(const char *method, size_t bits)
-{
-    l2h_train_params p = l2h_train_default_params(bits);
-    p.method = method;
-    if (method && !strcmp(method, "hashnet")) {
-        p.last_lr_mult = 10.0;
-    } else if (method && !strcmp(method, "jmlh")) {
-        p.optimizer = L2H_OPT_ADAM;
-        p.lr = 1e-3;
-        p.schedule = L2H_SCHED_CONST;
-        p.weight_decay = 0.0;
-    }
-    return p;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -89,36 +27,20 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
+/* The shared settings of a method trained by SGD, without the data. */
+l2h_status l2h_train_check_sgd(const l2h_train_params *p)
 {
-    L2H_FAIL_IF(p == NULL || ds == NULL, L2H_ERR_ARG, "l2h_train: NULL argument");
-    const l2h_train_method *m = find_method(p->method);
-    if (!m) {
-        char known[128] = "";
-        for (size_t i = 0; i < N_METHODS; i++)
-            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
-                     methods[i]->name);
-        L2H_FAIL(L2H_ERR_ARG, "l2h_train: unknown method '%s' (%s)",
-                 p->method ? p->method : "(null)", known);
-    }
-    L2H_FAIL_IF(p->bits == 0 || p->bits > L2H_MAX_BITS, L2H_ERR_ARG,
-                "l2h_train: bits %zu outside 1..%d", p->bits, L2H_MAX_BITS);
     L2H_FAIL_IF(p->net != L2H_NET_LINEAR && p->net != L2H_NET_MLP && p->net != L2H_NET_CNN,
                 L2H_ERR_ARG, "l2h_train: unknown network kind %d", (int)p->net);
     L2H_FAIL_IF(p->net == L2H_NET_MLP && (p->n_hidden < 1 || p->n_hidden > 4), L2H_ERR_ARG,
                 "l2h_train: MLP needs 1..4 hidden layers, got %zu", p->n_hidden);
     for (size_t i = 0; p->net == L2H_NET_MLP && i < p->n_hidden; i++)
         L2H_FAIL_IF(p->hidden[i] == 0, L2H_ERR_ARG, "l2h_train: hidden layer %zu has 0 units", i);
-    L2H_FAIL_IF(p->net == L2H_NET_CNN && l2h_dataset_dim(ds) != 784, L2H_ERR_ARG,
-                "l2h_train: the CNN takes 1x28x28 images (dim 784), the data has dim %zu",
-                l2h_dataset_dim(ds));
     L2H_FAIL_IF(p->batch < 2, L2H_ERR_ARG, "l2h_train: need batch >= 2 (got %zu)", p->batch);
     L2H_FAIL_IF(!(p->lr > 0) || !isfinite(p->lr) || !(p->last_lr_mult >= 0) ||
                     !isfinite(p->last_lr_mult),
                 L2H_ERR_ARG, "l2h_train: learning rate %g / last-layer multiplier %g invalid",
                 p->lr, p->last_lr_mult);
-    L2H_FAIL_IF(!(p->scale >= 0) || !isfinite(p->scale), L2H_ERR_ARG,
-                "l2h_train: sigmoid scale %g (0 = auto, else > 0)", p->scale);
     L2H_FAIL_IF(!(p->val_fraction >= 0 && p->val_fraction < 1), L2H_ERR_ARG,
                 "l2h_train: validation fraction %g outside [0, 1)", p->val_fraction);
     L2H_FAIL_IF(!(p->dropout >= 0 && p->dropout <= 0.99), L2H_ERR_ARG,
@@ -128,13 +50,25 @@ static l2h_status check_params(const l2h_train_params *p, const l2h_dataset *ds)
     L2H_FAIL_IF(p->batch_norm && p->net == L2H_NET_LINEAR, L2H_ERR_ARG,
                 "l2h_train: batch norm of hidden layers needs mlp or cnn (out_bn normalises the "
                 "outputs)");
-    L2H_FAIL_IF(p->shift > 0 && (l2h_dataset_dim(ds) != 784 || p->shift > 8), L2H_ERR_ARG,
+    L2H_FAIL_IF(p->shift > 8, L2H_ERR_ARG,
+                "l2h_train: translations (shift %zu) need 28x28 images and shift <= 8", p->shift);
+    return L2H_OK;
+}
+
+/* The checks that need the data (the settings were checked by l2h_train_check_sgd). */
+static l2h_status check_data(const l2h_train_params *p, const l2h_dataset *ds)
+{
+    L2H_FAIL_IF(ds == NULL, L2H_ERR_ARG, "l2h_train: NULL argument");
+    L2H_FAIL_IF(p->net == L2H_NET_CNN && l2h_dataset_dim(ds) != 784, L2H_ERR_ARG,
+                "l2h_train: the CNN takes 1x28x28 images (dim 784), the data has dim %zu",
+                l2h_dataset_dim(ds));
+    L2H_FAIL_IF(p->shift > 0 && l2h_dataset_dim(ds) != 784, L2H_ERR_ARG,
                 "l2h_train: translations (shift %zu) need 28x28 images (dim 784) and shift <= 8",
                 p->shift);
     const l2h_label_kind lk = l2h_dataset_label_kind(ds);
     L2H_FAIL_IF(lk != L2H_LABELS_SINGLE && lk != L2H_LABELS_MULTI, L2H_ERR_ARG,
                 "l2h_train: %s needs labelled training rows", p->method);
-    return m->check ? m->check(p) : L2H_OK;
+    return L2H_OK;
 }
 
 static l2h_status build_nn(l2h_nn **out, const l2h_train_params *p, size_t dim)
@@ -333,11 +267,11 @@ static size_t n_labels(const l2h_dataset *ds)
     return c;
 }
 
-l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p)
+l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                         const l2h_train_method *method, const void *opts)
 {
-    L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "l2h_train: NULL output");
     *out = NULL;
-    L2H_TRY(check_params(p, train));
+    L2H_TRY(check_data(p, train));
     const size_t n = l2h_dataset_n(train), dim = l2h_dataset_dim(train);
     trainer t = {.p = p, .dim = dim};
     size_t *tr = NULL, *val = NULL;
@@ -375,8 +309,8 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     }
     L2H_CHECK_GOTO(build_nn(&t.nn, p, dim));
 
-    const l2h_train_method *method = find_method(p->method);
     const l2h_trainer tc = {.p = p,
+                            .opts = opts,
                             .nn = t.nn,
                             .dim = dim,
                             .n_tr = t.n_tr,
@@ -419,7 +353,7 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     st = l2h_net_from_nn(&net, t.nn);
     t.nn = NULL; /* taken */
     if (st != L2H_OK) goto done;
-    L2H_CHECK_GOTO(l2h_model_create(out, method->name, net, t.mean, p->l2_normalize));
+    L2H_CHECK_GOTO(l2h_model_create(out, method->info.name, net, t.mean, p->l2_normalize));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "seed", (double)p->seed));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "epochs", (double)p->epochs));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "train_rows", (double)t.n_tr));

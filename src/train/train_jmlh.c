@@ -6,30 +6,60 @@
 #include "train_methods.h"
 
 #include <math.h>
+#include <string.h>
 
-static l2h_status jmlh_check(const l2h_train_params *p)
+typedef struct jmlh_opts {
+    double gamma;
+    char variant[L2H_OPT_TEXT_CAP]; /* full | cont | qr | nr */
+    int deterministic;
+} jmlh_opts;
+
+static const l2h_option_info k_options[] = {
+    L2H_TRAIN_OPT("gamma", L2H_OPT_DOUBLE, "0.1", jmlh_opts, gamma,
+                  "regulariser weight, finite, >= 0"),
+    L2H_TRAIN_OPT("variant", L2H_OPT_TEXT, "full", jmlh_opts, variant,
+                  "full (KL prior) | cont (sigmoid bottleneck) | qr (quantisation) | nr (none)"),
+    L2H_TRAIN_OPT("deterministic", L2H_OPT_FLAG, "0", jmlh_opts, deterministic,
+                  "threshold 0.5 in training instead of U(0,1)"),
+};
+
+/* The objective's settings from the options; L2H_ERR_ARG for a bad value. */
+static l2h_status jmlh_settings(const jmlh_opts *o, size_t n_labels, l2h_jmlh_params *jp)
 {
-    const l2h_jmlh_options *o = &p->jmlh;
     L2H_FAIL_IF(!isfinite(o->gamma) || o->gamma < 0, L2H_ERR_ARG,
                 "l2h_train: JMLH gamma %g must be finite and >= 0", o->gamma);
-    L2H_FAIL_IF(o->regularizer != L2H_JMLH_REG_KL && o->regularizer != L2H_JMLH_REG_QR &&
-                    o->regularizer != L2H_JMLH_REG_NONE,
-                L2H_ERR_ARG, "l2h_train: unknown JMLH regulariser %d", (int)o->regularizer);
+    *jp = l2h_jmlh_default_params(n_labels);
+    jp->gamma = o->gamma;
+    jp->deterministic = o->deterministic != 0;
+    if (!strcmp(o->variant, "full")) jp->reg = L2H_JMLH_KL;
+    else if (!strcmp(o->variant, "qr")) jp->reg = L2H_JMLH_QR;
+    else if (!strcmp(o->variant, "nr")) jp->reg = L2H_JMLH_NONE;
+    else if (!strcmp(o->variant, "cont")) jp->continuous = 1;
+    else L2H_FAIL(L2H_ERR_ARG, "l2h_train: JMLH variant '%s' (full, cont, qr or nr)", o->variant);
     return L2H_OK;
+}
+
+static void jmlh_defaults(l2h_train_params *p)
+{
+    p->optimizer = L2H_OPT_ADAM;
+    p->lr = 1e-3;
+    p->schedule = L2H_SCHED_CONST;
+    p->weight_decay = 0.0;
+}
+
+static l2h_status jmlh_check(const l2h_train_params *p, const void *opts)
+{
+    (void)p;
+    l2h_jmlh_params jp;
+    return jmlh_settings(opts, 1, &jp);
 }
 
 static l2h_status jmlh_create(const l2h_trainer *t, l2h_objective **obj)
 {
-    const l2h_jmlh_options *o = &t->p->jmlh;
     L2H_FAIL_IF(t->n_labels == 0, L2H_ERR_ARG,
                 "l2h_train: JMLH needs labels 0..C-1 (found no non-negative label)");
-    l2h_jmlh_params jp = l2h_jmlh_default_params(t->n_labels);
-    jp.gamma = o->gamma;
-    jp.reg = o->regularizer == L2H_JMLH_REG_QR     ? L2H_JMLH_QR
-             : o->regularizer == L2H_JMLH_REG_NONE ? L2H_JMLH_NONE
-                                                   : L2H_JMLH_KL;
-    jp.deterministic = o->deterministic != 0;
-    jp.continuous = o->continuous != 0;
+    l2h_jmlh_params jp;
+    L2H_TRY(jmlh_settings(t->opts, t->n_labels, &jp));
     jp.seed = t->p->seed;
     return l2h_jmlh_create(obj, t->p->bits, &jp);
 }
@@ -55,7 +85,15 @@ static l2h_status jmlh_finish(const l2h_trainer *t, const l2h_objective *obj, l2
 }
 
 const l2h_train_method l2h_train_jmlh = {
-    .name = "jmlh",
+    .info = {.name = "jmlh",
+             .summary = "JMLH (Shen et al.): a classifier on a stochastic binary bottleneck with "
+                        "a KL prior on the bits",
+             .batch = 100,
+             .needs_labels = 1,
+             .n_options = L2H_TRAIN_N_OPTS(k_options),
+             .options = k_options},
+    .opts_size = sizeof(jmlh_opts),
+    .defaults = jmlh_defaults,
     .check = jmlh_check,
     .create = jmlh_create,
     .finish = jmlh_finish,

@@ -1,9 +1,13 @@
-/* train_methods.h -- how l2h_train (train_api.c) builds the objective of each learned method.
+/* train_methods.h -- the batch method registry behind l2h_train (train.h).
  *
- * Adding a method is one file src/train/train_<method>.c defining a l2h_train_method and one
- * line in the table of train_api.c; the objective itself lives in src/objective/obj_<method>.c.
- * The trainer has prepared the preprocessed training rows, their supervision and the
- * initialised network before `create` is called. */
+ * Adding a batch method is one file src/train/train_<name>.c defining
+ * `const l2h_train_method l2h_train_<name>` and one line L2H_TRAIN_METHOD(<name>) in
+ * train_methods.def. A method is either fitted in closed form (info.batch == 0: `fit`, e.g. LSH,
+ * ITQ) or trained by the shared mini-batch trainer (info.batch > 0: `create` returns its
+ * objective, whose loss the trainer minimises over the network, then `finish` adds its metadata);
+ * the objective itself lives in src/objective/obj_<name>.c. Its own options are the entries of
+ * info.options (L2H_TRAIN_OPT: name, type, default text, help, offset in its own option struct
+ * of opts_size bytes), set by name with l2h_train_set_option. */
 #ifndef L2H_TRAIN_METHODS_H
 #define L2H_TRAIN_METHODS_H
 
@@ -12,8 +16,11 @@
 #include "nn.h"
 #include "objective.h"
 
+#include <stddef.h>
+
 typedef struct l2h_trainer {
     const l2h_train_params *p;
+    const void *opts;          /* the method's own options (its struct)        */
     l2h_nn *nn;                /* initialised network (dim -> bits)            */
     size_t dim, n_tr, n_val;
     const float *xp;           /* preprocessed training rows [n_tr, dim]       */
@@ -22,18 +29,41 @@ typedef struct l2h_trainer {
 } l2h_trainer;
 
 typedef struct l2h_train_method {
-    const char *name; /* the method name of l2h_train_params and of the model file */
-    /* Checks the method's own options (L2H_ERR_ARG with a message naming the option). */
-    l2h_status (*check)(const l2h_train_params *p);
-    /* The objective for this run. */
+    l2h_method_info info; /* name (of l2h_train_params and of the model file), summary, batch
+                           * (default mini-batch; 0 = closed form), needs_labels, options */
+    size_t opts_size;     /* bytes of the method's own option struct                     */
+    /* The method's shared defaults over l2h_train_default_params (may be NULL). */
+    void (*defaults)(l2h_train_params *p);
+    /* Checks its own options against the shared settings, before any data (may be NULL);
+     * L2H_ERR_ARG with a message naming the option. */
+    l2h_status (*check)(const l2h_train_params *p, const void *opts);
+    /* closed form: the model from the training rows */
+    l2h_status (*fit)(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                      const void *opts);
+    /* trained: the objective for this run, and after training the method's metadata (and any
+     * tensors to keep) added to the model */
     l2h_status (*create)(const l2h_trainer *t, l2h_objective **obj);
-    /* After training: method metadata (and any tensors to keep) added to the model. */
     l2h_status (*finish)(const l2h_trainer *t, const l2h_objective *obj, l2h_model *m);
 } l2h_train_method;
 
-extern const l2h_train_method l2h_train_mihash;
-extern const l2h_train_method l2h_train_hashnet;
-extern const l2h_train_method l2h_train_jmlh;
+/* An option stored in the method's own struct `st`. */
+#define L2H_TRAIN_OPT(nm, ty, df, st, field, hp)                                                   \
+    {.name = (nm), .type = (ty), .def = (df), .help = (hp), .storage = 1,                          \
+     .offset = offsetof(st, field)}
+#define L2H_TRAIN_N_OPTS(table) (sizeof(table) / sizeof((table)[0]))
+
+#define L2H_TRAIN_METHOD(x) extern const l2h_train_method l2h_train_##x;
+#include "train_methods.def"
+#undef L2H_TRAIN_METHOD
+
+/* The registered method of that name, NULL if unknown. */
+const l2h_train_method *l2h_train_find(const char *name);
+
+/* The shared settings of a method trained by SGD (no data needed), and the trainer itself
+ * (train_api.c): split, preprocessing, network, the method's objective, the loop, the model. */
+l2h_status l2h_train_check_sgd(const l2h_train_params *p);
+l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                         const l2h_train_method *method, const void *opts);
 
 /* A metadata entry with a number (%.9g). */
 l2h_status l2h_train_set_meta_num(l2h_model *m, const char *key, double v);

@@ -6,6 +6,21 @@
 
 #define SCALE_ROWS 2000
 
+typedef struct mihash_opts {
+    size_t bins;   /* K, 0 = min(16, bits)                         */
+    double scale;  /* sigmoid scale a, 0 = auto 2 / rms             */
+    size_t grades; /* 0 = binary relevance, G >= 2 graded           */
+} mihash_opts;
+
+static const l2h_option_info k_options[] = {
+    L2H_TRAIN_OPT("bins", L2H_OPT_SIZE, "0", mihash_opts, bins,
+                  "histogram bins K of the distance distributions (0 = min(16, bits))"),
+    L2H_TRAIN_OPT("scale", L2H_OPT_DOUBLE, "0", mihash_opts, scale,
+                  "sigmoid scale a (0 = auto: 2 / rms of the initial outputs)"),
+    L2H_TRAIN_OPT("mi-grades", L2H_OPT_SIZE, "0", mihash_opts, grades,
+                  "MI with graded relevance min(shared labels, G-1); 0 = binary"),
+};
+
 static int has_batch_stats(const l2h_nn *nn)
 {
     size_t n;
@@ -15,28 +30,33 @@ static int has_batch_stats(const l2h_nn *nn)
     return 0;
 }
 
-static l2h_status mihash_check(const l2h_train_params *p)
+static l2h_status mihash_check(const l2h_train_params *p, const void *opts)
 {
-    L2H_FAIL_IF(p->mi_grades == 1 || p->mi_grades > 64, L2H_ERR_ARG,
-                "l2h_train: MIHash grades %zu (0 = binary, else 2..64)", p->mi_grades);
-    L2H_FAIL_IF(p->bins > p->bits, L2H_ERR_ARG, "l2h_train: MIHash bins %zu > bits %zu", p->bins,
+    const mihash_opts *o = opts;
+    L2H_FAIL_IF(o->grades == 1 || o->grades > 64, L2H_ERR_ARG,
+                "l2h_train: MIHash grades %zu (0 = binary, else 2..64)", o->grades);
+    L2H_FAIL_IF(o->bins > p->bits, L2H_ERR_ARG, "l2h_train: MIHash bins %zu > bits %zu", o->bins,
                 p->bits);
+    L2H_FAIL_IF(!(o->scale >= 0) || !isfinite(o->scale), L2H_ERR_ARG,
+                "l2h_train: sigmoid scale %g (0 = auto, else > 0)", o->scale);
     return L2H_OK;
 }
 
 static l2h_mihash_params mihash_settings(const l2h_trainer *t, float auto_scale)
 {
+    const mihash_opts *o = t->opts;
     l2h_mihash_params mp = l2h_mihash_default_params(t->p->bits);
-    if (t->p->bins) mp.bins = t->p->bins;
-    mp.grades = t->p->mi_grades;
-    mp.scale = t->p->scale > 0 ? (float)t->p->scale : auto_scale;
+    if (o->bins) mp.bins = o->bins;
+    mp.grades = o->grades;
+    mp.scale = o->scale > 0 ? (float)o->scale : auto_scale;
     return mp;
 }
 
 static l2h_status mihash_create(const l2h_trainer *t, l2h_objective **obj)
 {
+    const mihash_opts *o = t->opts;
     float scale = 0.0f;
-    if (!(t->p->scale > 0)) { /* auto: 2 / rms of the initial outputs on up to SCALE_ROWS rows */
+    if (!(o->scale > 0)) { /* auto: 2 / rms of the initial outputs on up to SCALE_ROWS rows */
         const size_t ns = t->n_tr < SCALE_ROWS ? t->n_tr : SCALE_ROWS;
         float *z = l2h_malloc_array(ns, t->p->bits * sizeof *z);
         L2H_NOMEM_IF_NULL(z);
@@ -69,7 +89,14 @@ static l2h_status mihash_finish(const l2h_trainer *t, const l2h_objective *obj, 
 }
 
 const l2h_train_method l2h_train_mihash = {
-    .name = "mihash",
+    .info = {.name = "mihash",
+             .summary = "MIHash (Cakir et al.): mutual information of neighbour / non-neighbour "
+                        "Hamming distance distributions",
+             .batch = 100,
+             .needs_labels = 1,
+             .n_options = L2H_TRAIN_N_OPTS(k_options),
+             .options = k_options},
+    .opts_size = sizeof(mihash_opts),
     .check = mihash_check,
     .create = mihash_create,
     .finish = mihash_finish,

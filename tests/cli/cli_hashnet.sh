@@ -13,7 +13,7 @@ expect_code 2 "bad weighting" "$L2H" train $H $D --weighting sometimes --output 
 expect_code 2 "short beta schedule" "$L2H" train $H $D --beta-schedule 0.1,2 --output "$T/m"
 expect_code 2 "schedule and stages" "$L2H" train $H $D --beta-schedule 0.1,2,3 --beta-stages 1,2 --output "$T/m"
 expect_code 2 "hist-plot without hist" "$L2H" train $H $D --hist-plot "$T/h.png" --output "$T/m"
-expect_code 1 "negative alpha" "$L2H" train $H $D --alpha -1 --output "$T/m"
+expect_code 2 "negative alpha" "$L2H" train $H $D --alpha -1 --output "$T/m"
 grep -q "alpha" "$T/err" && ok || bad "error names alpha"
 
 expect_code 0 "train hashnet" "$L2H" train $H $D --beta-stages 1,2,4 --log "$T/log.csv" \

@@ -505,9 +505,12 @@ static void test_train(void)
     p.epochs = 8;
     p.batch = 20;
     p.lr = 1.0;
-    p.hashnet.beta_step = 10; /* 6 steps per epoch: β rises to (1 + 0.005·40)^0.5 */
+    l2h_train_ctx *c = NULL;
+    CHECK_OK(l2h_train_create(&c, &p));
+    /* 6 steps per epoch: β rises to (1 + 0.005·40)^0.5 */
+    CHECK_OK(l2h_train_set_option(c, "beta-schedule", "0.005,0.5,10"));
     l2h_model *m = NULL;
-    CHECK_OK(l2h_train(&m, ds, &p));
+    CHECK_OK(l2h_train_fit(c, ds, &m));
     if (m) {
         CHECK(strcmp(l2h_model_method(m), "hashnet") == 0);
         CHECK_NEAR(atof(l2h_model_meta(m, "hashnet_alpha")), 10.0 / 16, 1e-8, 0);
@@ -517,12 +520,10 @@ static void test_train(void)
         l2h_model_free(m);
         m = NULL;
     }
-    p.hashnet.weighting = L2H_HASHNET_WEIGHT_CONST;
-    p.hashnet.weight = 3;
-    p.hashnet.n_beta_stages = 2;
-    p.hashnet.beta_stages[0] = 1;
-    p.hashnet.beta_stages[1] = 5;
-    CHECK_OK(l2h_train(&m, ds, &p));
+    CHECK_OK(l2h_train_set_option(c, "weighting", "3"));
+    CHECK_OK(l2h_train_set_option(c, "hashnet.beta-schedule", "0.005,0.5,200"));
+    CHECK_OK(l2h_train_set_option(c, "beta-stages", "1,5"));
+    CHECK_OK(l2h_train_fit(c, ds, &m));
     if (m) {
         CHECK(strcmp(l2h_model_meta(m, "hashnet_beta_schedule"), "stages:1,5") == 0);
         CHECK(strcmp(l2h_model_meta(m, "hashnet_weight"), "3") == 0);
@@ -530,18 +531,30 @@ static void test_train(void)
         l2h_model_free(m);
         m = NULL;
     }
-    p.hashnet.continuation = 0;
-    p.hashnet.weighting = L2H_HASHNET_WEIGHT_NONE;
-    CHECK_OK(l2h_train(&m, ds, &p));
+    CHECK_OK(l2h_train_set_option(c, "no-continuation", "1"));
+    CHECK_OK(l2h_train_set_option(c, "weighting", "none"));
+    CHECK_OK(l2h_train_fit(c, ds, &m));
     if (m) {
         CHECK(strcmp(l2h_model_meta(m, "hashnet_beta_schedule"), "none") == 0);
         CHECK(atof(l2h_model_meta(m, "hashnet_beta_final")) == 1.0);
         l2h_model_free(m);
         m = NULL;
     }
-    p.hashnet.alpha = -1;
-    CHECK_STATUS(l2h_train(&m, ds, &p), L2H_ERR_ARG);
+    CHECK_OK(l2h_train_set_option(c, "alpha", "-1"));
+    CHECK_STATUS(l2h_train_fit(c, ds, &m), L2H_ERR_ARG);
     CHECK(strstr(l2h_last_error(), "alpha") != NULL);
+    CHECK_OK(l2h_train_set_option(c, "alpha", "0"));
+    CHECK_OK(l2h_train_set_option(c, "weighting", "-2"));
+    CHECK_STATUS(l2h_train_check(c), L2H_ERR_ARG);
+    CHECK(strstr(l2h_last_error(), "weighting") != NULL);
+    CHECK_OK(l2h_train_set_option(c, "weighting", "batch"));
+    CHECK_OK(l2h_train_set_option(c, "beta-schedule", "0.005,0.5,10"));
+    CHECK_STATUS(l2h_train_check(c), L2H_ERR_ARG); /* stages and a schedule together */
+    CHECK_OK(l2h_train_set_option(c, "beta-stages", ""));
+    CHECK_OK(l2h_train_check(c));
+    CHECK_STATUS(l2h_train_set_option(c, "bins", "4"), L2H_ERR_ARG); /* mihash's, not hashnet's */
+    CHECK(strstr(l2h_last_error(), "beta-schedule") != NULL);   /* the message lists them */
+    l2h_train_free(c);
     l2h_dataset_free(ds);
 }
 

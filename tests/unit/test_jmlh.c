@@ -708,20 +708,31 @@ static void test_train_and_model_file(void)
     for (int v = 0; v < 3; v++) {
         l2h_train_params q = p;
         q.epochs = 2;
-        q.jmlh.continuous = v == 0;
-        q.jmlh.regularizer = v == 1   ? L2H_JMLH_REG_QR
-                             : v == 2 ? L2H_JMLH_REG_NONE
-                                      : L2H_JMLH_REG_KL;
-        q.jmlh.deterministic = v == 2;
+        l2h_train_ctx *c = NULL;
+        CHECK_OK(l2h_train_create(&c, &q));
+        CHECK_OK(l2h_train_set_option(c, "variant", names[v]));
+        CHECK_OK(l2h_train_set_option(c, "jmlh.deterministic", v == 2 ? "1" : "0"));
         l2h_model *mv = NULL;
-        CHECK_OK(l2h_train(&mv, ds, &q));
-        if (mv) CHECK(!strcmp(l2h_model_meta(mv, "jmlh_variant"), names[v]));
+        CHECK_OK(l2h_train_fit(c, ds, &mv));
+        if (mv) {
+            CHECK(!strcmp(l2h_model_meta(mv, "jmlh_variant"), names[v]));
+            CHECK(!strcmp(l2h_model_meta(mv, "jmlh_epsilon"), v == 2 ? "0.5" : "uniform"));
+        }
         l2h_model_free(mv);
+        l2h_train_free(c);
     }
-    l2h_train_params q = p;
-    q.jmlh.gamma = NAN;
+    l2h_train_ctx *c = NULL;
+    CHECK_OK(l2h_train_create(&c, &p));
+    CHECK_STATUS(l2h_train_set_option(c, "gamma", "nan"), L2H_ERR_ARG); /* not a finite number */
+    CHECK_OK(l2h_train_set_option(c, "gamma", "-1"));
     l2h_model *mv = NULL;
-    CHECK_STATUS(l2h_train(&mv, ds, &q), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_train_fit(c, ds, &mv), L2H_ERR_ARG);
+    CHECK_OK(l2h_train_set_option(c, "gamma", "0.1"));
+    CHECK_OK(l2h_train_set_option(c, "variant", "bogus"));
+    CHECK_STATUS(l2h_train_check(c), L2H_ERR_ARG);
+    CHECK(strstr(l2h_last_error(), "bogus") != NULL);
+    CHECK_STATUS(l2h_train_set_option(c, "deterministic", "2"), L2H_ERR_ARG); /* a flag: 0 / 1 */
+    l2h_train_free(c);
 done:
     l2h_model_free(m);
     l2h_model_free(m2);

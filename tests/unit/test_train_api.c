@@ -8,8 +8,10 @@
 #include "l2h/l2h.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { C = 5, PER = 40, N = C * PER };
 
@@ -195,8 +197,99 @@ static void test_method_params(void)
     CHECK(!strcmp(p.method, "no-such-method") && p.optimizer == d.optimizer);
 }
 
+/* Two models are the same file, byte for byte. */
+static int same_file(const l2h_model *a, const l2h_model *b)
+{
+    char pa[] = "/tmp/l2h_test_reg_aXXXXXX", pb[] = "/tmp/l2h_test_reg_bXXXXXX";
+    int fa = mkstemp(pa), fb = mkstemp(pb);
+    if (fa < 0 || fb < 0) return 0;
+    close(fa);
+    close(fb);
+    int same = 0;
+    if (l2h_model_save(a, pa) == L2H_OK && l2h_model_save(b, pb) == L2H_OK) {
+        FILE *x = fopen(pa, "rb"), *y = fopen(pb, "rb");
+        same = x && y;
+        for (int cx = 0, cy = 0; same && cx != EOF;) {
+            cx = fgetc(x);
+            cy = fgetc(y);
+            same = cx == cy;
+        }
+        if (x) fclose(x);
+        if (y) fclose(y);
+    }
+    remove(pa);
+    remove(pb);
+    return same;
+}
+
+/* The batch registry: every method listed with its options, settable by name (plain or
+ * "method.option"), errors naming what is wrong, and the closed-form methods through the
+ * registry giving the same model file as their direct calls. */
+static void test_registry(void)
+{
+    const char *want[] = {"lsh", "itq", "mihash", "hashnet", "jmlh"};
+    const char *const *names = l2h_train_methods();
+    size_t n = 0;
+    while (names[n]) n++;
+    CHECK(n == l2h_train_method_count() && n >= 5);
+    for (size_t i = 0; i < 5; i++) {
+        const l2h_method_info *mi = l2h_train_method_find(want[i]);
+        CHECK(mi && !strcmp(mi->name, want[i]) && mi->summary && mi->summary[0]);
+        if (mi) CHECK((mi->batch > 0) == (i >= 2) && mi->needs_labels == (i >= 2));
+    }
+    CHECK(l2h_train_method_info(n) == NULL && l2h_train_method_find("nope") == NULL);
+    l2h_train_params p = l2h_train_method_params("nope", 8);
+    l2h_train_ctx *c = NULL;
+    CHECK_STATUS(l2h_train_create(&c, &p), L2H_ERR_ARG);
+    CHECK(c == NULL && strstr(l2h_last_error(), "jmlh") != NULL); /* lists the methods */
+
+    p = l2h_train_method_params("mihash", 8);
+    CHECK_OK(l2h_train_create(&c, &p));
+    char buf[64];
+    CHECK_OK(l2h_train_get_option(c, "bins", buf, sizeof buf));
+    CHECK(!strcmp(buf, "0"));
+    CHECK_OK(l2h_train_set_option(c, "mihash.bins", "4"));
+    CHECK_OK(l2h_train_get_option(c, "bins", buf, sizeof buf));
+    CHECK(!strcmp(buf, "4"));
+    CHECK_STATUS(l2h_train_set_option(c, "bins", "-1"), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_train_set_option(c, "bins", "4x"), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_train_set_option(c, "hashnet.bins", "4"), L2H_ERR_ARG);
+    CHECK_STATUS(l2h_train_set_option(c, "gamma", "1"), L2H_ERR_ARG);
+    CHECK(strstr(l2h_last_error(), "scale") != NULL); /* lists mihash's options */
+    CHECK_OK(l2h_train_check(c));
+    CHECK_OK(l2h_train_set_option(c, "bins", "9")); /* > bits: refused before any data */
+    CHECK_STATUS(l2h_train_check(c), L2H_ERR_ARG);
+    CHECK(strstr(l2h_last_error(), "bins") != NULL);
+    l2h_train_free(c);
+
+    /* lsh / itq through the registry = the direct calls */
+    l2h_dataset *ds = make_data(32, 7);
+    for (int k = 0; k < 2; k++) {
+        l2h_baseline_params bp = l2h_baseline_default_params(8);
+        bp.seed = 5;
+        bp.max_train = 150;
+        bp.itq_iters = 7;
+        l2h_model *direct = NULL, *viareg = NULL;
+        CHECK_OK(k ? l2h_itq_train(&direct, ds, &bp) : l2h_lsh_train(&direct, ds, &bp));
+        p = l2h_train_method_params(k ? "itq" : "lsh", 8);
+        CHECK(p.l2_normalize == 0 && p.center == 1);
+        p.seed = 5;
+        CHECK_OK(l2h_train_create(&c, &p));
+        CHECK_OK(l2h_train_set_option(c, "max-train", "150"));
+        if (k) CHECK_OK(l2h_train_set_option(c, "itq.iters", "7"));
+        else CHECK_STATUS(l2h_train_set_option(c, "iters", "7"), L2H_ERR_ARG);
+        CHECK_OK(l2h_train_fit(c, ds, &viareg));
+        CHECK(direct && viareg && same_file(direct, viareg));
+        l2h_model_free(direct);
+        l2h_model_free(viareg);
+        l2h_train_free(c);
+    }
+    l2h_dataset_free(ds);
+}
+
 int main(void)
 {
+    test_registry();
     test_method_params();
     test_seed();
     train_kind(L2H_NET_LINEAR, 64, 10, "linear", 0.1, 0.4);

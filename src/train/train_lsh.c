@@ -1,10 +1,19 @@
-/* baseline_lsh.c -- LSH (random hyperplanes, Charikar 2002): W[bits, dim] with i.i.d. N(0, 1)
+/* train_lsh.c -- LSH (random hyperplanes, Charikar 2002): W[bits, dim] with i.i.d. N(0, 1)
  * entries from an RNG seeded with `seed`, drawn row by row; b = 0; applied after the model's
  * preprocessing (centring by the training mean, optional L2 normalisation), so on centred data
  * each bit splits the data roughly in half. The training data only provide the mean. */
-#include "model_internal.h"
+#include "train_methods.h"
 
 #include <stdio.h>
+
+typedef struct lsh_opts {
+    size_t max_train;
+} lsh_opts;
+
+static const l2h_option_info k_options[] = {
+    L2H_TRAIN_OPT("max-train", L2H_OPT_SIZE, "0", lsh_opts, max_train,
+                  "use at most N training rows for the mean (0 = all)"),
+};
 
 l2h_status l2h_lsh_train(l2h_model **out, const l2h_dataset *train, const l2h_baseline_params *p)
 {
@@ -45,3 +54,26 @@ done:
     l2h_free(rows);
     return st;
 }
+
+static void lsh_defaults(l2h_train_params *p) { p->l2_normalize = 0; }
+
+static l2h_status lsh_fit(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                          const void *opts)
+{
+    l2h_baseline_params bp = l2h_baseline_default_params(p->bits);
+    bp.seed = p->seed;
+    bp.center = p->center;
+    bp.l2_normalize = p->l2_normalize;
+    bp.max_train = ((const lsh_opts *)opts)->max_train;
+    return l2h_lsh_train(out, train, &bp);
+}
+
+const l2h_train_method l2h_train_lsh = {
+    .info = {.name = "lsh",
+             .summary = "random hyperplanes (Charikar 2002): W with N(0,1) entries, b = 0",
+             .n_options = L2H_TRAIN_N_OPTS(k_options),
+             .options = k_options},
+    .opts_size = sizeof(lsh_opts),
+    .defaults = lsh_defaults,
+    .fit = lsh_fit,
+};

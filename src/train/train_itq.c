@@ -1,4 +1,4 @@
-/* baseline_itq.c -- PCA-ITQ (Gong & Lazebnik, "Iterative quantization", CVPR 2011 / TPAMI 2013).
+/* train_itq.c -- PCA-ITQ (Gong & Lazebnik, "Iterative quantization", CVPR 2011 / TPAMI 2013).
  *
  * With xp the preprocessed training rows (the model's own centring / L2 normalisation) and mu
  * their mean:
@@ -10,7 +10,7 @@
  *   4. encode(x) = sign((xp - mu) · P R), stored as one linear layer:
  *      W = (P R)ᵀ [bits, dim], b = -(muᵀ · P R) [bits].
  * Both half-steps minimise the quantisation loss ||B - V R||_F^2, so it never increases. */
-#include "model_internal.h"
+#include "train_methods.h"
 
 #include "linalg.h"
 
@@ -270,3 +270,49 @@ done:
     l2h_free(rows);
     return st;
 }
+
+typedef struct itq_opts {
+    size_t iters, max_train;
+} itq_opts;
+
+static const l2h_option_info k_options[] = {
+    L2H_TRAIN_OPT("iters", L2H_OPT_SIZE, "50", itq_opts, iters, "ITQ rotation iterations"),
+    L2H_TRAIN_OPT("max-train", L2H_OPT_SIZE, "0", itq_opts, max_train,
+                  "use at most N training rows (0 = all)"),
+};
+
+static void itq_defaults(l2h_train_params *p) { p->l2_normalize = 0; }
+
+static l2h_status itq_check(const l2h_train_params *p, const void *opts)
+{
+    (void)p;
+    const itq_opts *o = opts;
+    L2H_FAIL_IF(o->iters > 1000000, L2H_ERR_ARG, "itq: %zu iterations (at most 1000000)",
+                o->iters);
+    return L2H_OK;
+}
+
+static l2h_status itq_fit(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                          const void *opts)
+{
+    const itq_opts *o = opts;
+    l2h_baseline_params bp = l2h_baseline_default_params(p->bits);
+    bp.seed = p->seed;
+    bp.center = p->center;
+    bp.l2_normalize = p->l2_normalize;
+    bp.itq_iters = (unsigned)o->iters;
+    bp.max_train = o->max_train;
+    return l2h_itq_train(out, train, &bp);
+}
+
+const l2h_train_method l2h_train_itq = {
+    .info = {.name = "itq",
+             .summary = "PCA-ITQ (Gong & Lazebnik): PCA, then an orthogonal rotation that "
+                        "minimises the quantisation error",
+             .n_options = L2H_TRAIN_N_OPTS(k_options),
+             .options = k_options},
+    .opts_size = sizeof(itq_opts),
+    .defaults = itq_defaults,
+    .check = itq_check,
+    .fit = itq_fit,
+};
