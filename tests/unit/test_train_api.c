@@ -287,9 +287,51 @@ static void test_registry(void)
     l2h_dataset_free(ds);
 }
 
+/* PCAH: its outputs on the training rows are the principal components, so they have zero mean,
+ * are uncorrelated and have descending variances; 33 bits of 32 dimensions are refused. */
+static void test_pcah(void)
+{
+    enum { B = 6, D = 32 };
+    l2h_dataset *ds = make_data(D, 11);
+    l2h_train_params p = l2h_train_method_params("pcah", B);
+    l2h_train_ctx *c = NULL;
+    l2h_model *m = NULL;
+    CHECK_OK(l2h_train_create(&c, &p));
+    CHECK_OK(l2h_train_fit(c, ds, &m));
+    float *z = malloc(N * B * sizeof *z);
+    if (m && z) {
+        CHECK(!strcmp(l2h_model_method(m), "pcah") && l2h_model_bits(m) == B);
+        CHECK_OK(l2h_model_forward(m, l2h_dataset_features(ds), N, z));
+        double mean[B] = {0}, cov[B][B] = {{0}};
+        for (size_t i = 0; i < N; i++)
+            for (size_t a = 0; a < B; a++) mean[a] += (double)z[i * B + a] / (double)N;
+        for (size_t i = 0; i < N; i++)
+            for (size_t a = 0; a < B; a++)
+                for (size_t b = 0; b < B; b++)
+                    cov[a][b] += ((double)z[i * B + a] - mean[a]) * ((double)z[i * B + b] - mean[b]) / (double)N;
+        for (size_t a = 0; a < B; a++) {
+            CHECK(fabs(mean[a]) < 1e-4 * sqrt(cov[0][0]));
+            if (a) CHECK(cov[a][a] <= cov[a - 1][a - 1] * (1 + 1e-6));
+            for (size_t b = 0; b < a; b++) CHECK(fabs(cov[a][b]) < 1e-4 * cov[0][0]);
+        }
+        CHECK(cov[0][0] > cov[B - 1][B - 1] * 1.01); /* the variances do differ on this data */
+    }
+    free(z);
+    l2h_model_free(m);
+    l2h_train_free(c);
+    p = l2h_train_method_params("pcah", D + 1);
+    CHECK_OK(l2h_train_create(&c, &p));
+    m = NULL;
+    CHECK_STATUS(l2h_train_fit(c, ds, &m), L2H_ERR_ARG);
+    CHECK(m == NULL);
+    l2h_train_free(c);
+    l2h_dataset_free(ds);
+}
+
 int main(void)
 {
     test_registry();
+    test_pcah();
     test_method_params();
     test_seed();
     train_kind(L2H_NET_LINEAR, 64, 10, "linear", 0.1, 0.4);
