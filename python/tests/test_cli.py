@@ -12,6 +12,7 @@ from conftest import run_cli
 METHODS = [
     ("lsh", {}, []),
     ("itq", {"itq_iters": 5}, ["--itq-iters", 5]),
+    ("pcah", {"max_train": 100}, ["--pcah-max-train", 100]),
     ("mihash", {"epochs": 2, "batch": 50}, ["--epochs", 2, "--batch", 50]),
     ("hashnet", {"epochs": 2, "batch": 50}, ["--epochs", 2, "--batch", 50]),
     ("jmlh", {"epochs": 2, "batch": 50, "gamma": 0.2}, ["--epochs", 2, "--batch", 50,
