@@ -10,16 +10,16 @@ int cmd_encode(int argc, char **argv)
     cli_data_defaults(&d);
     d.split = NULL; /* not given: none for --rows all, else split 1 */
     const char *model_path = NULL, *output = NULL, *rows = "all";
-    cli_opt opts[CLI_DATA_N_OPTS + 4];
-    cli_data_options(&d, opts);
+    cli_opt data_opts[CLI_DATA_N_OPTS];
+    cli_data_options(&d, data_opts);
     const cli_opt own[] = {
         {"model", 'm', CLI_STR, &model_path, "FILE", "model file (required)"},
         {"output", 'o', CLI_STR, &output, "FILE", "codes .npy to write (uint8, n x ceil(bits/8))"},
         {"rows", 0, CLI_STR, &rows, "all|train|query|db",
          "which rows of the split to encode (all)"},
     };
-    memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    int r = cli_parse(argc, argv, opts, CLI_DATA_N_OPTS + sizeof own / sizeof own[0],
+    const cli_group groups[] = {{data_opts, CLI_DATA_N_OPTS}, {own, CLI_COUNT(own)}};
+    int r = cli_parse_groups(argc, argv, groups, CLI_COUNT(groups),
                       "l2h encode --model MODEL --output CODES.npy [--rows R] [data options]",
                       "Encodes rows with a model (LSH, ITQ or a learned model) and writes the "
                       "packed codes as a uint8 .npy file: bit j of a code\nis bit j%8 of byte "

@@ -135,7 +135,7 @@ int cmd_eval(int argc, char **argv)
     bool json = false, empty_zero = false, force = false;
     cli_report_opts rep; /* --report: HTML page of query results (cli_report.c) */
     cli_report_defaults(&rep);
-    cli_opt opts[CLI_DATA_N_OPTS + 16 + CLI_REPORT_N_OPTS];
+    cli_opt opts[CLI_DATA_N_OPTS], rep_opts[CLI_REPORT_N_OPTS];
     cli_data_options(&d, opts);
     const cli_opt own[] = {
         {"model", 'm', CLI_STR, &in.model, "FILE", "model file (or --codes-query/--codes-db)"},
@@ -159,10 +159,10 @@ int cmd_eval(int argc, char **argv)
         {"ndcg-at", 0, CLI_SIZE, &ndcg_at, "K",
          "also report graded metrics (grade = shared labels): NDCG@K, ACG@K, weighted mAP"},
     };
-    memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
-    cli_report_options(&rep, opts + CLI_DATA_N_OPTS + sizeof own / sizeof own[0]);
-    int r = cli_parse(argc, argv, opts,
-                      CLI_DATA_N_OPTS + sizeof own / sizeof own[0] + CLI_REPORT_N_OPTS,
+    cli_report_options(&rep, rep_opts);
+    const cli_group groups[] = {
+        {opts, CLI_DATA_N_OPTS}, {own, CLI_COUNT(own)}, {rep_opts, CLI_REPORT_N_OPTS}};
+    int r = cli_parse_groups(argc, argv, groups, CLI_COUNT(groups),
                       "l2h eval --model MODEL [data options]\n"
                       "       l2h eval --codes-query Q.npy --labels-query LQ --codes-db D.npy "
                       "--labels-db LD",
