@@ -116,6 +116,8 @@ typedef struct trainer {
     float *xp;                  /* preprocessed training rows       */
     float *xv;                  /* preprocessed validation rows     */
     l2h_groundtruth *gt;        /* validation vs training rows      */
+    size_t *tr, *val;           /* rows of the two parts            */
+    l2h_dataset *dtr, *dval;    /* those rows as datasets           */
     double t0, t_epoch;
 } trainer;
 
@@ -267,38 +269,39 @@ static size_t n_labels(const l2h_dataset *ds)
     return c;
 }
 
-l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
-                         const l2h_train_method *method, const void *opts)
+/* Phase 1: the training and validation rows, preprocessed with the training statistics, their
+ * datasets and the validation ground truth. */
+static l2h_status prepare_rows(trainer *t, const l2h_dataset *train)
 {
-    *out = NULL;
-    L2H_TRY(check_data(p, train));
-    const size_t n = l2h_dataset_n(train), dim = l2h_dataset_dim(train);
-    trainer t = {.p = p, .dim = dim};
-    size_t *tr = NULL, *val = NULL;
-    l2h_dataset *dtr = NULL, *dval = NULL;
-    l2h_objective *obj = NULL;
-    L2H_TRY(split_rows(p, n, &tr, &t.n_tr, &val, &t.n_val));
-    l2h_status st = L2H_OK;
-    L2H_CHECK_GOTO(gather_rows(train, tr, t.n_tr, &t.xp));
+    const l2h_train_params *p = t->p;
+    const size_t dim = t->dim;
+    L2H_TRY(split_rows(p, l2h_dataset_n(train), &t->tr, &t->n_tr, &t->val, &t->n_val));
+    L2H_TRY(gather_rows(train, t->tr, t->n_tr, &t->xp));
     if (p->shift) {
-        t.xraw = l2h_malloc_array(t.n_tr, dim * sizeof *t.xraw);
-        if (!t.xraw) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
-        memcpy(t.xraw, t.xp, t.n_tr * dim * sizeof *t.xraw);
+        t->xraw = l2h_malloc_array(t->n_tr, dim * sizeof *t->xraw);
+        L2H_NOMEM_IF_NULL(t->xraw);
+        memcpy(t->xraw, t->xp, t->n_tr * dim * sizeof *t->xraw);
     }
     if (p->center) {
-        t.mean = l2h_malloc_array(dim, sizeof *t.mean);
-        if (!t.mean) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
-        L2H_CHECK_GOTO(l2h_rows_mean(l2h_dataset_features(train), dim, tr, t.n_tr, t.mean));
+        t->mean = l2h_malloc_array(dim, sizeof *t->mean);
+        L2H_NOMEM_IF_NULL(t->mean);
+        L2H_TRY(l2h_rows_mean(l2h_dataset_features(train), dim, t->tr, t->n_tr, t->mean));
     }
-    l2h_preprocess_rows(t.mean, p->l2_normalize, dim, t.xp, t.n_tr, t.xp);
-    L2H_CHECK_GOTO(l2h_dataset_subset(&dtr, train, tr, t.n_tr));
-    if (t.n_val) {
-        L2H_CHECK_GOTO(gather_rows(train, val, t.n_val, &t.xv));
-        l2h_preprocess_rows(t.mean, p->l2_normalize, dim, t.xv, t.n_val, t.xv);
-        L2H_CHECK_GOTO(l2h_dataset_subset(&dval, train, val, t.n_val));
-        L2H_CHECK_GOTO(l2h_groundtruth_from_labels(&t.gt, dval, dtr));
+    l2h_preprocess_rows(t->mean, p->l2_normalize, dim, t->xp, t->n_tr, t->xp);
+    L2H_TRY(l2h_dataset_subset(&t->dtr, train, t->tr, t->n_tr));
+    if (t->n_val) {
+        L2H_TRY(gather_rows(train, t->val, t->n_val, &t->xv));
+        l2h_preprocess_rows(t->mean, p->l2_normalize, dim, t->xv, t->n_val, t->xv);
+        L2H_TRY(l2h_dataset_subset(&t->dval, train, t->val, t->n_val));
+        L2H_TRY(l2h_groundtruth_from_labels(&t->gt, t->dval, t->dtr));
     }
-    l2h_supervision sup = {.n = t.n_tr};
+    return L2H_OK;
+}
+
+/* Phase 2: the supervision of the training rows (labels or multi-labels). */
+static l2h_supervision supervision_of(const l2h_dataset *dtr, size_t n)
+{
+    l2h_supervision sup = {.n = n};
     if (l2h_dataset_label_kind(dtr) == L2H_LABELS_SINGLE) {
         sup.kind = L2H_SUP_LABELS;
         sup.labels = l2h_dataset_labels(dtr);
@@ -307,19 +310,13 @@ l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_tr
         sup.multilabels = l2h_dataset_multilabels(dtr);
         sup.n_labels = l2h_dataset_n_labels(dtr);
     }
-    L2H_CHECK_GOTO(build_nn(&t.nn, p, dim));
+    return sup;
+}
 
-    const l2h_trainer tc = {.p = p,
-                            .opts = opts,
-                            .nn = t.nn,
-                            .dim = dim,
-                            .n_tr = t.n_tr,
-                            .n_val = t.n_val,
-                            .xp = t.xp,
-                            .sup = &sup,
-                            .n_labels = n_labels(dtr)};
-    L2H_CHECK_GOTO(method->create(&tc, &obj));
-
+/* Phase 3: the loop's settings (optimiser, schedule, hooks) from the shared parameters. */
+static l2h_loop_params loop_params(trainer *t)
+{
+    const l2h_train_params *p = t->p;
     l2h_loop_params lp = l2h_loop_default_params();
     lp.epochs = p->epochs;
     lp.batch = p->batch;
@@ -343,37 +340,73 @@ l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_tr
     }
     lp.lr_unit = L2H_LR_PER_EPOCH;
     lp.on_epoch = on_epoch;
-    lp.user = &t;
+    lp.user = t;
     if (p->shift) lp.augment = augment_shift;
+    return lp;
+}
+
+/* Phase 4: the trained network (taken from t) as a model with the run's metadata. */
+static l2h_status make_model(l2h_model **out, trainer *t, const l2h_train_method *method,
+                             const l2h_trainer *tc, const l2h_objective *obj)
+{
+    l2h_net *net;
+    const l2h_status st = l2h_net_from_nn(&net, t->nn);
+    t->nn = NULL; /* taken */
+    L2H_TRY(st);
+    L2H_TRY(l2h_model_create(out, method->info.name, net, t->mean, t->p->l2_normalize));
+    L2H_TRY(l2h_train_set_meta_num(*out, "seed", (double)t->p->seed));
+    L2H_TRY(l2h_train_set_meta_num(*out, "epochs", (double)t->p->epochs));
+    L2H_TRY(l2h_train_set_meta_num(*out, "train_rows", (double)t->n_tr));
+    return method->finish ? method->finish(tc, obj, *out) : L2H_OK;
+}
+
+static void trainer_free(trainer *t)
+{
+    l2h_nn_free(t->nn);
+    l2h_groundtruth_free(t->gt);
+    l2h_dataset_free(t->dtr);
+    l2h_dataset_free(t->dval);
+    l2h_free(t->mean);
+    l2h_free(t->xp);
+    l2h_free(t->xraw);
+    l2h_free(t->xv);
+    l2h_free(t->tr);
+    l2h_free(t->val);
+}
+
+l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                         const l2h_train_method *method, const void *opts)
+{
+    *out = NULL;
+    L2H_TRY(check_data(p, train));
+    trainer t = {.p = p, .dim = l2h_dataset_dim(train)};
+    l2h_objective *obj = NULL;
+    l2h_status st = L2H_OK;
+    L2H_CHECK_GOTO(prepare_rows(&t, train));
+    const l2h_supervision sup = supervision_of(t.dtr, t.n_tr);
+    L2H_CHECK_GOTO(build_nn(&t.nn, p, t.dim));
+    const l2h_trainer tc = {.p = p,
+                            .opts = opts,
+                            .nn = t.nn,
+                            .dim = t.dim,
+                            .n_tr = t.n_tr,
+                            .n_val = t.n_val,
+                            .xp = t.xp,
+                            .sup = &sup,
+                            .n_labels = n_labels(t.dtr)};
+    L2H_CHECK_GOTO(method->create(&tc, &obj));
+    const l2h_loop_params lp = loop_params(&t);
     t.t0 = t.t_epoch = now_s();
     if (p->epochs > 0) /* 0: the initialised, untrained network (e.g. the "before" of a plot) */
         L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, p->shift ? t.xraw : t.xp, t.n_tr, &sup, &lp, NULL));
-
-    l2h_net *net;
-    st = l2h_net_from_nn(&net, t.nn);
-    t.nn = NULL; /* taken */
-    if (st != L2H_OK) goto done;
-    L2H_CHECK_GOTO(l2h_model_create(out, method->info.name, net, t.mean, p->l2_normalize));
-    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "seed", (double)p->seed));
-    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "epochs", (double)p->epochs));
-    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "train_rows", (double)t.n_tr));
-    if (method->finish) L2H_CHECK_GOTO(method->finish(&tc, obj, *out));
+    st = make_model(out, &t, method, &tc, obj);
 done:
     if (st != L2H_OK) {
         l2h_model_free(*out);
         *out = NULL;
     }
-    l2h_nn_free(t.nn);
     l2h_objective_free(obj);
-    l2h_groundtruth_free(t.gt);
-    l2h_dataset_free(dtr);
-    l2h_dataset_free(dval);
-    l2h_free(t.mean);
-    l2h_free(t.xp);
-    l2h_free(t.xraw);
-    l2h_free(t.xv);
-    l2h_free(tr);
-    l2h_free(val);
+    trainer_free(&t);
     return st;
 }
 
