@@ -142,13 +142,17 @@ def _finite(xa, name):
 def train(x, labels=None, method="mihash", bits=32, model="linear", progress=None, **options):
     """Learns a hash function from x (n, dim) and optional labels, returns a :class:`Model`.
 
-    method: "lsh", "itq" (unsupervised baselines) or "mihash", "hashnet", "jmlh" (learned,
-    need labels: class ids (n,) or a 0/1 multi-label matrix (n, L)). model: "linear", "mlp",
-    "cnn" for learned methods. options: the CLI's ``l2h train`` options with '_' for '-', e.g.
-    epochs=50, batch=100, optimizer="adam", lr=1e-3, hidden=(1024,), seed=1, l2_normalize=True;
-    HashNet: alpha, weighting, weight, beta_gamma, beta_power, beta_step, beta_stages,
-    continuation, self_pairs; JMLH: gamma, regularizer, jmlh_variant, deterministic,
-    continuous; MIHash: bins, scale. Unknown options raise TypeError listing the valid ones.
+    method: any batch method of the library's registry (``l2h.batch_methods()``): "lsh",
+    "itq", "pcah" (unsupervised baselines) or "mihash", "hashnet", "jmlh" (learned, need
+    labels: class ids (n,) or a 0/1 multi-label matrix (n, L)). model: "linear", "mlp", "cnn"
+    for learned methods. options: the CLI's ``l2h train`` options with '_' for '-', e.g.
+    epochs=50, batch=100, optimizer="adam", lr=1e-3, hidden=(1024,), seed=1, l2_normalize=True,
+    and each method's own registry options (``l2h train --help``: bins, scale, mi_grades;
+    alpha, weighting, beta_schedule, beta_stages, no_continuation, self_pairs; gamma, variant,
+    deterministic; iters, max_train), also as <method>_<option> (itq_iters, jmlh_variant).
+    Earlier keywords still work (HashNet weight, beta_gamma, beta_power, beta_step,
+    continuation; JMLH regularizer, continuous). Unknown options raise TypeError listing the
+    valid ones.
     progress (learned methods): called with a dict (epoch, epochs, loss, loss_aux, val_map,
     val_map_tie, examples_per_s, seconds) after every epoch; returning True stops training
     (:class:`l2h.StateError`), an exception raised in it (Ctrl-C included) stops training and

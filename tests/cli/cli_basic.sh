@@ -18,6 +18,24 @@ expect_code 2 "bad option value" "$L2H" train --method lsh --bits abc --output "
 expect_code 2 "unknown option" "$L2H" eval --model x --frobnicate
 expect_code 2 "mi without model or codes" "$L2H" mi
 expect_code 2 "mihash with a bad network" "$L2H" train --method mihash --model resnet --output "$T/m"
+# the batch registry: methods and their options are checked before any data is read (the data
+# file does not exist, so reaching the load would exit 1 naming it)
+N="--data $T/nope.fvecs --split none --output $T/m"
+expect_code 2 "unknown method" "$L2H" train --method bogus $N
+grep -q "pcah" "$T/err" && ok || bad "unknown method: the message lists the registry"
+expect_code 2 "option of another method" "$L2H" train --method mihash --gamma 0.2 $N
+grep -q "of jmlh, not of mihash" "$T/err" && ok || bad "names the method that has --gamma"
+expect_code 2 "prefixed option of another method" "$L2H" train --method itq --mihash-bins 4 $N
+expect_code 2 "bins > bits" "$L2H" train --method mihash --bits 16 --bins 32 $N
+expect_code 2 "bad jmlh variant" "$L2H" train --method jmlh --jmlh-variant bogus $N
+expect_code 2 "flag given a value" "$L2H" train --method jmlh --jmlh-deterministic=1 $N
+expect_code 2 "one option twice" "$L2H" train --method mihash --bins 4 --mihash-bins 4 $N
+expect_code 2 "SGD option for lsh" "$L2H" train --method lsh --epochs 3 $N
+expect_code 2 "demo with an unknown method" "$L2H" demo --methods lsh,bogus --data "$T/nope.fvecs"
+if grep -q "nope.fvecs" "$T/err"; then bad "demo read data before checking methods"; else ok; fi
+expect_code 0 "train --help" "$L2H" train --help
+grep -q -- "--pcah-max-train" "$T/out" && grep -q -- "--mihash-bins" "$T/out" && ok ||
+  bad "train --help lists the registry's options"
 expect_code 1 "missing data file" "$L2H" train --method lsh --data "$T/nope.fvecs" --split none --output "$T/m"
 grep -q "nope.fvecs" "$T/err" && ok || bad "error names the missing file"
 expect_code 1 "missing model" "$L2H" eval --model "$T/nope.safetensors"
