@@ -1,4 +1,5 @@
-/* net_nn.c -- networks built from src/nn layer stacks ("mlp", "cnn") as model architectures.
+/* net_nn.c -- networks built from src/nn layer stacks ("linear", "mlp", "cnn", "kernel") as
+ * model architectures: every model's network is an l2h_nn.
  *
  * File layout: every tensor of the parameter arena under its l2h_nn name ("mlp.0.weight",
  * "cnn.3.bias", ...; PyTorch's nn.Sequential numbering) with its PyTorch shape, plus two
@@ -136,6 +137,100 @@ static l2h_status nn_net_load_arch(l2h_net **out, const l2h_st_file *f, size_t i
     return st;
 }
 
+/* ---- "linear": one linear layer of the same network type (LSH, ITQ, PCAH, linear learned and
+ * online hashes). Saved as before the nn path existed: "linear.weight" [out, in] and
+ * "linear.bias" [out] and no nn_arch metadata, so old and new linear files are the same bytes. */
+static l2h_status linear_save(const l2h_net *net, l2h_st_writer *w)
+{
+    const l2h_nn *nn = ((const net_nn *)net)->nn;
+    size_t nt;
+    const l2h_nn_tensor *t = l2h_nn_tensors(nn, &nt);
+    const float *params = l2h_nn_params_const(nn);
+    for (size_t k = 0; k < nt; k++)
+        L2H_TRY(l2h_st_writer_add(w, t[k].name, L2H_ST_F32, t[k].rank, t[k].shape,
+                                  params + t[k].offset));
+    return L2H_OK;
+}
+
+/* A new one-layer network in_dim -> out_dim; its weight and bias in *w / *b (the arena: W
+ * [out, in], then b [out], one parameter span). */
+static l2h_status linear_new(l2h_nn **out, size_t in_dim, size_t out_dim, float **w, float **b)
+{
+    *out = NULL;
+    size_t nw;
+    L2H_FAIL_IF(in_dim == 0 || out_dim == 0 || !l2h_mul_ok(in_dim + 1, out_dim, &nw), L2H_ERR_ARG,
+                "linear network: invalid shape %zu -> %zu", in_dim, out_dim);
+    L2H_TRY(l2h_nn_create_linear(out, in_dim, out_dim, 0));
+    size_t nt;
+    const l2h_nn_tensor *t = l2h_nn_tensors(*out, &nt);
+    float *params = l2h_nn_params(*out);
+    if (nt != 2 || t[0].offset != 0 || t[1].offset != in_dim * out_dim ||
+        l2h_nn_n_params(*out) != nw) { /* the span layout the online learners rely on */
+        l2h_nn_free(*out);
+        *out = NULL;
+        L2H_FAIL(L2H_ERR_STATE, "linear network: unexpected parameter layout");
+    }
+    memset(params, 0, nw * sizeof *params);
+    *w = params;
+    *b = params + in_dim * out_dim;
+    return L2H_OK;
+}
+
+static l2h_status linear_load(l2h_net **out, const l2h_st_file *f, size_t in_dim, size_t out_dim)
+{
+    *out = NULL;
+    const size_t wshape[2] = {out_dim, in_dim};
+    const l2h_st_tensor *tw, *tb; /* shapes first: allocate only what the file backs */
+    L2H_TRY(l2h_st_expect(f, "linear.weight", L2H_ST_F32, 2, wshape, &tw));
+    L2H_TRY(l2h_st_expect(f, "linear.bias", L2H_ST_F32, 1, &out_dim, &tb));
+    l2h_nn *nn;
+    float *w, *b;
+    L2H_TRY(linear_new(&nn, in_dim, out_dim, &w, &b));
+    l2h_status st = l2h_st_read(f, "linear.weight", L2H_ST_F32, 2, wshape, w);
+    if (st == L2H_OK) st = l2h_st_read(f, "linear.bias", L2H_ST_F32, 1, &out_dim, b);
+    for (size_t i = 0; st == L2H_OK && i < out_dim * (in_dim + 1); i++)
+        if (!isfinite(w[i]))
+            st = l2h_set_error(L2H_ERR_FORMAT, "%s: linear network has non-finite parameters",
+                               l2h_st_file_name(f));
+    if (st != L2H_OK) {
+        l2h_nn_free(nn);
+        return st;
+    }
+    return wrap(out, nn, &l2h_net_linear_ops);
+}
+
+const l2h_net_ops l2h_net_linear_ops = {
+    .arch = "linear",
+    .forward = nn_net_forward,
+    .save = linear_save,
+    .load = linear_load,
+    .free = nn_net_free,
+    .params = nn_net_params,
+};
+
+l2h_status l2h_net_linear_create(l2h_net **out, size_t in_dim, size_t out_dim, const float *w,
+                                 const float *b)
+{
+    *out = NULL;
+    L2H_FAIL_IF(w == NULL, L2H_ERR_ARG, "linear network: NULL weights");
+    l2h_nn *nn;
+    float *nw, *nb;
+    L2H_TRY(linear_new(&nn, in_dim, out_dim, &nw, &nb));
+    memcpy(nw, w, in_dim * out_dim * sizeof *nw);
+    if (b) memcpy(nb, b, out_dim * sizeof *nb);
+    return wrap(out, nn, &l2h_net_linear_ops);
+}
+
+l2h_status l2h_net_linear_params(const l2h_net *net, const float **w, const float **b)
+{
+    L2H_FAIL_IF(net == NULL || net->ops != &l2h_net_linear_ops, L2H_ERR_ARG,
+                "not a linear network");
+    const float *p = l2h_nn_params_const(((const net_nn *)net)->nn);
+    *w = p;
+    *b = p + net->in_dim * net->out_dim;
+    return L2H_OK;
+}
+
 static l2h_status mlp_load(l2h_net **out, const l2h_st_file *f, size_t in_dim, size_t out_dim)
 {
     return nn_net_load_arch(out, f, in_dim, out_dim, "mlp");
@@ -192,16 +287,11 @@ l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn)
     if (strcmp(arch, "linear") == 0) {
         size_t nt;
         const l2h_nn_tensor *t = l2h_nn_tensors(nn, &nt);
-        l2h_status st = L2H_ERR_ARG;
-        if (nt == 2 && t[0].rank == 2 && t[1].is_bias) {
-            const float *p = l2h_nn_params_const(nn);
-            st = l2h_net_linear_create(out, l2h_nn_in_dim(nn), l2h_nn_out_dim(nn),
-                                       p + t[0].offset, p + t[1].offset);
-        } else {
-            l2h_set_error(L2H_ERR_ARG, "l2h_net_from_nn: 'linear' network is not one linear layer");
-        }
+        if (nt == 2 && t[0].rank == 2 && t[1].is_bias && t[0].offset == 0 &&
+            t[1].offset == t[0].count)
+            return wrap(out, nn, &l2h_net_linear_ops);
         l2h_nn_free(nn);
-        return st;
+        L2H_FAIL(L2H_ERR_ARG, "l2h_net_from_nn: 'linear' network is not one linear layer");
     }
     if (strcmp(arch, "mlp") != 0 && strcmp(arch, "cnn") != 0 && strcmp(arch, "kernel") != 0) {
         l2h_nn_free(nn);
@@ -213,7 +303,7 @@ l2h_status l2h_net_from_nn(l2h_net **out, l2h_nn *nn)
 const l2h_nn *l2h_net_nn(const l2h_net *net)
 {
     if (!net || (net->ops != &l2h_net_mlp_ops && net->ops != &l2h_net_cnn_ops &&
-                 net->ops != &l2h_net_kernel_ops))
+                 net->ops != &l2h_net_kernel_ops && net->ops != &l2h_net_linear_ops))
         return NULL;
     return ((const net_nn *)net)->nn;
 }
