@@ -9,6 +9,7 @@
  * plain "linear" architecture instead (same tensor names), so old and new linear files agree. */
 #include "model_internal.h"
 
+#include "linalg.h"
 #include "nn.h"
 
 #include <math.h>
@@ -199,9 +200,22 @@ static l2h_status linear_load(l2h_net **out, const l2h_st_file *f, size_t in_dim
     return wrap(out, nn, &l2h_net_linear_ops);
 }
 
+/* z = x · Wᵀ + b as one product over all n rows (the linear layer's arithmetic without
+ * l2h_nn_infer's row chunks, whose different sgemm shapes can round differently: the codes of
+ * every linear model stay those of the earlier single-product forward, bit for bit). */
+static l2h_status linear_forward(const l2h_net *net, const float *x, size_t n, float *z)
+{
+    const float *w = NULL, *b = NULL;
+    L2H_TRY(l2h_net_linear_params(net, &w, &b));
+    const size_t din = net->in_dim, dout = net->out_dim;
+    for (size_t i = 0; i < n; i++) memcpy(z + i * dout, b, dout * sizeof *z);
+    l2h_sgemm(false, true, n, dout, din, 1.0f, x, din, w, din, 1.0f, z, dout);
+    return L2H_OK;
+}
+
 const l2h_net_ops l2h_net_linear_ops = {
     .arch = "linear",
-    .forward = nn_net_forward,
+    .forward = linear_forward,
     .save = linear_save,
     .load = linear_load,
     .free = nn_net_free,
