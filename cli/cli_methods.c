@@ -15,6 +15,7 @@ void cli_method_opts_free(cli_method_opts *o)
     free(o->helps);
     free(o->values);
     free(o->flags);
+    free(o->bare_of);
     free(o->method);
     free(o->option);
     free(o->opts);
