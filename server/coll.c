@@ -5,9 +5,13 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static const double lat_bounds[LAT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
@@ -41,24 +45,51 @@ void pair_release(pair *p)
 void coll_put(coll *c)
 {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
-    pair_release(c->cur);
+    pair_release(atomic_load(&c->cur));
     store_free(c->st);
     idmap_free(&c->ids);
     free(c->job_deleted);
     pthread_mutex_destroy(&c->mu);
-    pthread_mutex_destroy(&c->pair_mu);
+    pthread_mutex_destroy(&c->sq_mu);
+    pthread_cond_destroy(&c->sq_cv);
     pthread_mutex_destroy(&c->hist_mu);
     pthread_cond_destroy(&c->learn_cv);
     free(c);
 }
 
+/* Lock-free: a low-priority re-hash thread that swaps the pair can be preempted anywhere
+ * without making a search wait. The reader announces itself before it loads the pointer and
+ * leaves after its reference is taken; swap_pair waits for the announced readers after storing
+ * the new pointer, so once it returns every reader that saw the old pair holds a reference
+ * (all accesses are sequentially consistent). */
 pair *coll_acquire(coll *c)
 {
-    pthread_mutex_lock(&c->pair_mu);
-    pair *p = c->cur;
+    atomic_fetch_add(&c->acquiring, 1);
+    pair *p = atomic_load(&c->cur);
     if (p) atomic_fetch_add(&p->refs, 1);
-    pthread_mutex_unlock(&c->pair_mu);
+    atomic_fetch_sub(&c->acquiring, 1);
     return p;
+}
+
+/* Installs np and returns the old pair, whose reference count is then final but for releases. */
+static pair *swap_pair(coll *c, pair *np)
+{
+    pair *old = atomic_exchange(&c->cur, np);
+    while (atomic_load(&c->acquiring) != 0) sched_yield();
+    return old;
+}
+
+/* Drops the collection's reference on an old pair. The last holder frees it, and freeing an
+ * index of a million codes takes milliseconds: the caller (a background job) waits until it
+ * holds the last reference, so that cost never lands on a search. */
+static void retire_pair(pair *old)
+{
+    if (!old) return;
+    while (atomic_load(&old->refs) > 1) {
+        const struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    pair_release(old);
 }
 
 /* ---- configuration ------------------------------------------------------------------------- */
@@ -225,7 +256,8 @@ static coll *coll_new(const coll_config *cfg)
     }
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
-    pthread_mutex_init(&c->pair_mu, NULL);
+    pthread_mutex_init(&c->sq_mu, NULL);
+    pthread_cond_init(&c->sq_cv, NULL);
     pthread_mutex_init(&c->hist_mu, NULL);
     pthread_cond_init(&c->learn_cv, NULL);
     c->q_cur = c->q_snap = NAN;
@@ -421,7 +453,7 @@ int coll_insert(coll *c, const float *x, const int64_t *ids_in, const int32_t *l
         snprintf(err, el, "collection dropped");
         return 404;
     }
-    if (index && c->cur != p) {
+    if (index && atomic_load(&c->cur) != p) {
         pair_release(p);
         p = coll_acquire(c);
         if (p && enc_encode(p->enc, x, n, codes) != 0) {
@@ -542,7 +574,7 @@ void coll_apply_learned(coll *c, size_t first, size_t end, size_t stride)
 }
 
 /* ---- re-hash ------------------------------------------------------------------------------- */
-int coll_rehash(coll *c, enc *e, uint64_t version)
+static int rehash_run(coll *c, enc *e, uint64_t version)
 {
     const size_t cb = l2h_code_bytes(c->cfg.bits), dim = c->cfg.dim;
     pthread_mutex_lock(&c->mu);
@@ -624,10 +656,7 @@ int coll_rehash(coll *c, enc *e, uint64_t version)
         np->version = version;
         np->enc = e;
         np->index = ix;
-        pthread_mutex_lock(&c->pair_mu);
-        old = c->cur;
-        c->cur = np;
-        pthread_mutex_unlock(&c->pair_mu);
+        old = swap_pair(c, np);
         atomic_fetch_add(&c->jobs, 1);
         atomic_fetch_add(&c->bits_recomputed, encoded * c->cfg.bits);
     } else {
@@ -641,11 +670,38 @@ int coll_rehash(coll *c, enc *e, uint64_t version)
         enc_unref(e);
         log_msg("%s: re-hash failed: %s", c->cfg.name, l2h_last_error());
     }
-    pair_release(old);
+    retire_pair(old);
     free(xb);
     free(codes);
     free(ids);
     return rc;
+}
+
+typedef struct rehash_arg {
+    coll *c;
+    enc *e;
+    uint64_t version;
+    int rc;
+} rehash_arg;
+
+static void *rehash_thread(void *arg)
+{
+    rehash_arg *r = arg;
+    /* Linux: setpriority on a thread id changes that thread only */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), g.rehash_nice) != 0)
+        log_msg("%s: cannot lower the re-hash priority", r->c->cfg.name);
+    r->rc = rehash_run(r->c, r->e, r->version);
+    return NULL;
+}
+
+int coll_rehash(coll *c, enc *e, uint64_t version, int background)
+{
+    if (!background || g.rehash_nice <= 0) return rehash_run(c, e, version);
+    rehash_arg r = {c, e, version, -1};
+    pthread_t t;
+    if (pthread_create(&t, NULL, rehash_thread, &r) != 0) return rehash_run(c, e, version);
+    pthread_join(t, NULL);
+    return r.rc;
 }
 
 void coll_request_rehash(coll *c)
@@ -673,7 +729,7 @@ static void *fixed_worker(void *arg)
         const uint64_t v = p->version;
         enc *e = p->enc;
         pair_release(p);
-        (void)coll_rehash(c, e, v);
+        (void)coll_rehash(c, e, v, 1);
         hist_point hp = {.t = now_s(), .version = v, .rehash = 1, .q_cur = NAN, .q_snap = NAN};
         coll_hist_add(c, &hp);
     }
@@ -711,7 +767,7 @@ int coll_start(coll *c)
             l2h_model_free(m);
             return -1;
         }
-        if (coll_rehash(c, e, 1) != 0) return -1;
+        if (coll_rehash(c, e, 1, 0) != 0) return -1;
         atomic_fetch_sub(&c->jobs, 1); /* the initial build is not a re-hash */
         if (pthread_create(&c->job_thread, NULL, fixed_worker, c) != 0) return -1;
         c->job_thread_started = true;

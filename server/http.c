@@ -241,9 +241,12 @@ int http_start(const char *host, int port, int threads, const char *token_file, 
         log_msg("--host must be an IPv4 address (got '%s')", host);
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* TURBO: no per-connection fcntl/shutdown calls that loopback keep-alive does not need.
+     * Thread per connection (the default) polls with poll(), not select(): a search request
+     * may wait in the batching queue (search.c) without holding up any other connection. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (threads > 0) flags |= MHD_USE_EPOLL;
-    else flags |= MHD_USE_THREAD_PER_CONNECTION;
+    else flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     daemon_ = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,

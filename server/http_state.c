@@ -59,6 +59,9 @@ void describe(sbuf *b, coll *c, int with_history)
     const size_t nl = c->lat_i < 1024 ? c->lat_i : 1024;
     double lat[1024];
     memcpy(lat, c->lat_ring, nl * sizeof *lat);
+    sb_printf(b, "\"search_batching\":{\"calls\":%llu,\"queries\":%llu},",
+              (unsigned long long)atomic_load(&c->batches),
+              (unsigned long long)atomic_load(&c->batched_queries));
     sb_printf(b, "\"searches\":%llu,\"inserted\":%llu,\"deleted\":%llu,",
               (unsigned long long)c->searches, (unsigned long long)c->inserted,
               (unsigned long long)c->deleted);

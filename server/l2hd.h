@@ -11,7 +11,8 @@
  *           reader;
  *   coll    a collection: config, store, id map, current pair, learner, counters, history;
  *   wal     the write-ahead log: checksummed records, group commit, fsync policy.
- * Lock order: g.reg_mu -> coll.mu -> wal.mu; coll.pair_mu is a leaf taken for pointer swaps. */
+ * Lock order: g.reg_mu -> coll.mu -> wal.mu; coll.sq_mu (search batching) is a leaf. The
+ * current pair is read without a lock (coll_acquire), so a search never waits for a writer. */
 #ifndef L2HD_H
 #define L2HD_H
 
@@ -126,6 +127,7 @@ typedef struct hist_point {
 } hist_point;
 
 #define LAT_BUCKETS 12
+struct search_job;
 typedef struct coll {
     coll_config cfg;
     atomic_int refs;
@@ -135,8 +137,18 @@ typedef struct coll {
     idmap ids;
     int64_t next_id;
 
-    pthread_mutex_t pair_mu;
-    pair *cur; /* NULL until the mapping exists (online before its first n_init items) */
+    /* NULL until the mapping exists (online before its first n_init items). Readers count
+     * themselves in `acquiring` while they take a reference, so a swap knows when no reader
+     * can still be about to take one on the old pair (coll_acquire, swap_pair). */
+    _Atomic(pair *) cur;
+    atomic_int acquiring;
+
+    /* k-NN searches waiting to be answered together (search.c) */
+    pthread_mutex_t sq_mu;
+    pthread_cond_t sq_cv;
+    struct search_job *sq_head, *sq_tail;
+    int sq_running; /* batches being searched now */
+    atomic_uint_fast64_t batches, batched_queries;
 
     /* background re-hash */
     bool job_active;
@@ -209,6 +221,12 @@ typedef struct service {
     pthread_mutex_t snap_mu;
     atomic_uint_fast64_t snapshots;
     double last_snapshot;
+    /* background work runs at this nice value (0 = as the requests) */
+    int rehash_nice;
+    /* concurrent k-NN searches are answered together: at most search_batches batches at a
+     * time, each of at most search_batch queries (1 = no batching) */
+    size_t search_batch;
+    int search_batches;
     /* HTTP counters */
     atomic_uint_fast64_t http_requests, http_errors;
 } service;
@@ -242,8 +260,10 @@ void coll_record_latency(coll *c, double seconds);
 void coll_hist_add(coll *c, const hist_point *p);
 
 /* Re-hash: encode every alive row with e into a new index and swap the pair in. The caller
- * passes its own reference on e. Runs in the calling thread; writes go on meanwhile. */
-int coll_rehash(coll *c, enc *e, uint64_t version);
+ * passes its own reference on e. Writes go on meanwhile. background = 1 runs the job in a
+ * helper thread at nice g.rehash_nice (the caller waits for it), so searches keep the CPU;
+ * 0 runs it in the calling thread at its priority (first builds, recovery). */
+int coll_rehash(coll *c, enc *e, uint64_t version, int background);
 void coll_request_rehash(coll *c);
 /* Builds the first pair after recovery or creation (fixed collections) and starts threads. */
 int coll_start(coll *c);

@@ -210,7 +210,7 @@ static int rehash_and_swap(learner *L)
     if (!e) return -1;
     enc_ref(e); /* ours */
     const uint64_t upd = updates_of(L->lead, NULL);
-    if (coll_rehash(c, e, upd + 1) != 0) {
+    if (coll_rehash(c, e, upd + 1, 1) != 0) {
         enc_unref(e);
         return -1;
     }
@@ -326,7 +326,7 @@ void *learner_main(void *arg)
         enc *e = enc_from_online(L.frozen);
         if (!e) goto out;
         enc_ref(e);
-        if (coll_rehash(c, e, L.last_updates + 1) != 0) {
+        if (coll_rehash(c, e, L.last_updates + 1, 0) != 0) {
             enc_unref(e);
             goto out;
         }
