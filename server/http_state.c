@@ -23,6 +23,7 @@ void describe(sbuf *b, coll *c, int with_history)
     pthread_mutex_lock(&c->mu);
     const size_t live = c->ids.live, rows = atomic_load(&c->st->n);
     const int job = c->job_active;
+    const uint64_t inserted = c->inserted, deleted = c->deleted; /* written under c->mu */
     pthread_mutex_unlock(&c->mu);
     sb_printf(b, "{\"name\":\"%s\",\"config\":%s,\"size\":%zu,\"rows\":%zu,", c->cfg.name,
               cfg ? cfg : "{}", live, rows);
@@ -63,8 +64,8 @@ void describe(sbuf *b, coll *c, int with_history)
               (unsigned long long)atomic_load(&c->batches),
               (unsigned long long)atomic_load(&c->batched_queries));
     sb_printf(b, "\"searches\":%llu,\"inserted\":%llu,\"deleted\":%llu,",
-              (unsigned long long)c->searches, (unsigned long long)c->inserted,
-              (unsigned long long)c->deleted);
+              (unsigned long long)c->searches, (unsigned long long)inserted,
+              (unsigned long long)deleted);
     if (with_history) {
         sb_printf(b, "\"history\":[");
         const size_t first = c->hist_n > 600 ? c->hist_n - 600 : 0;
