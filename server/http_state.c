@@ -38,12 +38,12 @@ void describe(sbuf *b, coll *c, int with_history)
               job ? "true" : "false", (unsigned long long)atomic_load(&c->jobs),
               (unsigned long long)atomic_load(&c->bits_recomputed));
     if (c->cfg.method[0]) {
-        static const char *phases[] = {"initialising", "learning", "re-hashing", "catching up"};
+        static const char *phases[] = {"initialising", "learning", "re-hashing"};
         const int ph = atomic_load(&c->learner_phase);
         sb_printf(b,
                   "\"learner\":{\"method\":\"%s\",\"phase\":\"%s\",\"learned\":%llu,\"lag\":%llu,"
                   "\"checks\":%llu,\"updates\":%llu,\"q_current\":",
-                  c->cfg.method, phases[ph >= 0 && ph < 4 ? ph : 0],
+                  c->cfg.method, phases[ph >= 0 && ph < 3 ? ph : 0],
                   (unsigned long long)atomic_load(&c->learned),
                   (unsigned long long)atomic_load(&c->lag),
                   (unsigned long long)atomic_load(&c->checks),

@@ -4,8 +4,8 @@
  * Objects:
  *   store   the feature store of a collection: append-only rows (features, id, label, flags) in
  *           fixed blocks, so a row never moves and readers outside the lock see stable memory;
- *   enc     a hash mapping that encodes features: an l2h_model (thread-safe) or a frozen
- *           l2h_online handle (encodes under its own mutex);
+ *   enc     a hash mapping that encodes features: an l2h_model (thread-safe); for an online
+ *           collection, a copy of the learner's snapshot mapping (l2h_online_model);
  *   pair    (enc, l2h_index): what one search runs on, refcounted; the collection's current pair
  *           is swapped atomically after a background re-hash; old pairs die with their last
  *           reader;
@@ -81,13 +81,9 @@ void idmap_free(idmap *m);
 /* ---- encoders and pairs ------------------------------------------------------------------ */
 typedef struct enc {
     atomic_int refs;
-    l2h_model *model;    /* owned, or NULL                                   */
-    l2h_online *online;  /* the learner's frozen handle                       */
-    atomic_bool owns_online; /* set when the learner exits: the last pair frees it */
-    pthread_mutex_t mu;  /* serialises l2h_online_encode                     */
+    l2h_model *model; /* owned */
 } enc;
 enc *enc_from_model(l2h_model *m);
-enc *enc_from_online(l2h_online *o);
 void enc_ref(enc *e);
 void enc_unref(enc *e);
 int enc_encode(enc *e, const float *x, size_t n, uint8_t *codes);
@@ -165,8 +161,7 @@ typedef struct coll {
     pthread_cond_t learn_cv; /* signalled (under mu) on inserts and stop */
     atomic_bool stop;
     atomic_uint_fast64_t learned, lag, updates, checks, learn_rows;
-    atomic_int learner_phase; /* 0 replaying/waiting for n_init, 1 learning, 2 re-hashing,
-                               * 3 catch-up of the twin */
+    atomic_int learner_phase; /* 0 replaying/waiting for n_init, 1 learning, 2 re-hashing */
     atomic_bool recovered;    /* the learner replayed the log and built its first pair */
     double q_cur, q_snap;
 
