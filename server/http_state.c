@@ -122,7 +122,8 @@ void metrics(sbuf *b)
     pthread_rwlock_unlock(&g.reg_mu);
     if (!cs) return;
     static const char *const gauges[] = {"items", "model_version", "learner_lag", "learned",
-                                         "updates", "rehash_jobs", "bits_recomputed"};
+                                         "updates", "rehash_jobs", "bits_recomputed",
+                                         "search_batch_calls", "search_batch_queries"};
     for (size_t m = 0; m < sizeof gauges / sizeof gauges[0]; m++) {
         sb_printf(b, "# TYPE l2hd_collection_%s gauge\n", gauges[m]);
         for (size_t i = 0; i < nc; i++) {
@@ -144,7 +145,9 @@ void metrics(sbuf *b)
             case 3: v = (double)atomic_load(&c->learned); break;
             case 4: v = (double)atomic_load(&c->updates); break;
             case 5: v = (double)atomic_load(&c->jobs); break;
-            default: v = (double)atomic_load(&c->bits_recomputed); break;
+            case 6: v = (double)atomic_load(&c->bits_recomputed); break;
+            case 7: v = (double)atomic_load(&c->batches); break;
+            default: v = (double)atomic_load(&c->batched_queries); break;
             }
             sb_printf(b, "l2hd_collection_%s{collection=\"%s\"} %.17g\n", gauges[m], c->cfg.name, v);
         }
