@@ -593,12 +593,18 @@ static int rehash_run(coll *c, enc *e, uint64_t version)
     uint8_t *codes = malloc((size_t)CH * cb);
     int64_t *ids = malloc((size_t)CH * sizeof *ids);
     uint64_t encoded = 0;
+    int aborted = 0;
     if (!xb || !codes || !ids) rc = -1;
     /* collect everything first, then add once (one MIH table build) */
     uint8_t *all_codes = NULL;
     int64_t *all_ids = NULL;
     size_t n_all = 0, cap_all = 0;
     for (size_t r0 = 0; rc == 0 && r0 < n0; r0 += CH) {
+        if (atomic_load(&c->stop)) { /* shutting down: a low-priority job may be far from done */
+            rc = -1;
+            aborted = 1;
+            break;
+        }
         size_t k = 0;
         for (size_t r = r0; r < n0 && r < r0 + CH; r++) {
             if (!(store_flags(c->st, r) & ROW_ALIVE)) continue;
@@ -668,7 +674,8 @@ static int rehash_run(coll *c, enc *e, uint64_t version)
     if (rc != 0) {
         l2h_index_free(ix);
         enc_unref(e);
-        log_msg("%s: re-hash failed: %s", c->cfg.name, l2h_last_error());
+        if (aborted) log_msg("%s: re-hash abandoned at shutdown", c->cfg.name);
+        else log_msg("%s: re-hash failed: %s", c->cfg.name, l2h_last_error());
     }
     retire_pair(old);
     free(xb);
