@@ -260,6 +260,7 @@ void coll_hist_add(coll *c, const hist_point *p);
  * 0 runs it in the calling thread at its priority (first builds, recovery). */
 int coll_rehash(coll *c, enc *e, uint64_t version, int background);
 void coll_request_rehash(coll *c);
+void *fixed_worker(void *arg); /* rehash.c: runs requested re-hashes of a fixed collection */
 /* Builds the first pair after recovery or creation (fixed collections) and starts threads. */
 int coll_start(coll *c);
 void coll_stop_threads(coll *c);
