@@ -1,5 +1,6 @@
-/* coll.c -- collections: registry, writes, the (mapping, index) pair and its atomic swap,
- * background re-hash. See l2hd.h for the objects and the lock order. */
+/* coll.c -- collections: registry, configuration, writes, the (mapping, index) pair reference,
+ * start and stop of its threads, latency and history (the re-hash job is in rehash.c). See l2hd.h
+ * for the objects and the lock order. */
 #include "l2hd.h"
 #include "proto.h"
 
@@ -41,23 +42,29 @@ void pair_release(pair *p)
 void coll_put(coll *c)
 {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
-    pair_release(c->cur);
+    pair_release(atomic_load(&c->cur));
     store_free(c->st);
     idmap_free(&c->ids);
     free(c->job_deleted);
     pthread_mutex_destroy(&c->mu);
-    pthread_mutex_destroy(&c->pair_mu);
+    pthread_mutex_destroy(&c->sq_mu);
+    pthread_cond_destroy(&c->sq_cv);
     pthread_mutex_destroy(&c->hist_mu);
     pthread_cond_destroy(&c->learn_cv);
     free(c);
 }
 
+/* Lock-free: a low-priority re-hash thread that swaps the pair can be preempted anywhere
+ * without making a search wait. The reader announces itself before it loads the pointer and
+ * leaves after its reference is taken; swap_pair waits for the announced readers after storing
+ * the new pointer, so once it returns every reader that saw the old pair holds a reference
+ * (all accesses are sequentially consistent). */
 pair *coll_acquire(coll *c)
 {
-    pthread_mutex_lock(&c->pair_mu);
-    pair *p = c->cur;
+    atomic_fetch_add(&c->acquiring, 1);
+    pair *p = atomic_load(&c->cur);
     if (p) atomic_fetch_add(&p->refs, 1);
-    pthread_mutex_unlock(&c->pair_mu);
+    atomic_fetch_sub(&c->acquiring, 1);
     return p;
 }
 
@@ -225,7 +232,8 @@ static coll *coll_new(const coll_config *cfg)
     }
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
-    pthread_mutex_init(&c->pair_mu, NULL);
+    pthread_mutex_init(&c->sq_mu, NULL);
+    pthread_cond_init(&c->sq_cv, NULL);
     pthread_mutex_init(&c->hist_mu, NULL);
     pthread_cond_init(&c->learn_cv, NULL);
     c->q_cur = c->q_snap = NAN;
@@ -421,7 +429,7 @@ int coll_insert(coll *c, const float *x, const int64_t *ids_in, const int32_t *l
         snprintf(err, el, "collection dropped");
         return 404;
     }
-    if (index && c->cur != p) {
+    if (index && atomic_load(&c->cur) != p) {
         pair_release(p);
         p = coll_acquire(c);
         if (p && enc_encode(p->enc, x, n, codes) != 0) {
@@ -541,145 +549,6 @@ void coll_apply_learned(coll *c, size_t first, size_t end, size_t stride)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* ---- re-hash ------------------------------------------------------------------------------- */
-int coll_rehash(coll *c, enc *e, uint64_t version)
-{
-    const size_t cb = l2h_code_bytes(c->cfg.bits), dim = c->cfg.dim;
-    pthread_mutex_lock(&c->mu);
-    c->job_active = true;
-    c->n_job_deleted = 0;
-    const size_t n0 = atomic_load(&c->st->n);
-    pthread_mutex_unlock(&c->mu);
-
-    l2h_index *ix = NULL;
-    l2h_index_params ip = l2h_index_default_params(c->cfg.bits);
-    ip.kind = c->cfg.kind;
-    int rc = l2h_index_create(&ix, &ip) == L2H_OK ? 0 : -1;
-    /* encode the alive rows [0, n0) in chunks, outside the lock */
-    enum { CH = 4096 };
-    float *xb = malloc((size_t)CH * dim * sizeof *xb);
-    uint8_t *codes = malloc((size_t)CH * cb);
-    int64_t *ids = malloc((size_t)CH * sizeof *ids);
-    uint64_t encoded = 0;
-    if (!xb || !codes || !ids) rc = -1;
-    /* collect everything first, then add once (one MIH table build) */
-    uint8_t *all_codes = NULL;
-    int64_t *all_ids = NULL;
-    size_t n_all = 0, cap_all = 0;
-    for (size_t r0 = 0; rc == 0 && r0 < n0; r0 += CH) {
-        size_t k = 0;
-        for (size_t r = r0; r < n0 && r < r0 + CH; r++) {
-            if (!(store_flags(c->st, r) & ROW_ALIVE)) continue;
-            memcpy(xb + k * dim, store_x(c->st, r), dim * sizeof *xb);
-            ids[k++] = store_id(c->st, r);
-        }
-        if (!k) continue;
-        if (enc_encode(e, xb, k, codes) != 0) {
-            rc = -1;
-            break;
-        }
-        if (n_all + k > cap_all) {
-            size_t cap = cap_all ? cap_all : 65536;
-            while (cap < n_all + k) cap *= 2;
-            uint8_t *nc = realloc(all_codes, cap * cb);
-            if (nc) all_codes = nc;
-            int64_t *ni = realloc(all_ids, cap * sizeof *ni);
-            if (ni) all_ids = ni;
-            if (!nc || !ni) {
-                rc = -1;
-                break;
-            }
-            cap_all = cap;
-        }
-        memcpy(all_codes + n_all * cb, codes, k * cb);
-        memcpy(all_ids + n_all, ids, k * sizeof *ids);
-        n_all += k;
-        encoded += k;
-    }
-    if (rc == 0 && n_all && l2h_index_add(ix, all_codes, all_ids, n_all) != L2H_OK) rc = -1;
-    free(all_codes);
-    free(all_ids);
-
-    pair *old = NULL;
-    pthread_mutex_lock(&c->mu);
-    if (rc == 0 && c->n_job_deleted &&
-        l2h_index_remove(ix, c->job_deleted, c->n_job_deleted, NULL) != L2H_OK)
-        rc = -1;
-    /* rows written while the job ran */
-    const size_t n1 = atomic_load(&c->st->n);
-    for (size_t r0 = n0; rc == 0 && r0 < n1; r0 += CH) {
-        size_t k = 0;
-        for (size_t r = r0; r < n1 && r < r0 + CH; r++) {
-            if (!(store_flags(c->st, r) & ROW_ALIVE)) continue;
-            memcpy(xb + k * dim, store_x(c->st, r), dim * sizeof *xb);
-            ids[k++] = store_id(c->st, r);
-        }
-        if (k && (enc_encode(e, xb, k, codes) != 0 || l2h_index_add(ix, codes, ids, k) != L2H_OK))
-            rc = -1;
-        encoded += k;
-    }
-    pair *np = rc == 0 ? calloc(1, sizeof *np) : NULL;
-    if (np) {
-        atomic_init(&np->refs, 1);
-        np->version = version;
-        np->enc = e;
-        np->index = ix;
-        pthread_mutex_lock(&c->pair_mu);
-        old = c->cur;
-        c->cur = np;
-        pthread_mutex_unlock(&c->pair_mu);
-        atomic_fetch_add(&c->jobs, 1);
-        atomic_fetch_add(&c->bits_recomputed, encoded * c->cfg.bits);
-    } else {
-        rc = -1;
-    }
-    c->job_active = false;
-    c->n_job_deleted = 0;
-    pthread_mutex_unlock(&c->mu);
-    if (rc != 0) {
-        l2h_index_free(ix);
-        enc_unref(e);
-        log_msg("%s: re-hash failed: %s", c->cfg.name, l2h_last_error());
-    }
-    pair_release(old);
-    free(xb);
-    free(codes);
-    free(ids);
-    return rc;
-}
-
-void coll_request_rehash(coll *c)
-{
-    pthread_mutex_lock(&c->mu);
-    atomic_store(&c->rehash_requested, true); /* a request during a job is coalesced */
-    pthread_cond_broadcast(&c->learn_cv);
-    pthread_mutex_unlock(&c->mu);
-}
-
-/* Fixed-mapping collections: a worker that runs requested re-hashes. */
-static void *fixed_worker(void *arg)
-{
-    coll *c = arg;
-    for (;;) {
-        pthread_mutex_lock(&c->mu);
-        while (!atomic_load(&c->stop) && !atomic_load(&c->rehash_requested))
-            pthread_cond_wait(&c->learn_cv, &c->mu);
-        pthread_mutex_unlock(&c->mu);
-        if (atomic_load(&c->stop)) break;
-        atomic_store(&c->rehash_requested, false);
-        pair *p = coll_acquire(c);
-        if (!p) continue;
-        enc_ref(p->enc);
-        const uint64_t v = p->version;
-        enc *e = p->enc;
-        pair_release(p);
-        (void)coll_rehash(c, e, v);
-        hist_point hp = {.t = now_s(), .version = v, .rehash = 1, .q_cur = NAN, .q_snap = NAN};
-        coll_hist_add(c, &hp);
-    }
-    return NULL;
-}
-
 static l2h_model *fixed_model(const coll_config *cfg)
 {
     l2h_model *m = NULL;
@@ -711,7 +580,7 @@ int coll_start(coll *c)
             l2h_model_free(m);
             return -1;
         }
-        if (coll_rehash(c, e, 1) != 0) return -1;
+        if (coll_rehash(c, e, 1, 0) != 0) return -1;
         atomic_fetch_sub(&c->jobs, 1); /* the initial build is not a re-hash */
         if (pthread_create(&c->job_thread, NULL, fixed_worker, c) != 0) return -1;
         c->job_thread_started = true;

@@ -52,6 +52,11 @@ static void usage(FILE *f)
             "  --threads N            HTTP worker threads (0 = one thread per connection; 0)\n"
             "  --lib-threads N        threads of one library call (search, encode; 1): requests\n"
             "                         already run in parallel, one per connection\n"
+            "  --search-batch N       concurrent k-NN searches answered by one library call,\n"
+            "                         at most N queries (32; 1 = each alone): one pass over the\n"
+            "                         codes serves them all\n"
+            "  --search-batches N     such calls running at once (1)\n"
+            "  --rehash-nice N        nice value of background re-hashes (19; 0 = as requests)\n"
             "  --fsync POLICY         always | interval | never (always); wait=1 writes are\n"
             "                         durable under every policy\n"
             "  --fsync-ms N           interval of the 'interval' policy (100)\n"
@@ -100,7 +105,7 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL, *host = "127.0.0.1", *token = NULL;
     long port = 8080, threads = 0, lib_threads = 1, fsync_ms = 100, snap_s = 300, snap_mb = 256, body_mb = 64,
-         max_rows = 100000;
+         max_rows = 100000, search_batch = 32, search_batches = 1, rehash_nice = 19;
     int auth_all = 0;
     fsync_policy pol = FSYNC_ALWAYS;
     for (int i = 1; i < argc; i++) {
@@ -123,6 +128,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--port") == 0) bad = parse_num(v, 0, 65535, &port);
         else if (strcmp(a, "--threads") == 0) bad = parse_num(v, 0, 256, &threads);
         else if (strcmp(a, "--lib-threads") == 0) bad = parse_num(v, 1, 256, &lib_threads);
+        else if (strcmp(a, "--search-batch") == 0) bad = parse_num(v, 1, 256, &search_batch);
+        else if (strcmp(a, "--search-batches") == 0) bad = parse_num(v, 1, 256, &search_batches);
+        else if (strcmp(a, "--rehash-nice") == 0) bad = parse_num(v, 0, 19, &rehash_nice);
         else if (strcmp(a, "--fsync-ms") == 0) bad = parse_num(v, 1, 60000, &fsync_ms);
         else if (strcmp(a, "--snapshot-s") == 0) bad = parse_num(v, 0, 86400 * 30, &snap_s);
         else if (strcmp(a, "--snapshot-mb") == 0) bad = parse_num(v, 0, 1 << 20, &snap_mb);
@@ -166,6 +174,9 @@ int main(int argc, char **argv)
     g.snapshot_every = (double)snap_s;
     g.snapshot_wal_bytes = (uint64_t)snap_mb << 20;
     g.started = now_s();
+    g.search_batch = (size_t)search_batch;
+    g.search_batches = (int)search_batches;
+    g.rehash_nice = (int)rehash_nice;
     l2h_set_threads((int)lib_threads);
 
     struct sigaction sa;

@@ -4,14 +4,15 @@
  * Objects:
  *   store   the feature store of a collection: append-only rows (features, id, label, flags) in
  *           fixed blocks, so a row never moves and readers outside the lock see stable memory;
- *   enc     a hash mapping that encodes features: an l2h_model (thread-safe) or a frozen
- *           l2h_online handle (encodes under its own mutex);
+ *   enc     a hash mapping that encodes features: an l2h_model (thread-safe); for an online
+ *           collection, a copy of the learner's snapshot mapping (l2h_online_model);
  *   pair    (enc, l2h_index): what one search runs on, refcounted; the collection's current pair
  *           is swapped atomically after a background re-hash; old pairs die with their last
  *           reader;
  *   coll    a collection: config, store, id map, current pair, learner, counters, history;
  *   wal     the write-ahead log: checksummed records, group commit, fsync policy.
- * Lock order: g.reg_mu -> coll.mu -> wal.mu; coll.pair_mu is a leaf taken for pointer swaps. */
+ * Lock order: g.reg_mu -> coll.mu -> wal.mu; coll.sq_mu (search batching) is a leaf. The
+ * current pair is read without a lock (coll_acquire), so a search never waits for a writer. */
 #ifndef L2HD_H
 #define L2HD_H
 
@@ -80,13 +81,9 @@ void idmap_free(idmap *m);
 /* ---- encoders and pairs ------------------------------------------------------------------ */
 typedef struct enc {
     atomic_int refs;
-    l2h_model *model;    /* owned, or NULL                                   */
-    l2h_online *online;  /* the learner's frozen handle                       */
-    atomic_bool owns_online; /* set when the learner exits: the last pair frees it */
-    pthread_mutex_t mu;  /* serialises l2h_online_encode                     */
+    l2h_model *model; /* owned */
 } enc;
 enc *enc_from_model(l2h_model *m);
-enc *enc_from_online(l2h_online *o);
 void enc_ref(enc *e);
 void enc_unref(enc *e);
 int enc_encode(enc *e, const float *x, size_t n, uint8_t *codes);
@@ -126,6 +123,7 @@ typedef struct hist_point {
 } hist_point;
 
 #define LAT_BUCKETS 12
+struct search_job;
 typedef struct coll {
     coll_config cfg;
     atomic_int refs;
@@ -135,8 +133,18 @@ typedef struct coll {
     idmap ids;
     int64_t next_id;
 
-    pthread_mutex_t pair_mu;
-    pair *cur; /* NULL until the mapping exists (online before its first n_init items) */
+    /* NULL until the mapping exists (online before its first n_init items). Readers count
+     * themselves in `acquiring` while they take a reference, so a swap knows when no reader
+     * can still be about to take one on the old pair (coll_acquire, swap_pair). */
+    _Atomic(pair *) cur;
+    atomic_int acquiring;
+
+    /* k-NN searches waiting to be answered together (search.c) */
+    pthread_mutex_t sq_mu;
+    pthread_cond_t sq_cv;
+    struct search_job *sq_head, *sq_tail;
+    int sq_running; /* batches being searched now */
+    atomic_uint_fast64_t batches, batched_queries;
 
     /* background re-hash */
     bool job_active;
@@ -153,8 +161,7 @@ typedef struct coll {
     pthread_cond_t learn_cv; /* signalled (under mu) on inserts and stop */
     atomic_bool stop;
     atomic_uint_fast64_t learned, lag, updates, checks, learn_rows;
-    atomic_int learner_phase; /* 0 replaying/waiting for n_init, 1 learning, 2 re-hashing,
-                               * 3 catch-up of the twin */
+    atomic_int learner_phase; /* 0 replaying/waiting for n_init, 1 learning, 2 re-hashing */
     atomic_bool recovered;    /* the learner replayed the log and built its first pair */
     double q_cur, q_snap;
 
@@ -209,6 +216,12 @@ typedef struct service {
     pthread_mutex_t snap_mu;
     atomic_uint_fast64_t snapshots;
     double last_snapshot;
+    /* background work runs at this nice value (0 = as the requests) */
+    int rehash_nice;
+    /* concurrent k-NN searches are answered together: at most search_batches batches at a
+     * time, each of at most search_batch queries (1 = no batching) */
+    size_t search_batch;
+    int search_batches;
     /* HTTP counters */
     atomic_uint_fast64_t http_requests, http_errors;
 } service;
@@ -242,9 +255,12 @@ void coll_record_latency(coll *c, double seconds);
 void coll_hist_add(coll *c, const hist_point *p);
 
 /* Re-hash: encode every alive row with e into a new index and swap the pair in. The caller
- * passes its own reference on e. Runs in the calling thread; writes go on meanwhile. */
-int coll_rehash(coll *c, enc *e, uint64_t version);
+ * passes its own reference on e. Writes go on meanwhile. background = 1 runs the job in a
+ * helper thread at nice g.rehash_nice (the caller waits for it), so searches keep the CPU;
+ * 0 runs it in the calling thread at its priority (first builds, recovery). */
+int coll_rehash(coll *c, enc *e, uint64_t version, int background);
 void coll_request_rehash(coll *c);
+void *fixed_worker(void *arg); /* rehash.c: runs requested re-hashes of a fixed collection */
 /* Builds the first pair after recovery or creation (fixed collections) and starts threads. */
 int coll_start(coll *c);
 void coll_stop_threads(coll *c);

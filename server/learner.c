@@ -7,15 +7,13 @@
  * crash the learner is rebuilt by deterministic replay of exactly those rows: pushes are
  * independent of how the rows are chunked.
  *
- * Twin handles. The public API gives no copy of a mapping (l2h_online_model is not there yet),
- * and l2h_online_encode always uses the learner's newest snapshot. A search must run on one
- * (mapping, index) pair, so the pair being served encodes with a FROZEN handle that nobody
- * trains, while the LEADER learns. When the leader's policy fires (or a re-hash is asked for),
- * this thread encodes the whole store with the leader into a new index and swaps the pair in
- * (the leader becomes the frozen handle of the new pair); once the old pair's last search has
- * finished, the old handle replays the rows it missed and becomes the leader. Learning pauses
- * during the job, so a second trigger cannot happen during one (trivially coalesced); a
- * re-hash requested during a job is coalesced into one. The cost: every row is learned twice. */
+ * One handle. A search must run on one (mapping, index) pair, and the learner's own encoder
+ * moves on as it learns; so when the policy fires (or a re-hash is asked for) this thread takes
+ * a copy of the handle's snapshot mapping Φˢ (l2h_online_model: an l2h_model whose codes equal
+ * the run's bit for bit), encodes the whole store with it into a new index and swaps the pair
+ * in; the pair owns that model. Every row is learned once. Learning pauses during the job (it
+ * runs in a low-priority helper thread the learner waits for), so a second trigger cannot
+ * happen during one (trivially coalesced); a re-hash requested during a job is coalesced. */
 #include "l2hd.h"
 
 #include <math.h>
@@ -84,9 +82,7 @@ double mi_quality(const uint8_t *codes, const int32_t *labels, size_t n, size_t 
 
 typedef struct learner {
     coll *c;
-    l2h_online *lead, *frozen;
-    enc *frozen_enc; /* our reference on the serving pair's encoder */
-    rowvec pend;     /* rows pushed into lead but not into frozen */
+    l2h_online *lead;
     size_t cursor;
     uint64_t last_updates;
     /* Q_R reservoir (display): rows of a uniform sample of the learned rows */
@@ -200,20 +196,25 @@ static uint64_t updates_of(l2h_online *o, uint64_t *checks)
     return s.updates;
 }
 
-/* The job: encode the store with the leader, swap the pair, let the old handle catch up and
- * take the lead. */
+/* An encoder owning a copy of the handle's snapshot mapping (what its table was built with). */
+static enc *snapshot_enc(l2h_online *o)
+{
+    l2h_model *m = NULL;
+    if (l2h_online_model(o, L2H_ONLINE_SNAPSHOT, &m) != L2H_OK) return NULL;
+    enc *e = enc_from_model(m);
+    if (!e) l2h_model_free(m);
+    return e;
+}
+
+/* The job: encode the store with a copy of the snapshot mapping, swap the pair in. */
 static int rehash_and_swap(learner *L)
 {
     coll *c = L->c;
     atomic_store(&c->learner_phase, 2);
-    enc *e = enc_from_online(L->lead);
+    enc *e = snapshot_enc(L->lead);
     if (!e) return -1;
-    enc_ref(e); /* ours */
     const uint64_t upd = updates_of(L->lead, NULL);
-    if (coll_rehash(c, e, upd + 1) != 0) {
-        enc_unref(e);
-        return -1;
-    }
+    if (coll_rehash(c, e, upd + 1, 1) != 0) return -1; /* it took our reference */
     hist_point hp = {.t = now_s(), .items = atomic_load(&c->learned), .updates = upd,
                      .version = upd + 1, .rehash = 1};
     pthread_mutex_lock(&c->hist_mu);
@@ -221,21 +222,6 @@ static int rehash_and_swap(learner *L)
     hp.q_snap = c->q_snap;
     pthread_mutex_unlock(&c->hist_mu);
     coll_hist_add(c, &hp);
-    /* wait until no search holds the old pair (its encoder is ours alone again) */
-    atomic_store(&c->learner_phase, 3);
-    if (L->frozen_enc) {
-        while (atomic_load(&L->frozen_enc->refs) > 1) {
-            const struct timespec ts = {0, 200000};
-            nanosleep(&ts, NULL);
-        }
-        enc_unref(L->frozen_enc);
-        if (push_rows(L, L->frozen, L->pend.v, L->pend.n) != 0) return -1;
-    }
-    L->pend.n = 0;
-    l2h_online *t = L->frozen;
-    L->frozen = L->lead;
-    L->lead = t;
-    L->frozen_enc = e;
     atomic_store(&c->learner_phase, 1);
     return 0;
 }
@@ -248,7 +234,6 @@ void *learner_main(void *arg)
     coll *c = L.c;
     const coll_config *cfg = &c->cfg;
     L.lead = new_online(cfg);
-    L.frozen = new_online(cfg);
     L.xb = malloc((size_t)CHUNK * cfg->dim * sizeof *L.xb);
     L.lb = malloc((size_t)CHUNK * sizeof *L.lb);
     L.res = malloc(cfg->reservoir * sizeof *L.res);
@@ -256,7 +241,7 @@ void *learner_main(void *arg)
     rowvec learned = {0};
     float *ix = NULL;
     int32_t *il = NULL;
-    if (!L.lead || !L.frozen || !L.xb || !L.lb || !L.res) {
+    if (!L.lead || !L.xb || !L.lb || !L.res) {
         log_msg("%s: learner cannot start: %s", cfg->name, l2h_last_error());
         goto out;
     }
@@ -284,8 +269,7 @@ void *learner_main(void *arg)
         memcpy(ix + i * cfg->dim, store_x(c->st, init.v[i]), cfg->dim * sizeof *ix);
         il[i] = store_label(c->st, init.v[i]);
     }
-    if (l2h_online_begin(L.lead, ix, cfg->labelled ? il : NULL, init.n, NULL) != L2H_OK ||
-        l2h_online_begin(L.frozen, ix, cfg->labelled ? il : NULL, init.n, NULL) != L2H_OK) {
+    if (l2h_online_begin(L.lead, ix, cfg->labelled ? il : NULL, init.n, NULL) != L2H_OK) {
         log_msg("%s: learner initialisation failed: %s", cfg->name, l2h_last_error());
         free(init.v);
         goto out;
@@ -298,7 +282,6 @@ void *learner_main(void *arg)
     /* 2. deterministic replay of the rows learned before a restart */
     {
         const size_t n = atomic_load(&c->st->n);
-        size_t last_update_at = 0;
         for (size_t r = L.cursor; r < n; r++) {
             const uint8_t f = store_flags(c->st, r);
             if ((f & ROW_LEARN) && (f & ROW_LEARNED)) {
@@ -310,28 +293,19 @@ void *learner_main(void *arg)
             const size_t k = learned.n - s < CHUNK ? learned.n - s : CHUNK;
             if (push_rows(&L, L.lead, learned.v + s, k) != 0) goto out;
             reservoir_offer(&L, learned.v + s, k);
-            const uint64_t u = updates_of(L.lead, NULL);
-            if (u > L.last_updates) last_update_at = s + k;
-            L.last_updates = u;
         }
-        if (push_rows(&L, L.frozen, learned.v, last_update_at) != 0) goto out;
-        for (size_t i = last_update_at; i < learned.n; i++) (void)rv_push(&L.pend, learned.v[i]);
+        L.last_updates = updates_of(L.lead, NULL);
         atomic_store(&c->learned, learned.n + cfg->n_init);
         uint64_t checks = 0;
         atomic_store(&c->updates, updates_of(L.lead, &checks));
         atomic_store(&c->checks, checks);
     }
-    /* 3. the first pair: the frozen handle's mapping over the whole store */
+    /* 3. the first pair: the snapshot mapping (of the last update) over the whole store */
     {
-        enc *e = enc_from_online(L.frozen);
+        enc *e = snapshot_enc(L.lead);
         if (!e) goto out;
-        enc_ref(e);
-        if (coll_rehash(c, e, L.last_updates + 1) != 0) {
-            enc_unref(e);
-            goto out;
-        }
+        if (coll_rehash(c, e, L.last_updates + 1, 0) != 0) goto out; /* it took e */
         atomic_fetch_sub(&c->jobs, 1); /* the initial build is not a re-hash */
-        L.frozen_enc = e;
     }
     atomic_store(&c->recovered, true);
     atomic_store(&c->learner_phase, 1);
@@ -370,7 +344,6 @@ void *learner_main(void *arg)
                 log_msg("%s: learning failed: %s", cfg->name, l2h_last_error());
                 break;
             }
-            for (size_t i = 0; i < k; i++) (void)rv_push(&L.pend, rows[i]);
             reservoir_offer(&L, rows, k);
         }
         /* durable record of what was learned: the rows themselves (LEARN rows of the range
@@ -406,19 +379,11 @@ void *learner_main(void *arg)
         }
     }
 out:
-    /* the serving pair keeps its frozen handle; the last pair reference frees it */
-    if (L.frozen_enc) {
-        atomic_store(&L.frozen_enc->owns_online, true);
-        enc_unref(L.frozen_enc);
-        L.frozen = NULL;
-    }
     l2h_online_free(L.lead);
-    l2h_online_free(L.frozen);
     atomic_store(&c->recovered, true);
     free(L.xb);
     free(L.lb);
     free(L.res);
-    free(L.pend.v);
     free(learned.v);
     free(ix);
     free(il);

@@ -13,6 +13,10 @@
  * Taking a snapshot: every collection lock is held for an instant while the log is rotated and
  * the row counts and flags are copied; the rows themselves never change once written, so they
  * are written out afterwards with writes going on. Then older log segments are deleted.
+ * Compaction: a fixed-mapping collection's snapshot holds its alive rows only (deleted and
+ * superseded rows are dropped; nothing refers to a row by its number there: the log names
+ * items by id), so their space is reclaimed on disk and, after a restart, in memory. An online
+ * collection keeps every row: its learner is rebuilt by replaying learned rows by number.
  *
  * Recovery: load the snapshot (a bad checksum is an error: the previous snapshot was replaced
  * only after this one was durable), replay the log segments from first_segment in order; a torn
@@ -65,6 +69,39 @@ typedef struct snap_coll {
     uint8_t *flags;
 } snap_coll;
 
+/* A fixed-mapping collection's rows, alive ones only (compaction), column by column as the
+ * loader reads them, gathered one store block at a time. */
+static int write_alive(wfile *w, coll *c, const snap_coll *s)
+{
+    const size_t dim = c->cfg.dim;
+    uint64_t alive = 0;
+    for (size_t r = 0; r < s->n; r++) alive += (s->flags[r] & ROW_ALIVE) != 0;
+    const uint64_t d64 = dim;
+    wput(w, &alive, 8);
+    wput(w, &d64, 8);
+    wput(w, &s->next_id, 8);
+    void *buf = malloc((size_t)STORE_BLOCK_ROWS * (dim * 4 > 8 ? dim * 4 : 8));
+    if (!buf) return -1;
+    for (int col = 0; col < 4; col++) {
+        const size_t width = col == 0 ? 8 : col == 1 ? 4 : col == 2 ? 1 : dim * 4;
+        for (size_t r0 = 0; r0 < s->n; r0 += STORE_BLOCK_ROWS) {
+            const size_t b = r0 / STORE_BLOCK_ROWS;
+            const size_t r1 = s->n - r0 < STORE_BLOCK_ROWS ? s->n : r0 + STORE_BLOCK_ROWS;
+            const uint8_t *src = col == 0   ? (const uint8_t *)c->st->id[b]
+                                 : col == 1 ? (const uint8_t *)c->st->label[b]
+                                 : col == 2 ? s->flags + r0
+                                            : (const uint8_t *)c->st->x[b];
+            size_t k = 0;
+            for (size_t r = r0; r < r1; r++)
+                if (s->flags[r] & ROW_ALIVE)
+                    memcpy((uint8_t *)buf + k++ * width, src + (r - r0) * width, width);
+            wput(w, buf, k * width);
+        }
+    }
+    free(buf);
+    return 0;
+}
+
 int snapshot_write(char *err, size_t el)
 {
     pthread_mutex_lock(&g.snap_mu);
@@ -114,6 +151,13 @@ int snapshot_write(char *err, size_t el)
             wput(&w, js, jl);
             free(js);
             const uint64_t rows = sc[i].n, dim = c->cfg.dim;
+            if (c->cfg.model[0]) {
+                if (write_alive(&w, c, &sc[i]) != 0) {
+                    w.err = 1;
+                    break;
+                }
+                continue;
+            }
             wput(&w, &rows, 8);
             wput(&w, &dim, 8);
             wput(&w, &sc[i].next_id, 8);

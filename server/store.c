@@ -155,7 +155,6 @@ static enc *enc_new(void)
     enc *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     atomic_init(&e->refs, 1);
-    pthread_mutex_init(&e->mu, NULL);
     return e;
 }
 
@@ -163,13 +162,6 @@ enc *enc_from_model(l2h_model *m)
 {
     enc *e = enc_new();
     if (e) e->model = m;
-    return e;
-}
-
-enc *enc_from_online(l2h_online *o)
-{
-    enc *e = enc_new();
-    if (e) e->online = o;
     return e;
 }
 
@@ -182,16 +174,10 @@ void enc_unref(enc *e)
 {
     if (!e || atomic_fetch_sub(&e->refs, 1) != 1) return;
     l2h_model_free(e->model);
-    if (atomic_load(&e->owns_online)) l2h_online_free(e->online);
-    pthread_mutex_destroy(&e->mu);
     free(e);
 }
 
 int enc_encode(enc *e, const float *x, size_t n, uint8_t *codes)
 {
-    if (e->model) return l2h_model_encode(e->model, x, n, codes) == L2H_OK ? 0 : -1;
-    pthread_mutex_lock(&e->mu);
-    const l2h_status st = l2h_online_encode(e->online, x, n, codes);
-    pthread_mutex_unlock(&e->mu);
-    return st == L2H_OK ? 0 : -1;
+    return l2h_model_encode(e->model, x, n, codes) == L2H_OK ? 0 : -1;
 }

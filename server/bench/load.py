@@ -1,10 +1,12 @@
 """Loopback load on l2hd, bounded in count and time (docs/results.md, "Service"):
   1. single searches (k = 10, 64-bit codes, 1M items, MIH index) with wrk and keep-alive, idle
      and while background re-hashes of all 1M items run back to back;
-  2. the in-process library rate on the same queries (bench_l2hd_search), for the ratio;
+  2. the in-process library rate on the same queries (bench_l2hd_search), for the ratio: one
+     query per call (as a lone request) and 8 per call (as l2hd's batching of concurrent
+     requests can do at best with wrk's 8 connections);
   3. durable batch inserts (wait=1, batches of 1,000) of 128-d and 1,024-d float features.
 Usage: load.py L2HD BENCH_SEARCH [SECONDS] [N_ITEMS] [PARTS=search,lib,insert]; prints JSON
-lines."""
+lines. Extra l2hd options may be given in the environment variable L2HD_ARGS."""
 import json
 import os
 import re
@@ -31,7 +33,8 @@ np.save(tmp + "/x.npy", X)
 np.save(tmp + "/q.npy", Qc)
 uptime = lambda: open("/proc/loadavg").read().split()[:3]
 
-d = Daemon(binary, tmp + "/data", ["--snapshot-s", "0", "--max-body-mb", "256"])
+# extra daemon options (e.g. "--search-batch 1" to compare without batching) from L2HD_ARGS
+d = Daemon(binary, tmp + "/data", ["--snapshot-s", "0", "--max-body-mb", "256"] + os.environ.get("L2HD_ARGS", "").split())
 d.start()
 if "search" in parts:
     st, r = d.post("/v1/collections", {"name": "b64", "dim": 32, "bits": 64, "model": "lsh", "seed": 1, "index": "mih"})
@@ -65,8 +68,11 @@ if "search" in parts:
         errs = re.search(r"Socket errors: (.*)", out)
         total = re.search(r"(\d+) requests in", out).group(1)
         cpu = cpu_of(d.proc.pid) - c0
+        st, info = d.get("/v1/collections/b64")
+        sb = info.get("search_batching", {}) if st == 200 else {}
         res = {"what": label, "requests": int(total), "l2hd_cpu_seconds": round(cpu, 2),
                "l2hd_cpu_us_per_request": round(cpu / int(total) * 1e6, 1), "rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
+               "batching_calls_queries_so_far": [sb.get("calls"), sb.get("queries")],
                "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errs.group(1) if errs else "none",
                "load": uptime()}
         print(json.dumps(res), flush=True)
@@ -94,8 +100,11 @@ if "search" in parts:
     print(json.dumps({"what": "re-hash jobs completed during that window", "jobs": r1["rehash"]["jobs"] - r0["rehash"]["jobs"],
                       "active_at_end": r1["rehash"]["active"]}), flush=True)
 if "lib" in parts:
-    lib = subprocess.run([bench, tmp + "/x.npy", tmp + "/q.npy", "64", "1", str(secs)], capture_output=True, text=True).stdout
-    print(json.dumps({"what": "library in-process, 1 thread, 1 query per call", "result": json.loads(lib), "load": uptime()}), flush=True)
+    for batch in (1, 8):
+        lib = subprocess.run([bench, tmp + "/x.npy", tmp + "/q.npy", "64", "1", str(secs), str(batch)],
+                             capture_output=True, text=True).stdout
+        print(json.dumps({"what": "library in-process, 1 thread, %d quer%s per call" % (batch, "y" if batch == 1 else "ies"),
+                          "result": json.loads(lib), "load": uptime()}), flush=True)
 
 for dim in ((128, 1024) if "insert" in parts else ()):
     st, r = d.post("/v1/collections", {"name": "i%d" % dim, "dim": dim, "bits": 64, "model": "lsh", "index": "flat"})

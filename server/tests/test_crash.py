@@ -6,7 +6,9 @@ moment, restarted, and checked:
     searchable: its features find it at Hamming distance 0 with the right id;
   - every acknowledged delete is absent;
   - a batch that was in flight at the kill is present entirely or not at all (never half);
-  - the learner resumes (it learns a new batch after the restart).
+  - the learner resumes (it learns a new batch after the restart);
+and at the end that a snapshot compacts the fixed collection (its deleted rows are gone after a
+restart, its items all there).
 Usage: test_crash.py L2HD DIR [TRIALS] [SEED]; prints a tally (JSON) at the end."""
 import json
 import random
@@ -196,7 +198,29 @@ for t in range(trials):
         time.sleep(0.05)
     print("trial %d: fix %d onl %d items, ready in %.3f s, %s" % (
         t, len(present["fix"]), len(present["onl"]), ready, rz.get("note", "")), flush=True)
+# compaction: a snapshot keeps the fixed collection's alive rows only, so after a restart its
+# store holds exactly its items (deleted and superseded rows were dropped), all still present
+gone = rng.sample([i for i, s in state["fix"].items() if s == "acked"], 10)
+st, _ = d.post("/v1/collections/fix/delete?wait=1", {"ids": gone})
+ck(st == 200, "delete before the compaction check")
+for i in gone:
+    state["fix"][i] = "deleted"
+st, before = d.get("/v1/collections/fix")
+st_snap, _ = d.post("/v1/snapshot", timeout=60)
 d.stop()
+d.start(timeout=120)
+st, after = d.get("/v1/collections/fix")
+st, blob = d.request("GET", "/v1/collections/fix/codes")
+alive_fix = set(parse_ids(blob)) if st == 200 else set()
+d.stop()
+tally["compaction_rows"] = [before["rows"], after["rows"]]
+ck(st_snap == 200, "snapshot before the compaction check")
+ck(before["rows"] > before["size"], "there were dead rows to reclaim (%d rows, %d items)" % (before["rows"], before["size"]))
+ck(after["rows"] == after["size"] == before["size"], "after snapshot + restart the store holds its %d items "
+   "only (%d rows)" % (before["size"], after["rows"]))
+ck(all(i in alive_fix for i, s in state["fix"].items() if s == "acked") and
+   not any(i in alive_fix for i, s in state["fix"].items() if s == "deleted"),
+   "compaction kept every acknowledged item and no deleted one")
 tally["acknowledged_inserts"] = sum(1 for c in state for s in state[c].values() if s == "acked")
 tally["acknowledged_deletes"] = sum(1 for c in state for s in state[c].values() if s == "deleted")
 rs = tally.pop("ready_seconds")
