@@ -123,8 +123,10 @@ static void test_against_plain(int labelled, l2h_online_policy pol, int sparse)
     CHECK(checks > 50);
     CHECK_EQ_I(agree, checks);
     CHECK(agree_q);
-    CHECK(fired > 0 && fired < checks); /* both outcomes were exercised */
-    if (sparse) CHECK(kept > checks / 2); /* the kept histograms answered most checks */
+    if (!sparse) CHECK(fired > 0 && fired < checks); /* both outcomes were exercised */
+    /* sparse: near-identical codes from check to check, so the outcome may be the same every
+     * time; what matters is that the kept histograms answered most checks, equal to plain */
+    if (sparse) CHECK(kept > checks / 2);
     free(cur);
     l2h_trigger_release(&t);
     l2h_reservoir_release(&r);
