@@ -9,7 +9,9 @@
  *   options: --nq 1000 --qflip 3 (queries = database codes with 0..qflip flips; --qrandom for
  *            uniform random queries) --radius 0,1,2,3,4 --k 1,10,100 --threads 1 --repeat 3
  *            --tables M (0 = automatic) --dump PREFIX (write the codes and queries as raw rows
- *            PREFIX.db.u8 / PREFIX.q.u8 for bench/faiss_mih.py)
+ *            PREFIX.db.u8 / PREFIX.q.u8 for bench/faiss_mih.py) --single (one query per call,
+ *            as one l2hd request is answered; the answers compared are those of one batched
+ *            call after the timed runs)
  * One warm-up, then --repeat timed runs of each configuration; medians. One JSON line per
  * configuration. Public API only. */
 #include "l2h/l2h.h"
@@ -97,6 +99,32 @@ typedef struct run_out {
 } run_out;
 
 /* Median time of `repeat` runs (after a warm-up); keeps the results of the last run. */
+static int single;      /* --single: one query per call */
+static size_t qbytes; /* bytes of one packed query */
+
+static l2h_status search_once(l2h_index *ix, const uint8_t *q, size_t nq, long k, long radius,
+                              run_out *o)
+{
+    if (!single) {
+        if (k > 0) return l2h_index_search(ix, q, nq, (size_t)k, o->d, o->id);
+        return l2h_index_range_search(ix, q, nq, (uint32_t)radius, &o->rr);
+    }
+    const size_t bytes = qbytes;
+    for (size_t i = 0; i < nq; i++) {
+        l2h_status st;
+        if (k > 0) {
+            st = l2h_index_search(ix, q + i * bytes, 1, (size_t)k, o->d + i * (size_t)k,
+                                  o->id + i * (size_t)k);
+        } else {
+            l2h_range_result *r = NULL;
+            st = l2h_index_range_search(ix, q + i * bytes, 1, (uint32_t)radius, &r);
+            l2h_range_result_free(r);
+        }
+        if (st != L2H_OK) return st;
+    }
+    return L2H_OK;
+}
+
 static void timed(l2h_index *ix, const uint8_t *q, size_t nq, long k, long radius, int repeat,
                   run_out *o)
 {
@@ -107,16 +135,14 @@ static void timed(l2h_index *ix, const uint8_t *q, size_t nq, long k, long radiu
         o->rr = NULL;
         if (l2h_index_describe(ix, &a) != L2H_OK) DIE("describe");
         const double t0 = now();
-        l2h_status st;
-        if (k > 0)
-            st = l2h_index_search(ix, q, nq, (size_t)k, o->d, o->id);
-        else
-            st = l2h_index_range_search(ix, q, nq, (uint32_t)radius, &o->rr);
+        const l2h_status st = search_once(ix, q, nq, k, radius, o);
         const double t1 = now();
         if (st != L2H_OK) DIE("search");
         if (l2h_index_describe(ix, &b) != L2H_OK) DIE("describe");
         if (r >= 0) t[r] = t1 - t0;
     }
+    if (single && k <= 0 && l2h_index_range_search(ix, q, nq, (uint32_t)radius, &o->rr) != L2H_OK)
+        DIE("search");
     qsort(t, (size_t)repeat, sizeof t[0], cmp_d);
     o->qps = (double)nq / t[repeat / 2];
     const double dq = (double)(b.queries - a.queries);
@@ -188,6 +214,8 @@ int main(int argc, char **argv)
             repeat = atoi(v), i++;
         else if (!strcmp(a, "--tables"))
             tables = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--single"))
+            single = 1;
         else if (!strcmp(a, "--dump"))
             dump = v, i++;
         else {
@@ -217,6 +245,7 @@ int main(int argc, char **argv)
         if (!src || l2h_codes_read_npy(npy, src, nsrc, bytes) != L2H_OK) DIE("reading %s", npy);
     }
     bytes = l2h_code_bytes(bits);
+    qbytes = bytes;
     uint8_t *db = malloc(n * bytes), *q = malloc(nq * bytes);
     if (!db || !q) DIE("out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -262,10 +291,10 @@ int main(int argc, char **argv)
         DIE("describe");
     printf("{\"what\":\"build\",\"codes\":\"%s\",\"n\":%zu,\"distinct\":%zu,\"bits\":%zu,"
            "\"tables\":%zu,\"build_s\":%.3f,\"flat_mb\":%.1f,\"mih_mb\":%.1f,\"kernel\":\"%s\","
-           "\"threads\":%d}\n",
+           "\"threads\":%d,\"single\":%d}\n",
            npy ? npy : (dbf ? dbf : "random"), n, mi.distinct, bits, mi.n_tables, build_s,
            (double)fi.memory_bytes / 1e6, (double)mi.memory_bytes / 1e6, l2h_hamming_kernel(),
-           threads);
+           threads, single);
     fflush(stdout);
     long kmax = 1;
     for (size_t i = 0; i < nk; i++)

@@ -226,20 +226,32 @@ static void finish_anchor(l2h_mi_codes *m, size_t i, uint32_t *all, uint32_t *po
  * distance value v in [min, max] the count of items at v (compare -> mask -> popcount), and of
  * neighbours at v (mask AND the neighbour bits) when nb_mask is given; with labels (nb_mask
  * NULL) the neighbours are positions [b0, b1) and are counted one by one. */
-MI_AVX512_TARGET static void fill_anchor_avx512(l2h_mi_codes *m, const uint64_t *pc, size_t n,
-                                                size_t u, size_t i, const uint64_t *nb_mask,
-                                                uint32_t b0, uint32_t b1, int self_sim)
+MI_AVX512_TARGET static void fill_anchor_avx512(l2h_mi_codes *m, const uint64_t *pc,
+                                                const uint32_t *pc32, size_t n, size_t u,
+                                                size_t i, const uint64_t *nb_mask, uint32_t b0,
+                                                uint32_t b1, int self_sim)
 {
     uint8_t *db = m->db;
-    const __m512i q = _mm512_set1_epi64((long long)pc[u]);
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const __m512i x = _mm512_loadu_si512((const void *)(pc + j));
-        const __m512i p = _mm512_popcnt_epi64(_mm512_xor_si512(x, q));
-        _mm_storel_epi64((__m128i *)(void *)(db + j), _mm512_cvtepi64_epi8(p));
+    if (pc32) { /* codes of <= 32 bits: 16 per vector */
+        const __m512i q = _mm512_set1_epi32((int)pc32[u]);
+        for (; j + 16 <= n; j += 16) {
+            const __m512i x = _mm512_loadu_si512((const void *)(pc32 + j));
+            const __m512i p = _mm512_popcnt_epi32(_mm512_xor_si512(x, q));
+            _mm_storeu_si128((__m128i *)(void *)(db + j), _mm512_cvtepi32_epi8(p));
+        }
+        for (; j < n; j++)
+            db[j] = (uint8_t)_mm_popcnt_u32(pc32[j] ^ pc32[u]);
+    } else {
+        const __m512i q = _mm512_set1_epi64((long long)pc[u]);
+        for (; j + 8 <= n; j += 8) {
+            const __m512i x = _mm512_loadu_si512((const void *)(pc + j));
+            const __m512i p = _mm512_popcnt_epi64(_mm512_xor_si512(x, q));
+            _mm_storel_epi64((__m128i *)(void *)(db + j), _mm512_cvtepi64_epi8(p));
+        }
+        for (; j < n; j++)
+            db[j] = (uint8_t)_mm_popcnt_u64(pc[j] ^ pc[u]);
     }
-    for (; j < n; j++)
-        db[j] = (uint8_t)_mm_popcnt_u64(pc[j] ^ pc[u]);
     const size_t nblk = (n + 63) / 64;
     for (j = n; j < nblk * 64; j++) /* padding: a value present (for min / max) */
         db[j] = db[0];
@@ -283,18 +295,18 @@ MI_AVX512_TARGET static void fill_anchor_avx512(l2h_mi_codes *m, const uint64_t 
                     acc = _mm512_mask_add_epi8(acc, k, acc, one);
                     accp = _mm512_mask_add_epi8(accp, k & nb_mask[b], accp, one);
                 }
-            else { /* two accumulators: independent chains */
+            else { /* two accumulators: independent chains; compare into a mask, masked add */
                 __m512i acc2 = zero;
                 size_t b = r0;
                 for (; b + 2 <= r1; b += 2) {
                     const __m512i x0 = _mm512_loadu_si512((const void *)(db + 64 * b));
                     const __m512i x1 = _mm512_loadu_si512((const void *)(db + 64 * b + 64));
-                    acc = _mm512_sub_epi8(acc, _mm512_movm_epi8(_mm512_cmpeq_epi8_mask(x0, vv)));
-                    acc2 = _mm512_sub_epi8(acc2, _mm512_movm_epi8(_mm512_cmpeq_epi8_mask(x1, vv)));
+                    acc = _mm512_mask_add_epi8(acc, _mm512_cmpeq_epi8_mask(x0, vv), acc, one);
+                    acc2 = _mm512_mask_add_epi8(acc2, _mm512_cmpeq_epi8_mask(x1, vv), acc2, one);
                 }
                 for (; b < r1; b++) {
                     const __m512i x0 = _mm512_loadu_si512((const void *)(db + 64 * b));
-                    acc = _mm512_sub_epi8(acc, _mm512_movm_epi8(_mm512_cmpeq_epi8_mask(x0, vv)));
+                    acc = _mm512_mask_add_epi8(acc, _mm512_cmpeq_epi8_mask(x0, vv), acc, one);
                 }
                 acc = _mm512_add_epi8(acc, acc2); /* <= 255 blocks per round: no wrap */
             }
@@ -367,18 +379,24 @@ l2h_status l2h_mi_codes_build(l2h_mi_codes *m, const uint8_t *codes, size_t n,
 #ifdef MI_AVX512
     if (m->words == 1 && strcmp(k->name, "avx512-vpopcntdq") == 0 &&
         __builtin_cpu_supports("avx512bw")) {
+        /* codes of <= 32 bits as 32-bit words (dist is free scratch here) */
+        uint32_t *pc32 = m->bits <= 32 ? (uint32_t *)(void *)m->dist : NULL;
         if (m->aff != NULL) {
+            if (pc32)
+                for (size_t i = 0; i < n; i++) pc32[i] = (uint32_t)m->pc[i];
             for (size_t i = 0; i < n; i++) {
                 const uint8_t *row = m->aff + i * m->aff_stride;
                 row_mask_avx512(row, n, m->amask);
-                fill_anchor_avx512(m, m->pc, n, i, i, m->amask, 0, 0, row[i] != 0);
+                fill_anchor_avx512(m, m->pc, pc32, n, i, i, m->amask, 0, 0, row[i] != 0);
             }
             return L2H_OK;
         }
         memcpy(m->labels, labels, n * sizeof *labels);
         group_by_label(m, n);
+        if (pc32)
+            for (size_t u = 0; u < n; u++) pc32[u] = (uint32_t)m->pcs[u];
         for (size_t u = 0; u < n; u++)
-            fill_anchor_avx512(m, m->pcs, n, u, m->order[u], NULL, m->blk[2 * u],
+            fill_anchor_avx512(m, m->pcs, pc32, n, u, m->order[u], NULL, m->blk[2 * u],
                                m->blk[2 * u + 1], 1);
         return L2H_OK;
     }

@@ -40,6 +40,7 @@ typedef struct mih_ctx {
     const l2h_mih *h;
     const l2h_hamming_kernels *kt;
     size_t W;
+    int seq;       /* row r holds exactly the id r: k-NN pushes rows without reading lists */
     double scan;   /* work units of scanning every distinct code once */
     double budget; /* k-NN: work units spent before falling back */
 } mih_ctx;
@@ -51,9 +52,16 @@ typedef struct qstate {
     l2h_hit *hits;  /* radius: (d, row) hits of the current query */
     size_t nhits, cap_hits;
     l2h_cand cand[CAND_CAP];
+    struct plan_ent *plan; /* radius: the non-empty buckets of the current query */
     uint64_t probes, cands;
     int oom;
 } qstate;
+
+/* Radius: one non-empty bucket to verify, bucket positions [b, e) of table j at step (s, j). */
+typedef struct plan_ent {
+    uint32_t b, e;
+    uint32_t j, s;
+} plan_ent;
 
 static int hits_push(qstate *st, int32_t d, size_t row)
 {
@@ -133,9 +141,16 @@ static inline int32_t knn_thr(const qstate *st, int32_t bound)
 }
 
 /* A row found at distance d: k-NN counts all its ids and pushes the first k; radius keeps it. */
-static inline int take(const l2h_index *ix, qstate *st, int mode, size_t row, int32_t d,
+static inline int take(const mih_ctx *cx, qstate *st, int mode, size_t row, int32_t d,
                        int32_t L, size_t *below)
 {
+    const l2h_index *ix = cx->ix;
+    if (mode == MODE_KNN && cx->seq) { /* one id per row, = the row: no list to read */
+        st->hist[d]++;
+        if (d <= L) ++*below;
+        l2h_topk_push(&st->tk, d, (l2h_id)row);
+        return 1;
+    }
     if (mode == MODE_KNN) {
         const uint32_t c = ix->lists[row].n;
         st->hist[d] += c;
@@ -164,7 +179,7 @@ static void scan_tail(const mih_ctx *c, const uint64_t *q, int mode, int32_t thr
         for (size_t i = 0; i < nc; i++) {
             const size_t r = t0 + st->cand[i].j;
             if (r < nb) continue;
-            if (!take(ix, st, mode, r, st->cand[i].d, -1, &unused)) {
+            if (!take(c, st, mode, r, st->cand[i].d, -1, &unused)) {
                 st->oom = 1;
                 return;
             }
@@ -210,7 +225,7 @@ verify(const mih_ctx *c, const l2h_mih_table *t, size_t j, size_t s, int32_t L, 
             }
             if (d > (mode == MODE_KNN ? knn_thr(st, *bound) : radius)) continue;
             if (!first_seen(c->h, q, cw, j, s)) continue;
-            if (!take(ix, st, mode, t->rows[p], d, L, below)) return 0;
+            if (!take(c, st, mode, t->rows[p], d, L, below)) return 0;
             if (mode == MODE_KNN) *bound = kth_bound(st, (int32_t)ix->bits, keff);
         }
         return 1;
@@ -230,10 +245,76 @@ verify(const mih_ctx *c, const l2h_mih_table *t, size_t j, size_t s, int32_t L, 
             for (size_t w = 0; w < W; w++)
                 cw[w] = g[w * 8];
             if (!first_seen(c->h, q, cw, j, s)) continue;
-            if (!take(ix, st, mode, t->rows[g0 * 8 + jj], d, L, below)) return 0;
+            if (!take(c, st, mode, t->rows[g0 * 8 + jj], d, L, below)) return 0;
         }
         if (mode == MODE_KNN) *bound = kth_bound(st, (int32_t)ix->bits, keff);
     }
+    return 1;
+}
+
+/* Radius query: plans every lookup of steps 0 .. radius (C(b_j, s) keys each), reading the
+ * exact bucket sizes from the offsets; if the lookups plus the candidates cost more than the
+ * scan, returns 0 (the scan answers) before anything is verified. Otherwise verifies the planned
+ * buckets, each lookup done once. st->plan has room for every lookup of the radius. */
+static inline __attribute__((always_inline)) int range_body(const mih_ctx *c, const uint64_t *q,
+                                                            int32_t radius, qstate *st)
+{
+    const l2h_mih *h = c->h;
+    const size_t W = c->W, m = h->m;
+    double cost = (double)(c->ix->nd > h->nb ? c->ix->nd - h->nb : 0) * (double)W, cands = 0;
+    size_t np = 0;
+    uint64_t lookups = 0;
+    for (int32_t L = 0; L <= radius; L++) {
+        const size_t s = (size_t)L / m, j = (size_t)L % m;
+        const l2h_mih_table *t = &h->tables[j];
+        if (s > t->nbits) continue;
+        const uint64_t qk = l2h_mih_substr(q, t->off, t->nbits);
+        uint64_t mask = s == 0 ? 0 : (s == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s) - 1));
+        for (int more = 1; more;) {
+            uint64_t keys[PROBE_BATCH];
+            size_t nk = 0;
+            while (more && nk < PROBE_BATCH) {
+                keys[nk++] = qk ^ mask;
+                if (s == 0 || (mask = next_mask(mask, t->nbits)) == 0) more = 0;
+            }
+            if (t->dense && nk > 1)
+                for (size_t i = 0; i < nk; i++) __builtin_prefetch(&t->offs[keys[i]]);
+            for (size_t i = 0; i < nk; i++) {
+                size_t b, e;
+                bucket(t, keys[i], &b, &e);
+                if (e == b) continue;
+                st->plan[np].b = (uint32_t)b;
+                st->plan[np].e = (uint32_t)e;
+                st->plan[np].j = (uint32_t)j;
+                st->plan[np].s = (uint32_t)s;
+                np++;
+                cands += (double)(e - b);
+            }
+            lookups += nk;
+            cost += COST_PROBE * (double)nk;
+        }
+        if (cost + cands * COST_CAND * (double)W > c->scan) return 0;
+    }
+    scan_tail(c, q, MODE_RANGE, radius, st);
+    if (st->oom) return 1;
+    int32_t unused_bound = 0;
+    size_t unused_below = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (i + 2 < np) { /* the bucket after next: its codes and rows are on their way */
+            const plan_ent *f = &st->plan[i + 2];
+            const l2h_mih_table *tf = &h->tables[f->j];
+            __builtin_prefetch(tf->codes + (f->b / 8) * W * 8);
+            __builtin_prefetch(tf->rows + f->b);
+        }
+        const plan_ent *e = &st->plan[i];
+        if (!verify(c, &h->tables[e->j], e->j, e->s, 0, e->b, e->e, q, MODE_RANGE, radius,
+                    &unused_bound, 0, &unused_below, st)) {
+            st->oom = 1;
+            return 1;
+        }
+    }
+    st->probes += lookups;
+    st->cands += (uint64_t)cands;
     return 1;
 }
 
@@ -250,25 +331,7 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
     size_t below = 0; /* k-NN: ids counted at distance <= L */
     int32_t bound = B; /* k-NN: the k-th distance is <= bound */
     double work = (double)(ix->nd > nb ? ix->nd - nb : 0) * (double)W;
-    if (mode == MODE_RANGE) {
-        /* the whole plan is known: lookups, and the bucket sizes they lead to */
-        double cost = work, cands = 0;
-        for (int32_t L = 0; L <= radius; L++) {
-            const size_t s = (size_t)L / m, j = (size_t)L % m;
-            const l2h_mih_table *t = &h->tables[j];
-            if (s > t->nbits) continue;
-            const uint64_t qk = l2h_mih_substr(q, t->off, t->nbits);
-            uint64_t mask = s == 0 ? 0 : (s == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s) - 1));
-            for (int more = 1; more;) {
-                size_t b, e;
-                bucket(t, qk ^ mask, &b, &e);
-                cands += (double)(e - b);
-                cost += COST_PROBE;
-                if (s == 0 || (mask = next_mask(mask, t->nbits)) == 0) more = 0;
-            }
-            if (cost + cands * COST_CAND * (double)W > c->scan) return 0;
-        }
-    }
+    if (mode == MODE_RANGE) return range_body(c, q, radius, st);
     scan_tail(c, q, mode, radius, st);
     if (st->oom) return 1;
     if (mode == MODE_KNN) bound = kth_bound(st, B, keff);
@@ -297,7 +360,10 @@ query_body(const mih_ctx *c, const uint64_t *q, int mode, size_t keff, int32_t r
                 double add = 0;
                 for (size_t i = 0; i < nk; i++) {
                     bucket(t, keys[i], &bs[i], &es[i]);
-                    if (es[i] > bs[i]) __builtin_prefetch(t->codes + (bs[i] / 8) * W * 8);
+                    if (es[i] > bs[i]) {
+                        __builtin_prefetch(t->codes + (bs[i] / 8) * W * 8);
+                        __builtin_prefetch(t->rows + bs[i]);
+                    }
                     cands += es[i] - bs[i];
                     add += COST_PROBE + (double)(COST_CAND * (es[i] - bs[i]) * W);
                 }
@@ -399,6 +465,7 @@ static mih_ctx make_ctx(const l2h_index *ix)
     c.ix = ix;
     c.h = ix->impl;
     c.W = ix->words;
+    c.seq = ix->st.sequential;
     c.scan = scale * (double)ix->nd * (double)ix->words;
     c.budget = 0.5 * c.scan;
     return c;
@@ -538,124 +605,190 @@ l2h_status l2h_mih_search(const l2h_index *ix, const uint64_t *q, size_t nq, siz
 
 /* ---- radius -------------------------------------------------------------------------------- */
 
-l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int32_t radius,
-                         l2h_range_result *res)
+/* Where query i's row hits are: hits [off, off + n) of thread `owner`'s vector; owner < 0: the
+ * scan answered it (fallback). */
+typedef struct range_rec {
+    size_t off, n;
+    int owner;
+} range_rec;
+
+/* One thread's hits, kept after the probing region until the answer is written. */
+typedef struct range_thread {
+    l2h_hit *hits;
+    size_t n;
+} range_thread;
+
+typedef struct range_job {
+    const l2h_index *ix;
+    const uint64_t *q;
+    size_t nq;
+    int32_t radius;
+    int threads;
+    range_rec *rec;     /* [nq] */
+    range_thread *thr;  /* [threads] */
+    size_t *fb, nfb;    /* queries handed to the scan */
+    uint64_t probes, cands;
+} range_job;
+
+/* Phase 1: every query probes the tables (or is handed to the scan by the cost model); its row
+ * hits stay in the thread's vector. Returns 0 when out of memory (the caller has checked that a
+ * kernel is available). */
+static int range_probe_all(range_job *jb)
 {
-    const l2h_mih *h = ix->impl;
-    const size_t W = ix->words;
-    mih_ctx c = make_ctx(ix);
-    if (h->m == 0 || range_probes(h, radius) * COST_PROBE > c.scan) {
-        add_counters(ix, nq, 0, 0, nq);
-        return l2h_scan_range(ix, q, nq, radius, res);
-    }
-    L2H_TRY(l2h_hamming_active(&c.kt));
+    mih_ctx c = make_ctx(jb->ix);
+    if (l2h_hamming_active(&c.kt) != L2H_OK) return 0; /* checked by the caller */
     const query_fn run = pick_query(c.kt);
-    l2h_hit **lists = l2h_calloc(nq, sizeof *lists); /* per query: [0].id = rows, then rows */
-    size_t *fb = l2h_malloc_array(nq, sizeof *fb);
-    l2h_range_result sub = {0};
-    uint64_t *g = NULL;
-    l2h_status st = L2H_OK;
-    if (!lists || !fb) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for %zu range queries", nq);
-    size_t nfb = 0;
+    const size_t W = jb->ix->words, nplan = (size_t)range_probes(c.h, jb->radius) + 1;
     uint64_t probes = 0, cands = 0;
     int failed = 0;
-    int threads = l2h_threads();
-    if ((size_t)threads > nq) threads = (int)nq;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1) reduction(+ : probes, cands)
+#pragma omp parallel num_threads(jb->threads) reduction(+ : probes, cands)
     {
+        const int me = omp_get_thread_num();
         qstate qs;
         memset(&qs, 0, sizeof qs);
-        int ok = 1;
+        qs.plan = l2h_malloc_array(nplan, sizeof *qs.plan);
+        int ok = qs.plan != NULL;
         size_t tried = 0, abandoned = 0;
 #pragma omp for schedule(dynamic, 4)
-        for (size_t i = 0; i < nq; i++) {
+        for (size_t i = 0; i < jb->nq; i++) {
             if (!ok) continue;
-            qs.nhits = 0;
+            const size_t off = qs.nhits;
             /* once nearly every query of this thread went to the scan, the rest go there too */
             const int hopeless = tried >= 16 && abandoned * 10 >= tried * 9;
             tried++;
-            if (hopeless || !run(&c, q + i * W, MODE_RANGE, 0, radius, &qs)) {
+            if (hopeless || !run(&c, jb->q + i * W, MODE_RANGE, 0, jb->radius, &qs)) {
                 abandoned++;
+                qs.nhits = off;
+                jb->rec[i].owner = -1;
                 size_t slot;
 #pragma omp atomic capture
-                slot = nfb++;
-                fb[slot] = i;
+                slot = jb->nfb++;
+                jb->fb[slot] = i;
                 continue;
             }
             if (qs.oom) {
                 ok = 0;
                 continue;
             }
-            lists[i] = l2h_malloc_array(qs.nhits + 1, sizeof **lists);
-            if (!lists[i]) {
-                ok = 0;
-                continue;
-            }
-            lists[i][0].id = (l2h_id)qs.nhits; /* header: count */
-            lists[i][0].d = 0;
-            if (qs.nhits > 0) memcpy(lists[i] + 1, qs.hits, qs.nhits * sizeof *qs.hits);
+            jb->rec[i].owner = me;
+            jb->rec[i].off = off;
+            jb->rec[i].n = qs.nhits - off;
         }
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
+        jb->thr[me].hits = qs.hits;
+        jb->thr[me].n = qs.nhits;
         probes += qs.probes;
         cands += qs.cands;
-        l2h_free(qs.hits);
+        l2h_free(qs.plan);
     }
-    if (failed) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
-    if (nfb > 0) { /* abandoned queries, in query order: one batched scan */
-        qsort(fb, nfb, sizeof *fb, cmp_size);
-        g = gather_queries(q, W, fb, nfb);
-        sub.nq = nfb;
-        sub.lims = l2h_calloc(nfb + 1, sizeof *sub.lims);
-        if (!g || !sub.lims) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
-        L2H_CHECK_GOTO(l2h_scan_range(ix, g, nfb, radius, &sub));
-    }
-    /* sizes (ids, not rows), then the ids in (distance, id) order */
+    jb->probes = probes;
+    jb->cands = cands;
+    return !failed;
+}
+
+/* Phase 3: the answer's size per query (ids, not rows) into res->lims, and its buffers. */
+static l2h_status range_sizes(const range_job *jb, const l2h_range_result *sub,
+                              l2h_range_result *res)
+{
     res->lims[0] = 0;
-    for (size_t i = 0, f = 0; i < nq; i++) {
+    for (size_t i = 0, f = 0; i < jb->nq; i++) {
+        const range_rec *r = &jb->rec[i];
         size_t cnt;
-        if (lists[i]) {
-            cnt = l2h_rows_ids(ix, lists[i] + 1, (size_t)lists[i][0].id);
+        if (r->owner >= 0) {
+            cnt = l2h_rows_ids(jb->ix, jb->thr[r->owner].hits + r->off, r->n);
         } else {
-            cnt = sub.lims[f + 1] - sub.lims[f];
+            cnt = sub->lims[f + 1] - sub->lims[f];
             f++;
         }
         res->lims[i + 1] = res->lims[i] + cnt;
     }
-    const size_t total = res->lims[nq];
+    const size_t total = res->lims[jb->nq];
     res->ids = l2h_malloc_array(total ? total : 1, sizeof *res->ids);
     res->dists = l2h_malloc_array(total ? total : 1, sizeof *res->dists);
-    if (!res->ids || !res->dists) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
-#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+    if (!res->ids || !res->dists)
+        L2H_FAIL(L2H_ERR_NOMEM, "out of memory for %zu range results", total);
+    return L2H_OK;
+}
+
+/* Phase 4: the ids in (distance, id) order, from the probed rows' sorted lists and from the
+ * scan's answers. Returns 0 when out of memory. */
+static int range_emit(const range_job *jb, const l2h_range_result *sub, l2h_range_result *res)
+{
+    int failed = 0;
+#pragma omp parallel num_threads(jb->threads)
     {
         l2h_emit_scratch es = {0};
         int ok = 1;
 #pragma omp for schedule(dynamic, 16)
-        for (size_t i = 0; i < nq; i++)
-            if (ok && lists[i])
-                ok = l2h_emit_rows(ix, lists[i] + 1, (size_t)lists[i][0].id, radius,
+        for (size_t i = 0; i < jb->nq; i++) {
+            const range_rec *r = &jb->rec[i];
+            if (ok && r->owner >= 0 && r->n > 0)
+                ok = l2h_emit_rows(jb->ix, jb->thr[r->owner].hits + r->off, r->n, jb->radius,
                                    res->dists + res->lims[i], res->ids + res->lims[i], &es);
+        }
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
         l2h_emit_scratch_free(&es);
     }
-    if (failed) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
-    for (size_t f = 0; f < nfb; f++) {
-        const size_t o = res->lims[fb[f]], cnt = sub.lims[f + 1] - sub.lims[f];
-        memcpy(res->ids + o, sub.ids + sub.lims[f], cnt * sizeof *res->ids);
-        memcpy(res->dists + o, sub.dists + sub.lims[f], cnt * sizeof *res->dists);
+    for (size_t f = 0; f < jb->nfb; f++) {
+        const size_t o = res->lims[jb->fb[f]], cnt = sub->lims[f + 1] - sub->lims[f];
+        memcpy(res->ids + o, sub->ids + sub->lims[f], cnt * sizeof *res->ids);
+        memcpy(res->dists + o, sub->dists + sub->lims[f], cnt * sizeof *res->dists);
     }
-    add_counters(ix, nq, probes, cands, nfb);
+    return !failed;
+}
+
+l2h_status l2h_mih_range(const l2h_index *ix, const uint64_t *q, size_t nq, int32_t radius,
+                         l2h_range_result *res)
+{
+    const l2h_mih *h = ix->impl;
+    const mih_ctx c = make_ctx(ix);
+    if (h->m == 0 || range_probes(h, radius) * COST_PROBE > c.scan) {
+        add_counters(ix, nq, 0, 0, nq);
+        return l2h_scan_range(ix, q, nq, radius, res);
+    }
+    const l2h_hamming_kernels *kt = NULL;
+    L2H_TRY(l2h_hamming_active(&kt)); /* fails only for a bad $L2H_KERNEL: before allocating */
+    range_job jb = {.ix = ix, .q = q, .nq = nq, .radius = radius};
+    jb.threads = l2h_threads();
+    if ((size_t)jb.threads > nq) jb.threads = (int)nq;
+    if (jb.threads < 1) jb.threads = 1;
+    jb.rec = l2h_malloc_array(nq, sizeof *jb.rec);
+    jb.thr = l2h_calloc((size_t)jb.threads, sizeof *jb.thr);
+    jb.fb = l2h_malloc_array(nq, sizeof *jb.fb);
+    l2h_range_result sub = {0};
+    uint64_t *g = NULL;
+    l2h_status st = L2H_OK;
+    if (!jb.rec || !jb.thr || !jb.fb)
+        L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for %zu range queries", nq);
+    /* phase 1: probe */
+    const int probed = range_probe_all(&jb);
+    if (!probed) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
+    /* phase 2: the abandoned queries, in query order, in one batched scan */
+    if (jb.nfb > 0) {
+        qsort(jb.fb, jb.nfb, sizeof *jb.fb, cmp_size);
+        g = gather_queries(q, ix->words, jb.fb, jb.nfb);
+        sub.nq = jb.nfb;
+        sub.lims = l2h_calloc(jb.nfb + 1, sizeof *sub.lims);
+        if (!g || !sub.lims) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory for range results");
+        L2H_CHECK_GOTO(l2h_scan_range(ix, g, jb.nfb, radius, &sub));
+    }
+    /* phases 3 and 4: sizes, then the ids */
+    L2H_CHECK_GOTO(range_sizes(&jb, &sub, res));
+    if (!range_emit(&jb, &sub, res))
+        L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory collecting range results");
+    add_counters(ix, nq, jb.probes, jb.cands, jb.nfb);
 done:
-    if (lists)
-        for (size_t i = 0; i < nq; i++)
-            l2h_free(lists[i]);
-    l2h_free(lists);
-    l2h_free(fb);
+    if (jb.thr)
+        for (int t = 0; t < jb.threads; t++) l2h_free(jb.thr[t].hits);
+    l2h_free(jb.thr);
+    l2h_free(jb.rec);
+    l2h_free(jb.fb);
     l2h_free(g);
     l2h_free(sub.lims);
     l2h_free(sub.ids);

@@ -168,6 +168,8 @@ typedef struct l2h_trigger {
     l2h_mi_codes snap;  /* histograms of the snapshot codes of the reservoir             */
     l2h_mi_codes cur;   /* histograms of the current codes (last check)                  */
     int snap_valid;     /* snap mirrors the reservoir's snapshot codes                   */
+    int cur_valid;      /* cur's histograms match its own codes and the reservoir's items
+                           (labels / affinity), so a check updates only the changed codes */
     double *mi_snap;    /* [cap] per-anchor MI                                           */
     double *mi_cur;     /* [cap]                                                         */
 } l2h_trigger;

@@ -10,7 +10,10 @@
  * against l2h_mi_quality).
  *
  * What a check costs, and what is cached between checks:
- *   - Q_R(Φ_t): the reservoir encoded with Φ_t, one full kernel run (R scans + R histograms);
+ *   - Q_R(Φ_t): the reservoir encoded with Φ_t; the histograms of the last check's codes are
+ *     kept (and follow reservoir slot changes like the snapshot's), so a check takes out and
+ *     puts back only the items whose code under Φ_t changed since (two scans each), or runs the
+ *     full kernel (R scans + R histograms) when more than R / 16 changed;
  *   - Q_R(Φˢ): the snapshot's per-anchor histograms are kept; when a reservoir slot changes the
  *     old item is taken out of every histogram and the new one put in (two scans), so a check
  *     only re-reads the histograms. After an update that installs Φ_t the current histograms
@@ -25,6 +28,8 @@
  * SE = sd(Δ) / sqrt(R), it fires iff Δ̄ − θ > z·SE, z the one-sided normal quantile of the
  * confidence level (0.95: z = 1.645). */
 #include "online_internal.h"
+
+#include "hamming_internal.h"
 
 #include "l2h/codes.h"
 
@@ -91,6 +96,7 @@ void l2h_trigger_reset(l2h_trigger *t, int active)
     t->mode = -1;
     t->n_aff = 0;
     t->snap_valid = 0;
+    t->cur_valid = 0;
 }
 
 void l2h_trigger_snapshot_changed(l2h_trigger *t)
@@ -115,7 +121,9 @@ void l2h_trigger_slot_changed(l2h_trigger *t, const l2h_reservoir *r, size_t k, 
     set_mode(t, labelled);
     L2H_ASSERT(k < r->n && k <= t->n_aff);
     const int replace = k < t->n_aff;
+    if (t->cur_valid && t->cur.n != t->n_aff) t->cur_valid = 0;
     if (t->snap_valid && replace) l2h_mi_codes_remove(&t->snap, k);
+    if (t->cur_valid && replace) l2h_mi_codes_remove(&t->cur, k); /* with the old affinity */
     if (t->mode == 0) { /* the affinity row and column of slot k, from its new features */
         const size_t c = t->cap, n = r->n;
         const float *xk = r->x + k * r->dim;
@@ -128,6 +136,41 @@ void l2h_trigger_slot_changed(l2h_trigger *t, const l2h_reservoir *r, size_t k, 
     }
     if (!replace) t->n_aff = k + 1;
     if (t->snap_valid) l2h_mi_codes_insert(&t->snap, k, r->codes + k * r->bytes, r->labels[k]);
+    /* the new item enters cur with its snapshot code; the next check replaces it if its code
+     * under Φ_t differs */
+    if (t->cur_valid) l2h_mi_codes_insert(&t->cur, k, r->codes + k * r->bytes, r->labels[k]);
+}
+
+/* cur := histograms of cur_codes[n]: only the items whose code changed since cur was last
+ * brought up to date, when few did; else the full kernel. Same integer histograms either way. */
+static l2h_status update_current(l2h_trigger *t, const l2h_reservoir *r, const uint8_t *cur_codes,
+                                 size_t n)
+{
+    l2h_mi_codes *c = &t->cur;
+    if (t->cur_valid && c->n == n) {
+        const size_t W = c->words, limit = n / 16;
+        size_t changed = 0;
+        for (size_t i = 0; i < n && changed <= limit; i++) {
+            uint64_t w[L2H_MAX_WORDS];
+            l2h_codes_pad(cur_codes + i * t->bytes, 1, c->bits, w);
+            changed += memcmp(w, c->pc + i * W, W * sizeof *w) != 0;
+        }
+        if (changed <= limit) {
+            for (size_t i = 0; i < n && changed > 0; i++) {
+                uint64_t w[L2H_MAX_WORDS];
+                l2h_codes_pad(cur_codes + i * t->bytes, 1, c->bits, w);
+                if (memcmp(w, c->pc + i * W, W * sizeof *w) == 0) continue;
+                l2h_mi_codes_remove(c, i);
+                l2h_mi_codes_insert(c, i, cur_codes + i * t->bytes, r->labels[i]);
+                changed--;
+            }
+            return L2H_OK;
+        }
+    }
+    t->cur_valid = 0;
+    L2H_TRY(l2h_mi_codes_build(c, cur_codes, n, r->labels));
+    t->cur_valid = 1;
+    return L2H_OK;
 }
 
 l2h_status l2h_trigger_decide(l2h_trigger *t, const l2h_reservoir *r, const uint8_t *cur_codes,
@@ -140,7 +183,7 @@ l2h_status l2h_trigger_decide(l2h_trigger *t, const l2h_reservoir *r, const uint
                 "trigger: caches out of step with the reservoir (%zu of %zu items)", t->n_aff, n);
     if (n < 2) return L2H_OK; /* nothing to judge by */
     double q_cur = 0.0, q_snap = 0.0;
-    L2H_TRY(l2h_mi_codes_build(&t->cur, cur_codes, n, r->labels));
+    L2H_TRY(update_current(t, r, cur_codes, n));
     L2H_TRY(l2h_mi_codes_quality(&t->cur, &q_cur, t->mi_cur));
     if (!t->snap_valid) {
         L2H_TRY(l2h_mi_codes_build(&t->snap, r->codes, n, r->labels));
@@ -175,12 +218,13 @@ void l2h_trigger_adopt_current(l2h_trigger *t, const uint8_t *snap_codes, const 
                                size_t n)
 {
     if (!t->active) return;
-    if (t->cur.n != n || memcmp(snap_codes, cur_codes, n * t->bytes) != 0) {
+    if (!t->cur_valid || t->cur.n != n || memcmp(snap_codes, cur_codes, n * t->bytes) != 0) {
         t->snap_valid = 0;
         return;
     }
     const l2h_mi_codes tmp = t->snap;
     t->snap = t->cur;
     t->cur = tmp;
+    t->cur_valid = t->snap_valid; /* the old snapshot histograms match their own codes */
     t->snap_valid = 1;
 }
