@@ -73,6 +73,13 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void run_variant(const char *data, const char *m, uint64_t seed, const variant *v,
                         size_t bits, size_t interval, size_t items, size_t ncp,
                         const l2h_dataset *pool, const l2h_dataset *q)
@@ -89,17 +96,19 @@ static void run_variant(const char *data, const char *m, uint64_t seed, const va
     p.n_checkpoints = ncp;
     l2h_online *o = NULL;
     CHECK(l2h_online_create(&o, &p, l2h_dataset_dim(pool)));
-    const double t0 = cpu_now();
+    const double t0 = cpu_now(), w0 = wall_now();
     CHECK(l2h_online_run(o, pool, pool, q, items));
-    const double t = cpu_now() - t0;
+    const double t = cpu_now() - t0, w = wall_now() - w0;
+    double load[1] = {-1.0};
+    if (getloadavg(load, 1) != 1) load[0] = -1.0;
     l2h_online_stats st;
     CHECK(l2h_online_get_stats(o, &st));
-    printf("%s,%s,%s,%s,%g,%g,%zu,%llu,%zu,%zu,%zu,%zu,%.6f,%.6f,%.2f\n", data, m, v->name,
+    printf("%s,%s,%s,%s,%g,%g,%zu,%llu,%zu,%zu,%zu,%zu,%.6f,%.6f,%.2f,%.2f,%.2f\n", data, m, v->name,
            v->policy == L2H_ONLINE_POLICY_FIXED     ? "fixed"
            : v->policy == L2H_ONLINE_POLICY_TRIGGER ? "trigger"
                                                     : "trigger-se",
            v->theta, v->conf, v->reservoir, (unsigned long long)seed, st.items, interval, st.checks,
-           st.updates, st.map_final, st.map_auc, t);
+           st.updates, st.map_final, st.map_auc, t, w, load[0]);
     fflush(stdout);
     l2h_online_free(o);
 }
@@ -155,7 +164,7 @@ int main(int argc, char **argv)
     if (!perm || !mean) return 1;
     if (header)
         printf("data,method,variant,policy,theta,confidence,reservoir,seed,items,interval,checks,"
-               "updates,map_final,map_auc,cpu_seconds\n");
+               "updates,map_final,map_auc,cpu_seconds,wall_seconds,load1\n");
     char mlist[256];
     for (size_t t = 0; t < trials; t++) {
         const uint64_t seed = seed0 + t;
