@@ -57,6 +57,7 @@ static size_t parse_variants(const char *s, variant *v, size_t cap)
         if (!strcmp(pol, "fixed")) x->policy = L2H_ONLINE_POLICY_FIXED;
         else if (!strcmp(pol, "trigger")) x->policy = L2H_ONLINE_POLICY_TRIGGER;
         else if (!strcmp(pol, "trigger-se")) x->policy = L2H_ONLINE_POLICY_TRIGGER_SE;
+        else if (!strcmp(pol, "trigger-unpaired")) x->policy = L2H_ONLINE_POLICY_TRIGGER_UNPAIRED;
         else {
             fprintf(stderr, "bench_trigger_study: bad policy '%s'\n", pol);
             exit(2);
@@ -104,9 +105,10 @@ static void run_variant(const char *data, const char *m, uint64_t seed, const va
     l2h_online_stats st;
     CHECK(l2h_online_get_stats(o, &st));
     printf("%s,%s,%s,%s,%g,%g,%zu,%llu,%zu,%zu,%zu,%zu,%.6f,%.6f,%.2f,%.2f,%.2f\n", data, m, v->name,
-           v->policy == L2H_ONLINE_POLICY_FIXED     ? "fixed"
-           : v->policy == L2H_ONLINE_POLICY_TRIGGER ? "trigger"
-                                                    : "trigger-se",
+           v->policy == L2H_ONLINE_POLICY_FIXED        ? "fixed"
+           : v->policy == L2H_ONLINE_POLICY_TRIGGER    ? "trigger"
+           : v->policy == L2H_ONLINE_POLICY_TRIGGER_SE ? "trigger-se"
+                                                       : "trigger-unpaired",
            v->theta, v->conf, v->reservoir, (unsigned long long)seed, st.items, interval, st.checks,
            st.updates, st.map_final, st.map_auc, t, w, load[0]);
     fflush(stdout);
