@@ -2,15 +2,17 @@
  * once; `l2h stream` reloads 60,000 rows per run, which dominates short runs on a busy machine):
  * for every online method, table updates and final mAP / AUC of l2h_online_run under the fixed
  * interval, the trigger with θ = 0 (the paper's), fixed θ > 0, other reservoir sizes and the
- * noise-aware trigger (TRIGGER_SE: fire only when the Q_R gain exceeds z(confidence) × its paired
- * standard error).
+ * noise-aware triggers (TRIGGER_SE: fire only when the Q_R gain exceeds z(confidence) × its paired
+ * standard error; TRIGGER_UNPAIRED: × the unpaired standard error of the two Q_R).
  *
  * Protocol per trial t (seed S + t): rows shuffled with the seed, the first --n-query rows are
  * the queries, the others the stream pool and the retrieval set (the table); features centred
  * with the pool mean and L2-normalised; 32 bits; l2h_online_run with --items stream items,
  * interval U, --checkpoints evaluations (mAP, shared label). Variants: NAME=POLICY:THETA:CONF:R
- * with POLICY fixed | trigger | trigger-se. --extra variants run for the first trial only.
- * Output: one CSV row per run on stdout (header first), flushed as it goes.
+ * with POLICY fixed | trigger | trigger-se | trigger-unpaired. --extra variants run for the first
+ * trial only. Output: one CSV row per run on stdout (header first), flushed as it goes, with the
+ * run's process CPU seconds, wall seconds and the 1-minute load average at its end.
+ * bench/trigger_study_full.sh runs the full protocol in stages.
  *
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 10 build/release/bench/bench_trigger_study \
  *       --data cifar10-cnn --items 2000 --interval 50 --trials 3 > study_cnn.csv
