@@ -2,15 +2,17 @@
  * once; `l2h stream` reloads 60,000 rows per run, which dominates short runs on a busy machine):
  * for every online method, table updates and final mAP / AUC of l2h_online_run under the fixed
  * interval, the trigger with θ = 0 (the paper's), fixed θ > 0, other reservoir sizes and the
- * noise-aware trigger (TRIGGER_SE: fire only when the Q_R gain exceeds z(confidence) × its paired
- * standard error).
+ * noise-aware triggers (TRIGGER_SE: fire only when the Q_R gain exceeds z(confidence) × its paired
+ * standard error; TRIGGER_UNPAIRED: × the unpaired standard error of the two Q_R).
  *
  * Protocol per trial t (seed S + t): rows shuffled with the seed, the first --n-query rows are
  * the queries, the others the stream pool and the retrieval set (the table); features centred
  * with the pool mean and L2-normalised; 32 bits; l2h_online_run with --items stream items,
  * interval U, --checkpoints evaluations (mAP, shared label). Variants: NAME=POLICY:THETA:CONF:R
- * with POLICY fixed | trigger | trigger-se. --extra variants run for the first trial only.
- * Output: one CSV row per run on stdout (header first), flushed as it goes.
+ * with POLICY fixed | trigger | trigger-se | trigger-unpaired. --extra variants run for the first
+ * trial only. Output: one CSV row per run on stdout (header first), flushed as it goes, with the
+ * run's process CPU seconds, wall seconds and the 1-minute load average at its end.
+ * bench/trigger_study_full.sh runs the full protocol in stages.
  *
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 10 build/release/bench/bench_trigger_study \
  *       --data cifar10-cnn --items 2000 --interval 50 --trials 3 > study_cnn.csv
@@ -57,6 +59,7 @@ static size_t parse_variants(const char *s, variant *v, size_t cap)
         if (!strcmp(pol, "fixed")) x->policy = L2H_ONLINE_POLICY_FIXED;
         else if (!strcmp(pol, "trigger")) x->policy = L2H_ONLINE_POLICY_TRIGGER;
         else if (!strcmp(pol, "trigger-se")) x->policy = L2H_ONLINE_POLICY_TRIGGER_SE;
+        else if (!strcmp(pol, "trigger-unpaired")) x->policy = L2H_ONLINE_POLICY_TRIGGER_UNPAIRED;
         else {
             fprintf(stderr, "bench_trigger_study: bad policy '%s'\n", pol);
             exit(2);
@@ -70,6 +73,13 @@ static double cpu_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -89,17 +99,20 @@ static void run_variant(const char *data, const char *m, uint64_t seed, const va
     p.n_checkpoints = ncp;
     l2h_online *o = NULL;
     CHECK(l2h_online_create(&o, &p, l2h_dataset_dim(pool)));
-    const double t0 = cpu_now();
+    const double t0 = cpu_now(), w0 = wall_now();
     CHECK(l2h_online_run(o, pool, pool, q, items));
-    const double t = cpu_now() - t0;
+    const double t = cpu_now() - t0, w = wall_now() - w0;
+    double load[1] = {-1.0};
+    if (getloadavg(load, 1) != 1) load[0] = -1.0;
     l2h_online_stats st;
     CHECK(l2h_online_get_stats(o, &st));
-    printf("%s,%s,%s,%s,%g,%g,%zu,%llu,%zu,%zu,%zu,%zu,%.6f,%.6f,%.2f\n", data, m, v->name,
-           v->policy == L2H_ONLINE_POLICY_FIXED     ? "fixed"
-           : v->policy == L2H_ONLINE_POLICY_TRIGGER ? "trigger"
-                                                    : "trigger-se",
+    printf("%s,%s,%s,%s,%g,%g,%zu,%llu,%zu,%zu,%zu,%zu,%.6f,%.6f,%.2f,%.2f,%.2f\n", data, m, v->name,
+           v->policy == L2H_ONLINE_POLICY_FIXED        ? "fixed"
+           : v->policy == L2H_ONLINE_POLICY_TRIGGER    ? "trigger"
+           : v->policy == L2H_ONLINE_POLICY_TRIGGER_SE ? "trigger-se"
+                                                       : "trigger-unpaired",
            v->theta, v->conf, v->reservoir, (unsigned long long)seed, st.items, interval, st.checks,
-           st.updates, st.map_final, st.map_auc, t);
+           st.updates, st.map_final, st.map_auc, t, w, load[0]);
     fflush(stdout);
     l2h_online_free(o);
 }
@@ -155,7 +168,7 @@ int main(int argc, char **argv)
     if (!perm || !mean) return 1;
     if (header)
         printf("data,method,variant,policy,theta,confidence,reservoir,seed,items,interval,checks,"
-               "updates,map_final,map_auc,cpu_seconds\n");
+               "updates,map_final,map_auc,cpu_seconds,wall_seconds,load1\n");
     char mlist[256];
     for (size_t t = 0; t < trials; t++) {
         const uint64_t seed = seed0 + t;

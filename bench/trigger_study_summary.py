@@ -4,7 +4,8 @@
 Per data set, method and variant: updates per trial, the smallest reduction vs the fixed
 policy over the trials, mean final mAP / AUC, the worst final-mAP difference vs fixed in any
 trial, and whether the issue's target holds (>= 10x fewer updates than fixed AND final mAP
-within 0.01 of fixed, in every trial). Trials are paired by seed.
+within 0.01 of fixed, in every trial), and the mean CPU / wall seconds of a run with the
+1-minute load average seen at its end (when the CSV has them). Trials are paired by seed.
 
 usage: trigger_study_summary.py RUNS.csv [RUNS.csv ...] > summary.md
 """
@@ -27,8 +28,9 @@ def main(paths):
             variants.append(r["variant"])
     order = {m: i for i, m in enumerate("okh osh adapthash sketchhash mihash".split())}
     print("| data | method | variant | trials | updates per trial | reduction vs fixed (min) "
-          "| mAP final | Δ final vs fixed (worst) | mAP AUC | Δ AUC vs fixed (mean) | target met |")
-    print("|" + "---|" * 11)
+          "| mAP final | Δ final vs fixed (worst) | mAP AUC | Δ AUC vs fixed (mean) | target met "
+          "| CPU s | wall s | load |")
+    print("|" + "---|" * 14)
     for data in sorted({r["data"] for r in rows}):
         methods = sorted({r["method"] for r in rows if r["data"] == data},
                          key=lambda m: order.get(m, 9))
@@ -52,9 +54,13 @@ def main(paths):
                     dfin = "%+.3f" % min(d)
                     dauc = "%+.3f" % st.mean(da)
                     ok = "yes" if min(reds) >= 10 and min(d) >= -0.01 else "no"
-                print("| %s | %s | %s | %d | %s | %s | %.3f | %s | %.3f | %s | %s |" % (
-                    data, m, v, len(seeds), " / ".join(map(str, ups)), red, mf, dfin, au, dauc,
-                    ok))
+                def mean_of(key, fmt):
+                    vals = [float(g[s][key]) for s in seeds if g[s].get(key) not in (None, "")]
+                    return fmt % st.mean(vals) if vals else ""
+                print("| %s | %s | %s | %d | %s | %s | %.3f | %s | %.3f | %s | %s | %s | %s | %s |"
+                      % (data, m, v, len(seeds), " / ".join(map(str, ups)), red, mf, dfin, au,
+                         dauc, ok, mean_of("cpu_seconds", "%.0f"), mean_of("wall_seconds", "%.0f"),
+                         mean_of("load1", "%.0f")))
 
 
 if __name__ == "__main__":

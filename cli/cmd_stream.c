@@ -156,14 +156,14 @@ static int parse_stream(int argc, char **argv, stream_opts *o)
     o->items = 20000;
     const cli_opt own[] = {
         {"method", 'm', CLI_STR, &o->method, "NAME", "online method (okh); see the list below"},
-        {"policy", 0, CLI_STR, &o->policy, "fixed|trigger|trigger-se",
+        {"policy", 0, CLI_STR, &o->policy, "fixed|trigger|trigger-se|trigger-unpaired",
          "table update policy (trigger)"},
         {"bits", 'b', CLI_SIZE, &o->op.bits, "B", "code length (32)"},
         {"reservoir", 0, CLI_SIZE, &o->op.reservoir, "R", "reservoir size (200)"},
         {"interval", 0, CLI_SIZE, &o->op.interval, "U", "stream items between policy checks (100)"},
         {"theta", 0, CLI_DOUBLE, &o->op.theta, "T", "trigger threshold on the MI gain (0)"},
         {"confidence", 0, CLI_DOUBLE, &o->op.confidence, "C",
-         "trigger-se: confidence that the MI gain exceeds its noise (0.95)"},
+         "trigger-se/-unpaired: confidence that the MI gain exceeds its noise (0.95)"},
         {"items", 0, CLI_SIZE, &o->items, "N", "stream items to consume (20000)"},
         {"checkpoints", 0, CLI_SIZE, &o->op.n_checkpoints, "N", "mAP evaluations along the run (50)"},
         {"batch", 0, CLI_SIZE, &o->op.batch, "N", "items per learning step (method default)"},
@@ -203,14 +203,15 @@ static int parse_stream(int argc, char **argv, stream_opts *o)
     cli_data_options(&o->d, opts);
     memcpy(opts + CLI_DATA_N_OPTS, own, sizeof own);
     int r = cli_parse(argc, argv, opts, n_all,
-                      "l2h stream --method M --policy fixed|trigger|trigger-se [options] [data options]",
+                      "l2h stream --method M --policy fixed|trigger|trigger-se|trigger-unpaired [options] [data options]",
                       "Online hashing. --n-query rows (1000) are queries; the other rows are the "
                       "stream pool and the retrieval set whose hash table\nis kept. The method "
                       "learns from --items stream items; every --interval items the policy "
                       "decides whether the table is\nrecomputed (fixed: always; trigger: only if "
                       "the mutual-information quality on the reservoir improves by more than\n"
                       "--theta; trigger-se: only if the gain exceeds its paired standard error "
-                      "times the\nnormal quantile of --confidence). Reports table updates, bits "
+                      "times the\nnormal quantile of --confidence; trigger-unpaired: ... its unpaired standard error, "
+                      "the noise the gain shows from check to check). Reports table updates, bits "
                       "recomputed, final mAP and the area "
                       "under the mAP curve (its mean over checkpoints).\n--ground-truth euclidean "
                       "drops the labels: neighbours are rows within the --percentile (5) distance.\n"
@@ -225,7 +226,11 @@ static int parse_stream(int argc, char **argv, stream_opts *o)
     if (strcmp(o->policy, "fixed") == 0) o->op.policy = L2H_ONLINE_POLICY_FIXED;
     else if (strcmp(o->policy, "trigger") == 0) o->op.policy = L2H_ONLINE_POLICY_TRIGGER;
     else if (strcmp(o->policy, "trigger-se") == 0) o->op.policy = L2H_ONLINE_POLICY_TRIGGER_SE;
-    else return cli_usage_error("stream", "--policy must be fixed, trigger or trigger-se");
+    else if (strcmp(o->policy, "trigger-unpaired") == 0)
+        o->op.policy = L2H_ONLINE_POLICY_TRIGGER_UNPAIRED;
+    else
+        return cli_usage_error("stream",
+                               "--policy must be fixed, trigger, trigger-se or trigger-unpaired");
     if (!method_known(o->method))
         return cli_usage_error("stream", "unknown --method '%s' (%s)", o->method,
                                method_list());

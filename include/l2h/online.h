@@ -39,6 +39,11 @@ typedef enum l2h_online_policy {
     L2H_ONLINE_POLICY_TRIGGER_SE = 2, /* ... by more than its estimation noise: the paired
                                        * standard error of the per-anchor MI gain times the
                                        * normal quantile of `confidence`                      */
+    L2H_ONLINE_POLICY_TRIGGER_UNPAIRED = 3, /* ... by more than z(confidence) times the
+                                             * unpaired standard error of the two Q_R: the
+                                             * noise the gain shows across checks (reservoir
+                                             * turnover, learner jitter), not only across
+                                             * anchors (docs/online.md §4.2)               */
     L2H_ONLINE_POLICY_COUNT
 } l2h_online_policy;
 

@@ -119,7 +119,8 @@ l2h_status l2h_online_check_params(const l2h_online_params *p, size_t dim)
     L2H_FAIL_IF(!isfinite(p->theta), L2H_ERR_ARG, "online: theta must be finite");
     L2H_FAIL_IF(!(p->dist_threshold >= 0.0f) || !isfinite(p->dist_threshold), L2H_ERR_ARG,
                 "online: dist_threshold must be finite and >= 0");
-    L2H_FAIL_IF(p->policy == L2H_ONLINE_POLICY_TRIGGER_SE &&
+    L2H_FAIL_IF((p->policy == L2H_ONLINE_POLICY_TRIGGER_SE ||
+                 p->policy == L2H_ONLINE_POLICY_TRIGGER_UNPAIRED) &&
                     !(p->confidence > 0.0 && p->confidence < 1.0),
                 L2H_ERR_ARG, "online: confidence must be in (0, 1)");
     L2H_FAIL_IF(p->reservoir > ((size_t)1 << 16), L2H_ERR_ARG,
@@ -167,7 +168,7 @@ l2h_status l2h_online_alloc(l2h_online **out, const l2h_online_params *p, size_t
     L2H_CHECK_GOTO(l2h_reservoir_init(&o->res, p->reservoir, dim, o->bytes));
     o->res_cur = l2h_calloc(p->reservoir ? p->reservoir : 1, o->bytes);
     L2H_CHECK_GOTO(l2h_trigger_init(&o->trig, p->reservoir, dim, p->bits));
-    if (p->policy == L2H_ONLINE_POLICY_TRIGGER_SE)
+    if (p->policy == L2H_ONLINE_POLICY_TRIGGER_SE || p->policy == L2H_ONLINE_POLICY_TRIGGER_UNPAIRED)
         o->trig_z = l2h_online_normal_quantile(p->confidence);
     o->pend_x = l2h_malloc_array(o->batch * dim, sizeof *o->pend_x);
     o->pend_l = l2h_malloc_array(o->batch, sizeof *o->pend_l);

@@ -43,7 +43,7 @@ struct l2h_online {
     l2h_reservoir res;    /* preprocessed items, codes under Φˢ                    */
     uint8_t *res_cur;    /* [R, bytes] reservoir codes under Φ_t (trigger check)  */
     l2h_trigger trig;    /* trigger caches (online_trigger.c)                    */
-    double trig_z;       /* TRIGGER_SE: normal quantile of params.confidence      */
+    double trig_z;       /* TRIGGER_SE/_UNPAIRED: normal quantile of confidence   */
     float *pend_x;       /* [batch, dim] raw items waiting for a full batch       */
     int32_t *pend_l;     /* [batch]                                               */
     uint8_t *pend_codes; /* [batch, bytes]                                        */

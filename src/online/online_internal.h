@@ -175,7 +175,7 @@ typedef struct l2h_trigger {
 } l2h_trigger;
 
 typedef struct l2h_trigger_eval {
-    double q_cur, q_snap, se; /* Q_R(Φ_t), Q_R(Φˢ), SE of their difference (TRIGGER_SE) */
+    double q_cur, q_snap, se; /* Q_R(Φ_t), Q_R(Φˢ), SE of their difference (TRIGGER_SE, _UNPAIRED) */
 } l2h_trigger_eval;
 
 l2h_status l2h_trigger_init(l2h_trigger *t, size_t cap, size_t dim, size_t bits);

@@ -2,7 +2,8 @@
  * over a stream of reservoir offers and snapshot changes, every check's Q_R(current), Q_R(snapshot)
  * and decision equal a plain recomputation from scratch (Euclidean affinity recomputed over the
  * whole reservoir, plain MI reference), for labelled and unlabelled items, under TRIGGER and
- * TRIGGER_SE; the standard error is the paired one written out here; the normal quantile; the
+ * TRIGGER_SE and TRIGGER_UNPAIRED; the standard errors (paired, unpaired) are written out here;
+ * the normal quantile; the
  * engine with the new policy (runs, validation of the confidence). */
 #include "check.h"
 
@@ -40,8 +41,20 @@ static void plain_decision(const l2h_reservoir *r, const uint8_t *cur, size_t bi
     for (size_t i = 0; i < n; i++)
         ss += (mc[i] - ms[i] - m) * (mc[i] - ms[i] - m);
     *se = sqrt(ss / (double)(n - 1) / (double)n);
-    *fire = pol == L2H_ONLINE_POLICY_TRIGGER_SE ? (*qc - *qs - theta > z * *se)
-                                                 : (*qc - *qs > theta);
+    if (pol == L2H_ONLINE_POLICY_TRIGGER_UNPAIRED) { /* sd of each Q_R's anchors, independent */
+        double a = 0, b = 0, va = 0, vb = 0;
+        for (size_t i = 0; i < n; i++) {
+            a += mc[i] / (double)n;
+            b += ms[i] / (double)n;
+        }
+        for (size_t i = 0; i < n; i++) {
+            va += (mc[i] - a) * (mc[i] - a);
+            vb += (ms[i] - b) * (ms[i] - b);
+        }
+        *se = sqrt(va / (double)(n - 1) / (double)n + vb / (double)(n - 1) / (double)n);
+    }
+    *fire = pol == L2H_ONLINE_POLICY_TRIGGER ? (*qc - *qs > theta)
+                                             : (*qc - *qs - theta > z * *se);
     free(aff);
     free(mc);
     free(ms);
@@ -108,7 +121,7 @@ static void test_against_plain(int labelled, l2h_online_policy pol, int sparse)
             agree += fire == pfire;
             fired += fire;
             if (fabs(ev.q_cur - qc) > 1e-12 || fabs(ev.q_snap - qs) > 1e-12) agree_q = 0;
-            if (pol == L2H_ONLINE_POLICY_TRIGGER_SE && fabs(ev.se - se) > 1e-12) agree_q = 0;
+            if (pol != L2H_ONLINE_POLICY_TRIGGER && fabs(ev.se - se) > 1e-12) agree_q = 0;
             if (fire) { /* an update: the snapshot codes become the current ones */
                 memcpy(r.codes, cur, r.n * bytes);
                 l2h_trigger_adopt_current(&t, r.codes, cur, r.n);
@@ -157,8 +170,8 @@ static void test_engine(void)
     p.reservoir = 100;
     p.interval = 50;
     p.policy = L2H_ONLINE_POLICY_TRIGGER_SE;
-    size_t upd[3];
-    for (int pol = 0; pol < 3; pol++) {
+    size_t upd[4];
+    for (int pol = 0; pol < 4; pol++) {
         p.policy = (l2h_online_policy)pol;
         l2h_online *o = NULL;
         CHECK_OK(l2h_online_create(&o, &p, dim));
@@ -172,11 +185,13 @@ static void test_engine(void)
     }
     CHECK(upd[0] >= upd[1]);
     CHECK(upd[2] >= 1);      /* a learnable stream: the gain is real at least once */
-    printf("updates fixed / trigger / trigger-se: %zu / %zu / %zu\n", upd[0], upd[1], upd[2]);
+    CHECK(upd[3] >= 1);
+    printf("updates fixed / trigger / trigger-se / trigger-unpaired: %zu / %zu / %zu / %zu\n",
+           upd[0], upd[1], upd[2], upd[3]);
     const double bad[] = {0.0, 1.0, -0.5, NAN};
-    for (size_t i = 0; i < 4; i++) {
-        p.policy = L2H_ONLINE_POLICY_TRIGGER_SE;
-        p.confidence = bad[i];
+    for (size_t i = 0; i < 8; i++) {
+        p.policy = i < 4 ? L2H_ONLINE_POLICY_TRIGGER_SE : L2H_ONLINE_POLICY_TRIGGER_UNPAIRED;
+        p.confidence = bad[i % 4];
         l2h_online *o = NULL;
         CHECK_STATUS(l2h_online_create(&o, &p, dim), L2H_ERR_ARG);
     }
@@ -213,8 +228,9 @@ static void test_boundary(void)
     }
     CHECK_EQ_I(r.n, cap);
     uint8_t *cur = malloc(cap * bytes);
-    const l2h_online_policy pols[2] = {L2H_ONLINE_POLICY_TRIGGER, L2H_ONLINE_POLICY_TRIGGER_SE};
-    for (int p = 0; p < 2; p++) {
+    const l2h_online_policy pols[3] = {L2H_ONLINE_POLICY_TRIGGER, L2H_ONLINE_POLICY_TRIGGER_SE,
+                                       L2H_ONLINE_POLICY_TRIGGER_UNPAIRED};
+    for (int p = 0; p < 3; p++) {
         int fire = 1;
         l2h_trigger_eval ev;
         memcpy(cur, r.codes, cap * bytes); /* same codes under the new mapping: gain exactly 0 */
@@ -245,8 +261,11 @@ int main(void)
     test_against_plain(0, L2H_ONLINE_POLICY_TRIGGER, 0);
     test_against_plain(1, L2H_ONLINE_POLICY_TRIGGER_SE, 0);
     test_against_plain(0, L2H_ONLINE_POLICY_TRIGGER_SE, 0);
+    test_against_plain(1, L2H_ONLINE_POLICY_TRIGGER_UNPAIRED, 0);
+    test_against_plain(0, L2H_ONLINE_POLICY_TRIGGER_UNPAIRED, 0);
     test_against_plain(1, L2H_ONLINE_POLICY_TRIGGER, 1);
     test_against_plain(0, L2H_ONLINE_POLICY_TRIGGER_SE, 1);
+    test_against_plain(1, L2H_ONLINE_POLICY_TRIGGER_UNPAIRED, 1);
     test_boundary();
     test_engine();
     return check_report();
