@@ -376,6 +376,7 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     L2H_CHECK_GOTO(build_nn(&t.nn, p, dim));
 
     const l2h_train_method *method = find_method(p->method);
+    if (!method) L2H_FAIL_GOTO(L2H_ERR_ARG, "l2h_train: unknown method"); /* check_params did */
     const l2h_trainer tc = {.p = p,
                             .nn = t.nn,
                             .dim = dim,
@@ -478,4 +479,169 @@ l2h_status l2h_mi_quality_codes(const uint8_t *codes, size_t n, size_t bits,
             hist[(l2h_sup_similar(&s, i, j) ? 0 : bits + 1) + d] += 1.0;
         }
     return L2H_OK;
+}
+
+/* ---- l2h_train's setup and model for the step-level trainer (train_prep.h, train_step.c) ----
+ * The same calls in the same order as l2h_train above (test_train_step checks that a stepped
+ * run gives l2h_train's model bit for bit). */
+#include "train_prep.h"
+
+struct train_prep_priv {
+    l2h_train_params p;       /* copy; p.method points at method_name */
+    char method_name[32];
+    trainer t;
+    size_t *tr, *val;
+    l2h_dataset *dtr, *dval;
+    l2h_supervision sup;
+    l2h_trainer tc;
+    const l2h_train_method *method;
+};
+
+void l2h_train_prep_free(l2h_train_prep *pr)
+{
+    if (!pr) return;
+    train_prep_priv *v = pr->priv;
+    l2h_nn_free(pr->nn);
+    l2h_objective_free(pr->obj);
+    if (v) {
+        l2h_groundtruth_free(v->t.gt);
+        l2h_dataset_free(v->dtr);
+        l2h_dataset_free(v->dval);
+        l2h_free(v->t.mean);
+        l2h_free(v->t.xp);
+        l2h_free(v->t.xraw);
+        l2h_free(v->t.xv);
+        l2h_free(v->tr);
+        l2h_free(v->val);
+        l2h_free(v);
+    }
+    memset(pr, 0, sizeof *pr);
+}
+
+l2h_status l2h_train_prepare(l2h_train_prep *pr, const l2h_dataset *train,
+                             const l2h_train_params *p)
+{
+    L2H_FAIL_IF(pr == NULL, L2H_ERR_ARG, "l2h_train: NULL output");
+    memset(pr, 0, sizeof *pr);
+    L2H_TRY(check_params(p, train));
+    L2H_FAIL_IF(strlen(p->method) >= sizeof pr->priv->method_name, L2H_ERR_ARG,
+                "l2h_train: method name too long");
+    train_prep_priv *v = l2h_calloc(1, sizeof *v);
+    L2H_NOMEM_IF_NULL(v);
+    pr->priv = v;
+    v->p = *p;
+    snprintf(v->method_name, sizeof v->method_name, "%s", p->method);
+    v->p.method = v->method_name;
+    p = &v->p;
+    const size_t n = l2h_dataset_n(train), dim = l2h_dataset_dim(train);
+    trainer *t = &v->t;
+    t->p = p;
+    t->dim = dim;
+    l2h_status st = L2H_OK;
+    L2H_CHECK_GOTO(split_rows(p, n, &v->tr, &t->n_tr, &v->val, &t->n_val));
+    L2H_CHECK_GOTO(gather_rows(train, v->tr, t->n_tr, &t->xp));
+    if (p->shift) {
+        t->xraw = l2h_malloc_array(t->n_tr, dim * sizeof *t->xraw);
+        if (!t->xraw) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+        memcpy(t->xraw, t->xp, t->n_tr * dim * sizeof *t->xraw);
+    }
+    if (p->center) {
+        t->mean = l2h_malloc_array(dim, sizeof *t->mean);
+        if (!t->mean) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+        L2H_CHECK_GOTO(l2h_rows_mean(l2h_dataset_features(train), dim, v->tr, t->n_tr, t->mean));
+    }
+    l2h_preprocess_rows(t->mean, p->l2_normalize, dim, t->xp, t->n_tr, t->xp);
+    L2H_CHECK_GOTO(l2h_dataset_subset(&v->dtr, train, v->tr, t->n_tr));
+    if (t->n_val) {
+        L2H_CHECK_GOTO(gather_rows(train, v->val, t->n_val, &t->xv));
+        l2h_preprocess_rows(t->mean, p->l2_normalize, dim, t->xv, t->n_val, t->xv);
+        L2H_CHECK_GOTO(l2h_dataset_subset(&v->dval, train, v->val, t->n_val));
+        L2H_CHECK_GOTO(l2h_groundtruth_from_labels(&t->gt, v->dval, v->dtr));
+    }
+    v->sup = (l2h_supervision){.n = t->n_tr};
+    if (l2h_dataset_label_kind(v->dtr) == L2H_LABELS_SINGLE) {
+        v->sup.kind = L2H_SUP_LABELS;
+        v->sup.labels = l2h_dataset_labels(v->dtr);
+    } else {
+        v->sup.kind = L2H_SUP_MULTILABELS;
+        v->sup.multilabels = l2h_dataset_multilabels(v->dtr);
+        v->sup.n_labels = l2h_dataset_n_labels(v->dtr);
+    }
+    L2H_CHECK_GOTO(build_nn(&pr->nn, p, dim));
+    t->nn = pr->nn; /* borrowed by validate(); pr owns it */
+    for (size_t i = 0; i < N_METHODS; i++) /* check_params found it */
+        if (!strcmp(methods[i]->name, p->method)) v->method = methods[i];
+    if (!v->method) L2H_FAIL_GOTO(L2H_ERR_ARG, "l2h_train: unknown method '%s'", p->method);
+    v->tc = (l2h_trainer){.p = p,
+                          .nn = pr->nn,
+                          .dim = dim,
+                          .n_tr = t->n_tr,
+                          .n_val = t->n_val,
+                          .xp = t->xp,
+                          .sup = &v->sup,
+                          .n_labels = n_labels(v->dtr)};
+    L2H_CHECK_GOTO(v->method->create(&v->tc, &pr->obj));
+
+    l2h_loop_params lp = l2h_loop_default_params();
+    lp.epochs = p->epochs;
+    lp.batch = p->batch;
+    lp.seed = p->seed;
+    lp.optim = l2h_optim_default_params(p->optimizer == L2H_OPT_ADAM ? L2H_OPTIM_ADAM
+                                                                      : L2H_OPTIM_SGD);
+    lp.optim.weight_decay = (float)p->weight_decay;
+    if (p->optimizer == L2H_OPT_SGD) {
+        lp.optim.momentum = (float)p->momentum;
+        lp.optim.nesterov = p->nesterov;
+    }
+    lp.lr = (l2h_lr_schedule){.kind = L2H_LR_CONSTANT, .lr0 = (float)p->lr};
+    if (p->schedule == L2H_SCHED_STEP) {
+        lp.lr.kind = L2H_LR_STEP;
+        lp.lr.gamma = (float)p->lr_gamma;
+        lp.lr.step = p->lr_step ? p->lr_step : 1;
+    } else if (p->schedule == L2H_SCHED_INV) {
+        lp.lr.kind = L2H_LR_INV;
+        lp.lr.decay = (float)p->lr_gamma;
+        lp.lr.power = (float)p->lr_power;
+    }
+    lp.lr_unit = L2H_LR_PER_EPOCH;
+    lp.on_epoch = on_epoch;
+    lp.user = t;
+    if (p->shift) lp.augment = augment_shift;
+    pr->lp = lp;
+    pr->x = p->shift ? t->xraw : t->xp;
+    pr->n = t->n_tr;
+    pr->sup = &v->sup;
+    t->t0 = t->t_epoch = now_s();
+done:
+    if (st != L2H_OK) l2h_train_prep_free(pr);
+    return st;
+}
+
+l2h_status l2h_train_prep_model(const l2h_train_prep *pr, l2h_model **out)
+{
+    L2H_FAIL_IF(pr == NULL || pr->priv == NULL || out == NULL, L2H_ERR_ARG,
+                "l2h_train: NULL argument");
+    *out = NULL;
+    const train_prep_priv *v = pr->priv;
+    size_t c, h, w, ns;
+    l2h_nn_in_shape(pr->nn, &c, &h, &w);
+    const l2h_layer_spec *specs = l2h_nn_specs(pr->nn, &ns);
+    l2h_nn *copy = NULL;
+    L2H_TRY(l2h_nn_create(&copy, l2h_nn_arch(pr->nn), c, h, w, specs, ns, 0));
+    memcpy(l2h_nn_params(copy), l2h_nn_params_const(pr->nn),
+           l2h_nn_n_params(pr->nn) * sizeof(float));
+    l2h_net *net;
+    l2h_status st = l2h_net_from_nn(&net, copy);
+    if (st != L2H_OK) return st;
+    L2H_CHECK_GOTO(l2h_model_create(out, v->method->name, net, v->t.mean, v->p.l2_normalize));
+    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "seed", (double)v->p.seed));
+    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "epochs", (double)v->p.epochs));
+    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "train_rows", (double)v->t.n_tr));
+    if (v->method->finish) L2H_CHECK_GOTO(v->method->finish(&v->tc, pr->obj, *out));
+done:
+    if (st != L2H_OK) {
+        l2h_model_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
