@@ -13,6 +13,7 @@
  * Any rank's failure is agreed on by all ranks (shard_agree) so the job ends with the failing
  * rank and file named, never a hang. Exit codes: 0 success, 1 error, 2 usage. */
 #include "mpi_shard.h"
+#include "mpi_train.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -46,6 +47,8 @@ static void usage(FILE *f)
           "  eval   --queries CODES.npy --db CODES.npy --query-labels FILE --db-labels FILE\n"
           "         [--bits B] [--radius R] [--map-at K]\n"
           "      queries split over the ranks; prints the metrics of `l2h_eval_codes`\n"
+          "  train  --data X.npy --labels Y -o MODEL.st [options]   (l2h-mpi train --help)\n"
+          "      data-parallel MIHash / HashNet / JMLH: the objective of one process\n"
           "\n"
           "Results are identical to one process for any number of ranks (eval: equal to float\n"
           "rounding of the per-rank sums). Exit codes: 0 ok, 1 error, 2 usage.\n",
@@ -484,6 +487,8 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (g_rank == 0) usage(argc < 2 ? stderr : stdout);
         rc = argc < 2 ? EXIT_USAGE : 0;
+    } else if (strcmp(argv[1], "train") == 0) {
+        rc = mpi_train_main(argc - 1, argv + 1, g_rank, g_size);
     } else {
         opts o;
         const int pr = parse(argc - 1, argv + 1, &o);
@@ -499,7 +504,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[1], "eval") == 0) {
             rc = cmd_eval(&o);
         } else {
-            rc = usage_error("unknown command (search, encode, eval)");
+            rc = usage_error("unknown command (search, encode, eval, train)");
         }
     }
     MPI_Finalize();
