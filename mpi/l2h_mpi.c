@@ -30,6 +30,7 @@ typedef struct opts {
     size_t k, bits, batch, map_at;
     long radius;
     l2h_index_kind kind;
+    int shard_by_rows; /* search: contiguous row ranges instead of a hash of the code */
 } opts;
 
 static int g_rank, g_size;
@@ -39,8 +40,9 @@ static void usage(FILE *f)
     fputs("usage: mpirun -np N l2h-mpi COMMAND [options]\n"
           "\n"
           "  search --db CODES.npy --queries CODES.npy (-k K | --radius R) [--kind flat|mih]\n"
-          "         [--bits B] [--batch N]\n"
-          "      exact Hamming search over the database split in row ranges over the ranks;\n"
+          "         [--bits B] [--batch N] [--shard hash|rows]\n"
+          "      exact Hamming search over the database split over the ranks (hash: by a hash\n"
+          "      of the code, so equal codes share a shard; rows: contiguous row ranges);\n"
           "      prints query, rank, id, distance (TSV) like `l2h search --db`\n"
           "  encode --model MODEL.st --data X.npy -o CODES.npy\n"
           "      every rank encodes its own rows of a float .npy matrix; rank 0 writes the codes\n"
@@ -75,6 +77,7 @@ static int parse(int argc, char **argv, opts *o)
         {"bits", required_argument, 0, 'b'},    {"batch", required_argument, 0, 'B'},
         {"map-at", required_argument, 0, 'M'},  {"query-labels", required_argument, 0, 'L'},
         {"db-labels", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
+        {"shard", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->radius = -1;
@@ -108,6 +111,11 @@ static int parse(int argc, char **argv, opts *o)
         case 'M':
             if (parse_size(optarg, &o->map_at)) goto bad;
             break;
+        case 'S':
+            if (strcmp(optarg, "hash") == 0) o->shard_by_rows = 0;
+            else if (strcmp(optarg, "rows") == 0) o->shard_by_rows = 1;
+            else goto bad;
+            break;
         case 'K':
             if (strcmp(optarg, "flat") == 0) o->kind = L2H_INDEX_FLAT;
             else if (strcmp(optarg, "mih") == 0) o->kind = L2H_INDEX_MIH;
@@ -120,7 +128,7 @@ static int parse(int argc, char **argv, opts *o)
     bad:
         if (g_rank == 0)
             fprintf(stderr, "l2h-mpi: error: bad value '%s' for --%s\n", optarg,
-                    c == 'K' ? "kind" : c == 'M' ? "map-at" : c == 'B' ? "batch"
+                    c == 'K' ? "kind" : c == 'S' ? "shard" : c == 'M' ? "map-at" : c == 'B' ? "batch"
                     : c == 'b' ? "bits" : c == 'r' ? "radius" : "k");
         return -1;
     }
@@ -187,27 +195,111 @@ static void print_hit(size_t q, size_t rank, l2h_id id, int32_t dist)
     printf("%zu\t%zu\t%lld\t%d\n", q, rank, (long long)id, (int)dist);
 }
 
-/* This rank's shard of the database as an index with global ids. */
-static l2h_status load_shard(const opts *o, size_t n, size_t bytes, size_t bits, l2h_index **ix)
+/* Which rank holds a code when sharding by code: FNV-1a of its bytes, mixed, modulo the ranks.
+ * Equal codes land on one rank, where the index stores them once with all their ids. */
+static int code_owner(const uint8_t *code, size_t bytes)
 {
-    size_t first, count;
-    shard_rows(n, g_rank, g_size, &first, &count);
-    uint8_t *codes = malloc(count * bytes + 1);
-    l2h_id *ids = malloc(count * sizeof *ids + 1);
-    l2h_status st = codes && ids ? L2H_OK : L2H_ERR_NOMEM;
-    if (st == L2H_OK) st = l2h_codes_read_npy_rows(o->db, first, count, bytes, codes);
-    for (size_t i = 0; st == L2H_OK && i < count; i++) ids[i] = (l2h_id)(first + i);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < bytes; i++) {
+        h ^= code[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 29;
+    return (int)(h % (uint64_t)g_size);
+}
+
+#define HASH_CHUNK ((size_t)1 << 18) /* rows read per step when every rank scans the file */
+
+/* This rank's shard of the database as an index with global ids (row numbers). By rows: rows
+ * [first, first + count). By hash: every rank streams the whole file in chunks and keeps the
+ * rows whose code it owns (ids ascend within a shard either way, so ties still go to the
+ * smaller id and the merged answer is the single-process one). *rows = rows kept. */
+static l2h_status load_shard(const opts *o, size_t n, size_t bytes, size_t bits, l2h_index **ix,
+                             size_t *rows)
+{
     l2h_index_params p = l2h_index_default_params(bits);
     p.kind = o->kind;
-    if (st == L2H_OK) st = l2h_index_create(ix, &p);
-    if (st == L2H_OK) st = l2h_index_add(*ix, codes, ids, count);
+    l2h_status st = l2h_index_create(ix, &p);
+    if (st != L2H_OK) return st;
+    size_t first = 0, count = n;
+    if (o->shard_by_rows) shard_rows(n, g_rank, g_size, &first, &count);
+    const size_t chunk = o->shard_by_rows ? (count ? count : 1) : HASH_CHUNK;
+    uint8_t *codes = malloc(chunk * bytes + 1);
+    l2h_id *ids = malloc(chunk * sizeof *ids + 1);
+    if (!codes || !ids) st = L2H_ERR_NOMEM;
+    *rows = 0;
+    for (size_t r0 = first; st == L2H_OK && r0 < first + count; r0 += chunk) {
+        const size_t c = first + count - r0 < chunk ? first + count - r0 : chunk;
+        st = l2h_codes_read_npy_rows(o->db, r0, c, bytes, codes);
+        size_t kept = 0;
+        for (size_t i = 0; st == L2H_OK && i < c; i++) {
+            if (!o->shard_by_rows && code_owner(codes + i * bytes, bytes) != g_rank) continue;
+            if (kept != i) memcpy(codes + kept * bytes, codes + i * bytes, bytes);
+            ids[kept++] = (l2h_id)(r0 + i);
+        }
+        if (st == L2H_OK && kept) st = l2h_index_add(*ix, codes, ids, kept);
+        *rows += kept;
+    }
     free(codes);
     free(ids);
     return st;
 }
 
+/* The merged answers, kept on rank 0 and printed after the timed search. */
+typedef struct answers {
+    shard_hit *knn;     /* k-NN: [nq, k]                         */
+    size_t *lims;       /* radius: [nq + 1]                      */
+    l2h_id *ids;        /* radius hits                           */
+    int32_t *dists;
+    size_t n_hits, cap;
+} answers;
+
+static void answers_free(answers *a)
+{
+    free(a->knn);
+    free(a->lims);
+    free(a->ids);
+    free(a->dists);
+}
+
+/* Appends one batch's merged radius hits (queries q0 .. q0 + nb) to a. */
+static l2h_status answers_add_range(answers *a, size_t q0, size_t nb, const size_t *lims,
+                                    const l2h_id *ids, const int32_t *dists)
+{
+    const size_t add = lims[nb];
+    if (a->n_hits + add > a->cap) {
+        size_t cap = a->cap ? a->cap : 1024;
+        while (cap < a->n_hits + add) cap *= 2;
+        l2h_id *ni = realloc(a->ids, cap * sizeof *ni);
+        if (ni) a->ids = ni;
+        int32_t *nd = realloc(a->dists, cap * sizeof *nd);
+        if (nd) a->dists = nd;
+        if (!ni || !nd) return L2H_ERR_NOMEM;
+        a->cap = cap;
+    }
+    memcpy(a->ids + a->n_hits, ids, add * sizeof *ids);
+    memcpy(a->dists + a->n_hits, dists, add * sizeof *dists);
+    for (size_t q = 0; q < nb; q++) a->lims[q0 + q + 1] = a->n_hits + lims[q + 1];
+    a->n_hits += add;
+    return L2H_OK;
+}
+
+static void print_answers(const opts *o, const answers *a, size_t nq)
+{
+    const size_t k = o->k;
+    for (size_t q = 0; q < nq; q++) {
+        if (k) {
+            for (size_t j = 0; j < k && a->knn[q * k + j].dist >= 0; j++)
+                print_hit(q, j, a->knn[q * k + j].id, a->knn[q * k + j].dist);
+        } else {
+            for (size_t j = a->lims[q]; j < a->lims[q + 1]; j++)
+                print_hit(q, j - a->lims[q], a->ids[j], a->dists[j]);
+        }
+    }
+}
+
 static int search_batches(const opts *o, l2h_index *ix, const uint8_t *qc, size_t nq,
-                          size_t bytes)
+                          size_t bytes, answers *ans)
 {
     uint8_t *batch = malloc(o->batch * bytes + 1);
     const size_t k = o->k;
@@ -215,6 +307,11 @@ static int search_batches(const opts *o, l2h_index *ix, const uint8_t *qc, size_
     int32_t *dist = k ? malloc(o->batch * k * sizeof *dist + 1) : NULL;
     l2h_id *ids = k ? malloc(o->batch * k * sizeof *ids + 1) : NULL;
     l2h_status st = batch && (!k || (hits && dist && ids)) ? L2H_OK : L2H_ERR_NOMEM;
+    if (g_rank == 0 && st == L2H_OK) {
+        if (k) ans->knn = malloc(nq * k * sizeof *ans->knn + 1);
+        else ans->lims = calloc(nq + 1, sizeof *ans->lims);
+        if (k ? !ans->knn : !ans->lims) st = L2H_ERR_NOMEM;
+    }
     st = shard_agree(st, "allocating a query batch", MPI_COMM_WORLD);
     for (size_t q0 = 0; st == L2H_OK && q0 < nq; q0 += o->batch) {
         const size_t nb = nq - q0 < o->batch ? nq - q0 : o->batch;
@@ -226,9 +323,8 @@ static int search_batches(const opts *o, l2h_index *ix, const uint8_t *qc, size_
                 hits[i] = (shard_hit){ids[i], dist[i], 0};
             st = shard_agree(st, "searching the shard", MPI_COMM_WORLD);
             if (st == L2H_OK) st = shard_merge_topk(hits, nb, k, 0, MPI_COMM_WORLD);
-            for (size_t q = 0; st == L2H_OK && g_rank == 0 && q < nb; q++)
-                for (size_t j = 0; j < k && hits[q * k + j].dist >= 0; j++)
-                    print_hit(q0 + q, j, hits[q * k + j].id, hits[q * k + j].dist);
+            if (st == L2H_OK && g_rank == 0)
+                memcpy(ans->knn + q0 * k, hits, nb * k * sizeof *hits);
         } else {
             l2h_range_result *res = NULL;
             st = l2h_index_range_search(ix, batch, nb, (uint32_t)o->radius, &res);
@@ -241,10 +337,8 @@ static int search_batches(const opts *o, l2h_index *ix, const uint8_t *qc, size_
                                         l2h_range_result_dists(res), 0, MPI_COMM_WORLD, &lims,
                                         &rid, &rd);
             l2h_range_result_free(res);
+            if (st == L2H_OK && g_rank == 0) st = answers_add_range(ans, q0, nb, lims, rid, rd);
             st = shard_agree(st, "gathering radius results", MPI_COMM_WORLD);
-            for (size_t q = 0; st == L2H_OK && g_rank == 0 && q < nb; q++)
-                for (size_t j = lims[q]; j < lims[q + 1]; j++)
-                    print_hit(q0 + q, j - lims[q], rid[j], rd[j]);
             free(lims);
             free(rid);
             free(rd);
@@ -285,13 +379,21 @@ static int cmd_search(const opts *o)
     MPI_Bcast(&nq64, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     nq = (size_t)nq64;
     l2h_index *ix = NULL;
+    size_t rows = 0;
     if (st == L2H_OK) {
         maybe_die();
-        st = shard_agree(load_shard(o, n, bytes, bits, &ix), o->db, MPI_COMM_WORLD);
+        st = shard_agree(load_shard(o, n, bytes, bits, &ix, &rows), o->db, MPI_COMM_WORLD);
     }
+    unsigned long long rows_lo = 0, rows_hi = 0, mine = rows;
+    MPI_Reduce(&mine, &rows_lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&mine, &rows_hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD); /* the timed search starts together on every rank */
     const double t_loaded = MPI_Wtime();
-    int rc = st == L2H_OK ? search_batches(o, ix, qc, nq, bytes) : 1;
+    answers ans = {0};
+    int rc = st == L2H_OK ? search_batches(o, ix, qc, nq, bytes, &ans) : 1;
     const double t_done = MPI_Wtime();
+    if (rc == 0 && g_rank == 0) print_answers(o, &ans, nq); /* outside the timed search */
+    answers_free(&ans);
     if (rc == 0 && g_rank == 0) {
         /* what crosses the network per full batch: the queries to every other rank, and the
          * per-rank top-k lists (16 bytes a hit) into the reduction; radius hits vary */
@@ -299,9 +401,11 @@ static int cmd_search(const opts *o)
         const size_t sent = (size_t)(g_size - 1) * nb * (bytes + (o->k ? o->k * 16 : 0));
         fprintf(stderr,
                 "searched %zu queries in %zu codes on %d ranks in %.3f s (%.0f queries/s; shard "
-                "load %.3f s); %zu bytes communicated per batch of %zu queries%s\n",
+                "load %.3f s, %llu-%llu rows a shard by %s); %zu bytes communicated per batch of "
+                "%zu queries%s\n",
                 nq, n, g_size, t_done - t_loaded, nq / (t_done - t_loaded + 1e-12),
-                t_loaded - t_start, sent, nb, o->k ? "" : " plus the radius hits (12 bytes each)");
+                t_loaded - t_start, rows_lo, rows_hi, o->shard_by_rows ? "rows" : "code hash",
+                sent, nb, o->k ? "" : " plus the radius hits (12 bytes each)");
     }
     if (rc == 0 && g_rank == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
         fprintf(stderr, "l2h-mpi: error: writing the results failed\n");

@@ -48,6 +48,12 @@ for np in 1 2 3 4; do
       --queries "$T/q.npy" --radius 4 --kind $kind --batch 9
     cmp -s "$T/out" "$T/rad.ref" && ok || bad "radius $kind on $np ranks differs from one process"
   done
+  # the other sharding: contiguous row ranges (the default shards by a hash of the code)
+  for kind in flat mih; do
+    expect_code 0 "search k-NN $kind by rows np=$np" run_mpi $np search --db "$T/db.npy" \
+      --queries "$T/q.npy" -k 25 --kind $kind --batch 9 --shard rows
+    cmp -s "$T/out" "$T/knn.ref" && ok || bad "k-NN $kind by rows on $np ranks differs"
+  done
   expect_code 0 "encode np=$np" run_mpi $np encode --model "$T/m.st" --data "$T/x.npy" \
     -o "$T/codes$np.npy"
   cmp -s "$T/codes$np.npy" "$T/codes.ref" && ok || bad "encode on $np ranks differs"
@@ -65,6 +71,7 @@ grep -q "trunc.npy: truncated" "$T/err" && ok || bad "truncated file named"
 expect_code 1 "missing features" run_mpi 2 encode --model "$T/m.st" --data "$T/none.npy" -o "$T/c.npy"
 grep -q "none.npy" "$T/err" && ok || bad "missing feature file named"
 expect_code 2 "k and radius" run_mpi 2 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 --radius 1
+expect_code 2 "bad shard" run_mpi 2 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 --shard x
 expect_code 2 "bad kind" run_mpi 2 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 --kind lsh
 L2H_MPI_TEST_DIE=1 run_mpi 3 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 >"$T/out" 2>"$T/err"
 got=$?
