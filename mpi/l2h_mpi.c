@@ -42,7 +42,9 @@ static void usage(FILE *f)
           "  search --db CODES.npy --queries CODES.npy (-k K | --radius R) [--kind flat|mih]\n"
           "         [--bits B] [--batch N] [--shard hash|rows]\n"
           "      exact Hamming search over the database split over the ranks (hash: by a hash\n"
-          "      of the code, so equal codes share a shard; rows: contiguous row ranges);\n"
+          "      of the code, so equal codes share a shard; rows: contiguous row ranges; a --db\n"
+          "      holding {rank}, e.g. db.{rank}.npy: one file per rank, the database being\n"
+          "      their concatenation in rank order);\n"
           "      prints query, rank, id, distance (TSV) like `l2h search --db`\n"
           "  encode --model MODEL.st --data X.npy -o CODES.npy\n"
           "      every rank encodes its own rows of a float .npy matrix; rank 0 writes the codes\n"
@@ -210,32 +212,63 @@ static int code_owner(const uint8_t *code, size_t bytes)
 
 #define HASH_CHUNK ((size_t)1 << 18) /* rows read per step when every rank scans the file */
 
-/* This rank's shard of the database as an index with global ids (row numbers). By rows: rows
- * [first, first + count). By hash: every rank streams the whole file in chunks and keeps the
- * rows whose code it owns (ids ascend within a shard either way, so ties still go to the
- * smaller id and the merged answer is the single-process one). *rows = rows kept. */
-static l2h_status load_shard(const opts *o, size_t n, size_t bytes, size_t bits, l2h_index **ix,
-                             size_t *rows)
+/* This rank's own shard file when --db holds "{rank}": the pattern with the rank number. */
+typedef struct shard_src {
+    char path[4096];
+    int per_rank;     /* --db names one file per rank                         */
+    size_t n_own;     /* per rank: rows of this rank's file                    */
+    size_t id_base;   /* per rank: rows of the files of the ranks before it    */
+} shard_src;
+
+static l2h_status shard_source(const opts *o, shard_src *src)
+{
+    const char *at = strstr(o->db, "{rank}");
+    memset(src, 0, sizeof *src);
+    if (!at) {
+        snprintf(src->path, sizeof src->path, "%s", o->db);
+        return L2H_OK;
+    }
+    src->per_rank = 1;
+    const int w = snprintf(src->path, sizeof src->path, "%.*s%d%s", (int)(at - o->db), o->db,
+                           g_rank, at + 6);
+    if (w < 0 || (size_t)w >= sizeof src->path) return local_fail("%s: path too long", o->db);
+    return L2H_OK;
+}
+
+/* This rank's shard of the database as an index with global ids (row numbers of the whole
+ * database). By rows: rows [first, first + count) of the file. By hash: every rank streams the
+ * whole file in chunks and keeps the rows whose code it owns. Per-rank files: all rows of its own
+ * file, ids after those of the lower ranks' files (the database is their concatenation in rank
+ * order). Ids ascend within a shard in every case, so ties still go to the smaller id and the
+ * merged answer is the single-process answer. *rows = rows kept. */
+static l2h_status load_shard(const opts *o, const shard_src *src, size_t n, size_t bytes,
+                             size_t bits, l2h_index **ix, size_t *rows)
 {
     l2h_index_params p = l2h_index_default_params(bits);
     p.kind = o->kind;
     l2h_status st = l2h_index_create(ix, &p);
     if (st != L2H_OK) return st;
-    size_t first = 0, count = n;
-    if (o->shard_by_rows) shard_rows(n, g_rank, g_size, &first, &count);
-    const size_t chunk = o->shard_by_rows ? (count ? count : 1) : HASH_CHUNK;
+    size_t first = 0, count = n, id_base = 0;
+    const int by_hash = !o->shard_by_rows && !src->per_rank;
+    if (src->per_rank) {
+        count = src->n_own;
+        id_base = src->id_base;
+    } else if (o->shard_by_rows) {
+        shard_rows(n, g_rank, g_size, &first, &count);
+    }
+    const size_t chunk = by_hash ? HASH_CHUNK : (count ? count : 1);
     uint8_t *codes = malloc(chunk * bytes + 1);
     l2h_id *ids = malloc(chunk * sizeof *ids + 1);
     if (!codes || !ids) st = L2H_ERR_NOMEM;
     *rows = 0;
     for (size_t r0 = first; st == L2H_OK && r0 < first + count; r0 += chunk) {
         const size_t c = first + count - r0 < chunk ? first + count - r0 : chunk;
-        st = l2h_codes_read_npy_rows(o->db, r0, c, bytes, codes);
+        st = l2h_codes_read_npy_rows(src->path, r0, c, bytes, codes);
         size_t kept = 0;
         for (size_t i = 0; st == L2H_OK && i < c; i++) {
-            if (!o->shard_by_rows && code_owner(codes + i * bytes, bytes) != g_rank) continue;
+            if (by_hash && code_owner(codes + i * bytes, bytes) != g_rank) continue;
             if (kept != i) memcpy(codes + kept * bytes, codes + i * bytes, bytes);
-            ids[kept++] = (l2h_id)(r0 + i);
+            ids[kept++] = (l2h_id)(id_base + r0 + i);
         }
         if (st == L2H_OK && kept) st = l2h_index_add(*ix, codes, ids, kept);
         *rows += kept;
@@ -243,6 +276,34 @@ static l2h_status load_shard(const opts *o, size_t n, size_t bytes, size_t bits,
     free(codes);
     free(ids);
     return st;
+}
+
+/* Per-rank files: every rank reads its own file's shape; the code widths must agree; the ids of
+ * rank r start after the rows of ranks 0..r-1. *n = rows of all files, *bytes = the width. */
+static l2h_status per_rank_shape(shard_src *src, size_t *n, size_t *bytes)
+{
+    size_t rows = 0, b = 0;
+    l2h_status st = shard_agree(l2h_codes_npy_shape(src->path, &rows, &b), src->path,
+                                MPI_COMM_WORLD);
+    if (st != L2H_OK) return st;
+    unsigned long long mine[2] = {b, ~(unsigned long long)b}, lo[2];
+    MPI_Allreduce(mine, lo, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+    const unsigned long long wmin = lo[0], wmax = ~lo[1];
+    if (wmin != wmax)
+        st = (unsigned long long)b != wmin
+                 ? local_fail("%s: codes of %zu bytes, another rank's shard has %llu", src->path,
+                              b, wmin)
+                 : L2H_ERR_ARG;
+    st = shard_agree(st, NULL, MPI_COMM_WORLD);
+    if (st != L2H_OK) return st;
+    unsigned long long r = rows, before = 0, total = 0;
+    MPI_Exscan(&r, &before, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&r, &total, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    src->n_own = rows;
+    src->id_base = g_rank == 0 ? 0 : (size_t)before; /* MPI_Exscan leaves rank 0's undefined */
+    *n = (size_t)total;
+    *bytes = b;
+    return L2H_OK;
 }
 
 /* The merged answers, kept on rank 0 and printed after the timed search. */
@@ -357,7 +418,9 @@ static int cmd_search(const opts *o)
     if ((o->k == 0) == (o->radius < 0)) return usage_error("give exactly one of -k, --radius");
     const double t_start = MPI_Wtime();
     size_t n, bytes, nq = 0, qbytes;
-    l2h_status st = codes_shape(o->db, &n, &bytes);
+    shard_src src;
+    l2h_status st = shard_agree(shard_source(o, &src), NULL, MPI_COMM_WORLD);
+    if (st == L2H_OK) st = src.per_rank ? per_rank_shape(&src, &n, &bytes) : codes_shape(o->db, &n, &bytes);
     if (st != L2H_OK) return 1;
     const size_t bits = bits_for(o->bits, bytes);
     if (l2h_code_bytes(bits) != bytes) return usage_error("--bits does not fit the codes' width");
@@ -382,7 +445,8 @@ static int cmd_search(const opts *o)
     size_t rows = 0;
     if (st == L2H_OK) {
         maybe_die();
-        st = shard_agree(load_shard(o, n, bytes, bits, &ix, &rows), o->db, MPI_COMM_WORLD);
+        st = shard_agree(load_shard(o, &src, n, bytes, bits, &ix, &rows), src.path,
+                         MPI_COMM_WORLD);
     }
     unsigned long long rows_lo = 0, rows_hi = 0, mine = rows;
     MPI_Reduce(&mine, &rows_lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, 0, MPI_COMM_WORLD);
@@ -404,7 +468,8 @@ static int cmd_search(const opts *o)
                 "load %.3f s, %llu-%llu rows a shard by %s); %zu bytes communicated per batch of "
                 "%zu queries%s\n",
                 nq, n, g_size, t_done - t_loaded, nq / (t_done - t_loaded + 1e-12),
-                t_loaded - t_start, rows_lo, rows_hi, o->shard_by_rows ? "rows" : "code hash",
+                t_loaded - t_start, rows_lo, rows_hi,
+                src.per_rank ? "per-rank files" : o->shard_by_rows ? "rows" : "code hash",
                 sent, nb, o->k ? "" : " plus the radius hits (12 bytes each)");
     }
     if (rc == 0 && g_rank == 0 && (fflush(stdout) != 0 || ferror(stdout))) {

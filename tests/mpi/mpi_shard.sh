@@ -27,6 +27,9 @@ np.save(f"{t}/q.npy", np.ascontiguousarray(db[::97]))
 np.save(f"{t}/ldb.npy", r.integers(0, 6, len(db)).astype(np.int32))
 np.save(f"{t}/lq.npy", r.integers(0, 6, len(db[::97])).astype(np.int32))
 np.save(f"{t}/x.npy", r.standard_normal((1003, 12)).astype(np.float32))
+# per-rank shard files: the database cut in 3 uneven parts (one of a single row)
+for i, (a, b) in enumerate([(0, 1500), (1500, 1501), (1501, len(db))]):
+    np.save(f"{t}/part.{i}.npy", np.ascontiguousarray(db[a:b]))
 PYEOF
 [ -s "$T/db.npy" ] && ok || bad "test data written"
 
@@ -61,6 +64,24 @@ for np in 1 2 3 4; do
     --query-labels "$T/lq.npy" --db-labels "$T/ldb.npy" --map-at 50
   cmp -s "$T/out" "$T/eval.ref" && ok || bad "eval on $np ranks differs from one rank"
 done
+
+# one file per rank: the database is their concatenation in rank order
+for kind in flat mih; do
+  expect_code 0 "per-rank files k-NN $kind" run_mpi 3 search --db "$T/part.{rank}.npy" \
+    --queries "$T/q.npy" -k 25 --kind $kind --batch 9
+  cmp -s "$T/out" "$T/knn.ref" && ok || bad "k-NN $kind on per-rank files differs from one process"
+  expect_code 0 "per-rank files radius $kind" run_mpi 3 search --db "$T/part.{rank}.npy" \
+    --queries "$T/q.npy" --radius 4 --kind $kind --batch 9
+  cmp -s "$T/out" "$T/rad.ref" && ok || bad "radius $kind on per-rank files differs"
+done
+expect_code 1 "a rank without its file" run_mpi 4 search --db "$T/part.{rank}.npy" \
+  --queries "$T/q.npy" -k 3
+grep -q "rank 3: .*part.3.npy" "$T/err" && ok || bad "the rank whose shard file is missing named"
+cp "$T/part.0.npy" "$T/bad.0.npy"; cp "$T/part.1.npy" "$T/bad.1.npy"
+head -c 1000 "$T/part.2.npy" >"$T/bad.2.npy"
+expect_code 1 "a truncated shard file" run_mpi 3 search --db "$T/bad.{rank}.npy" \
+  --queries "$T/q.npy" -k 3
+grep -q "rank 2: .*bad.2.npy" "$T/err" && ok || bad "the rank with the truncated shard file named"
 
 # failures end the job with the file named, never a hang
 expect_code 1 "missing database" run_mpi 3 search --db "$T/none.npy" --queries "$T/q.npy" -k 3
