@@ -483,6 +483,84 @@ static int cmd_search(const opts *o)
 
 /* ---- encode -------------------------------------------------------------------------------- */
 
+/* The .npy version 1.0 header of a uint8 matrix [rows, cols], as numpy.save and
+ * l2h_codes_write_npy write it (the dict padded with spaces to a multiple of 64 bytes, ended by
+ * '\n'). out must hold 256 bytes; returns the header's size. */
+static size_t npy_u8_header(uint8_t *out, size_t rows, size_t cols)
+{
+    char dict[160];
+    const int n = snprintf(dict, sizeof dict,
+                           "{'descr': '|u1', 'fortran_order': False, 'shape': (%zu, %zu), }", rows,
+                           cols);
+    const size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64, hlen = total - 10;
+    memcpy(out, "\x93NUMPY\x01\x00", 8);
+    out[8] = (uint8_t)(hlen & 0xff);
+    out[9] = (uint8_t)(hlen >> 8);
+    memcpy(out + 10, dict, (size_t)n);
+    memset(out + 10 + n, ' ', hlen - (size_t)n - 1);
+    out[total - 1] = '\n';
+    return total;
+}
+
+/* "rank R: FILE: what: MPI's message" when rc is an error; returns the status. */
+static l2h_status mpiio_check(int rc, const char *path, const char *what)
+{
+    if (rc == MPI_SUCCESS) return L2H_OK;
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    fprintf(stderr, "l2h-mpi: rank %d: %s: %s: %s\n", g_rank, path, what, msg);
+    return L2H_ERR_IO;
+}
+
+/* Writes the codes file `path` from every rank's rows [first, first + count) (codes[count *
+ * bytes]) with MPI-IO: rank 0 writes the header, every rank its rows at their offset, in pieces of
+ * at most IO_CHUNK bytes (int counts); into path.part, synced, then renamed by rank 0, so a failed
+ * job leaves no partial file under the name. All ranks call it; the status is agreed. */
+static l2h_status write_codes_mpiio(const char *path, const uint8_t *codes, size_t first,
+                                    size_t count, size_t n, size_t bytes)
+{
+    size_t chunk = (size_t)1 << 30;
+    const char *test_chunk = getenv("L2H_MPI_TEST_IO_CHUNK"); /* test hook: tiny pieces */
+    if (test_chunk && atoi(test_chunk) > 0) chunk = (size_t)atoi(test_chunk);
+    char tmp[4096];
+    const int w = snprintf(tmp, sizeof tmp, "%s.part", path);
+    if (w < 0 || (size_t)w >= sizeof tmp) return shard_agree(local_fail("%s: path too long", path), NULL, MPI_COMM_WORLD);
+    uint8_t hdr[256];
+    const size_t h = npy_u8_header(hdr, n, bytes);
+    MPI_File fh;
+    l2h_status st = mpiio_check(MPI_File_open(MPI_COMM_WORLD, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY,
+                                              MPI_INFO_NULL, &fh),
+                                tmp, "open");
+    st = shard_agree(st, NULL, MPI_COMM_WORLD);
+    if (st != L2H_OK) return st;
+    /* exact size (an older, longer file under the name is cut); collective */
+    l2h_status ls = mpiio_check(MPI_File_set_size(fh, (MPI_Offset)(h + n * bytes)), tmp, "set size");
+    if (ls == L2H_OK && g_rank == 0)
+        ls = mpiio_check(MPI_File_write_at(fh, 0, hdr, (int)h, MPI_BYTE, MPI_STATUS_IGNORE), tmp,
+                         "write header");
+    const size_t total = count * bytes;
+    for (size_t off = 0; ls == L2H_OK && off < total; off += chunk) {
+        const size_t len = total - off < chunk ? total - off : chunk;
+        ls = mpiio_check(MPI_File_write_at(fh, (MPI_Offset)(h + first * bytes + off), codes + off,
+                                           (int)len, MPI_BYTE, MPI_STATUS_IGNORE),
+                         tmp, "write rows");
+    }
+    if (ls == L2H_OK) ls = mpiio_check(MPI_File_sync(fh), tmp, "sync");
+    const l2h_status cs = mpiio_check(MPI_File_close(&fh), tmp, "close");
+    if (ls == L2H_OK) ls = cs;
+    st = shard_agree(ls, NULL, MPI_COMM_WORLD);
+    ls = L2H_OK;
+    if (g_rank == 0) {
+        if (st == L2H_OK && rename(tmp, path) != 0) {
+            fprintf(stderr, "l2h-mpi: rank 0: %s: rename from %s failed\n", path, tmp);
+            ls = L2H_ERR_IO;
+        }
+        if (st != L2H_OK || ls != L2H_OK) remove(tmp);
+    }
+    return st == L2H_OK ? shard_agree(ls, NULL, MPI_COMM_WORLD) : st;
+}
+
 static int cmd_encode(const opts *o)
 {
     if (!o->model || !o->data || !o->out)
@@ -521,41 +599,15 @@ static int cmd_encode(const opts *o)
         if (ls == L2H_OK) ls = l2h_model_encode(m, l2h_dataset_features(x), count, mine);
         st = shard_agree(ls, o->data, MPI_COMM_WORLD);
     }
-    /* rank 0 gathers the codes in rank order (= row order) and writes the file */
-    int *counts = NULL, *displ = NULL;
-    uint8_t *all = NULL;
-    int ok = st == L2H_OK && n * bytes <= (size_t)0x7fffffff;
-    if (st == L2H_OK && !ok && g_rank == 0)
-        fprintf(stderr, "l2h-mpi: error: %zu x %zu code bytes exceed one gather\n", n, bytes);
-    if (ok && g_rank == 0) {
-        counts = malloc((size_t)g_size * sizeof *counts);
-        displ = malloc((size_t)g_size * sizeof *displ);
-        all = malloc(n * bytes + 1);
-        ok = counts && displ && all;
-        for (int r = 0; ok && r < g_size; r++) {
-            size_t f, c;
-            shard_rows(n, r, g_size, &f, &c);
-            counts[r] = (int)(c * bytes);
-            displ[r] = (int)(f * bytes);
-        }
-    }
-    if (st == L2H_OK) MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (st == L2H_OK && ok)
-        MPI_Gatherv(mine, (int)(count * bytes), MPI_BYTE, all, counts, displ, MPI_BYTE, 0,
-                    MPI_COMM_WORLD);
-    l2h_status wst = L2H_OK;
-    if (st == L2H_OK && ok && g_rank == 0) {
-        wst = l2h_codes_write_npy(o->out, all, n, l2h_model_bits(m));
-        if (wst != L2H_OK) fprintf(stderr, "l2h-mpi: rank 0: %s\n", l2h_last_error());
-        else fprintf(stderr, "encoded %zu rows on %d ranks into %s\n", n, g_size, o->out);
-    }
-    free(counts);
-    free(displ);
-    free(all);
+    /* every rank writes its rows at their offset of one file (MPI-IO), so no rank holds more
+     * than its own codes and no count is limited to an int */
+    l2h_status wst = st == L2H_OK ? write_codes_mpiio(o->out, mine, first, count, n, bytes) : st;
+    if (st == L2H_OK && wst == L2H_OK && g_rank == 0)
+        fprintf(stderr, "encoded %zu rows on %d ranks into %s\n", n, g_size, o->out);
     free(mine);
     l2h_dataset_free(x);
     l2h_model_free(m);
-    return st == L2H_OK && ok && wst == L2H_OK ? 0 : 1;
+    return st == L2H_OK && wst == L2H_OK ? 0 : 1;
 }
 
 /* ---- eval ---------------------------------------------------------------------------------- */

@@ -65,6 +65,15 @@ for np in 1 2 3 4; do
   cmp -s "$T/out" "$T/eval.ref" && ok || bad "eval on $np ranks differs from one rank"
 done
 
+# encode writes with MPI-IO: in 5-byte pieces (the >2 GiB path's loop, exercised small) it is
+# still the same file, and an unwritable output is named with the ranks
+L2H_MPI_TEST_IO_CHUNK=5 run_mpi 3 encode --model "$T/m.st" --data "$T/x.npy" -o "$T/chunked.npy" \
+  >"$T/out" 2>"$T/err" && ok || bad "encode in small MPI-IO pieces"
+cmp -s "$T/chunked.npy" "$T/codes.ref" && ok || bad "encode in small MPI-IO pieces differs"
+expect_code 1 "unwritable codes file" run_mpi 2 encode --model "$T/m.st" --data "$T/x.npy" \
+  -o "$T/nodir/c.npy"
+grep -q "rank [01]: .*nodir/c.npy" "$T/err" && ok || bad "unwritable codes file named"
+
 # one file per rank: the database is their concatenation in rank order
 for kind in flat mih; do
   expect_code 0 "per-rank files k-NN $kind" run_mpi 3 search --db "$T/part.{rank}.npy" \
