@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# mpi_scaling.sh -- sharded exact search with l2h-mpi: 1 rank vs 2 ranks (one thread each) and,
-# for reference, 1 rank with 2 threads, on 1M and 10M x 64-bit codes: ITQ codes of the CIFAR-10
+# mpi_scaling.sh -- sharded exact search with l2h-mpi: 1 rank vs 2 ranks (one thread each; shards
+# by code hash, the default, and by row ranges) and, for reference, 1 rank with 2 threads, on 1M and 10M x 64-bit codes: ITQ codes of the CIFAR-10
 # CNN features replicated with 0-2 bit flips (the codes users store) and uniform random codes;
 # 1,000 queries = database rows with 0-3 flips; k = 10 and 100; flat scan and MIH. Every run's
 # output is compared with the 1-rank output (identical answers), and the search rate is the median
@@ -52,17 +52,18 @@ rate() { # ranks threads args... -> median queries/s over REPEAT runs; output ch
   printf '%s\n' "${rates[@]}" | sort -n | sed -n "$(( (REPEAT + 1) / 2 ))p"
 }
 {
-  echo "| codes | n | kind | k | 1 rank x 1 thread q/s | 2 ranks x 1 thread q/s | speed-up | 1 rank x 2 threads q/s | bytes per batch of 1000 (2 ranks) |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+  echo "| codes | n | kind | k | 1 rank x 1 thread q/s | 2 ranks by hash q/s | speed-up | 2 ranks by rows q/s | speed-up | 1 rank x 2 threads q/s | bytes per batch of 1000 (2 ranks) |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for n in $SIZES; do
     for src in itq random; do
       for kind in flat mih; do
         for k in 10 100; do
           args=(--db "$O/$src$n.npy" --queries "$O/$src$n.q.npy" -k $k --kind $kind --batch 1000)
           OMP_NUM_THREADS=1 mpirun -np 1 "$B/l2h-mpi" search "${args[@]}" >"$O/ref.tsv" 2>/dev/null
-          r1=$(rate 1 1 "${args[@]}"); r2=$(rate 2 1 "${args[@]}"); rt=$(rate 1 2 "${args[@]}")
+          r1=$(rate 1 1 "${args[@]}"); r2=$(rate 2 1 "${args[@]}")
+          r2r=$(rate 2 1 "${args[@]}" --shard rows); rt=$(rate 1 2 "${args[@]}")
           bytes=$(( 1000 * (8 + k * 16) ))
-          echo "| $src | $n | $kind | $k | $r1 | $r2 | $(awk "BEGIN{printf \"%.2f\", $r2/$r1}") | $rt | $bytes |"
+          echo "| $src | $n | $kind | $k | $r1 | $r2 | $(awk "BEGIN{printf \"%.2f\", $r2/$r1}") | $r2r | $(awk "BEGIN{printf \"%.2f\", $r2r/$r1}") | $rt | $bytes |"
         done
       done
     done

@@ -189,3 +189,47 @@ l2h_status shard_gather_range(size_t nq, const size_t *lims, const l2h_id *ids,
     free(all_dists);
     return st;
 }
+
+l2h_status shard_sum_ordered(float *v, size_t n, MPI_Comm comm)
+{
+    int rank = 0, size = 1;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (size == 1 || n == 0) return L2H_OK;
+    if (n > (size_t)INT_MAX) {
+        fprintf(stderr, "l2h-mpi: rank %d: %zu values are too many for one message\n", rank, n);
+        return L2H_ERR_ARG;
+    }
+    int *sc = malloc(4 * (size_t)size * sizeof *sc);
+    size_t mine_first, mine;
+    shard_rows(n, rank, size, &mine_first, &mine);
+    float *recv = malloc((size_t)size * mine * sizeof *recv + sizeof *recv);
+    if (!sc || !recv) {
+        free(sc);
+        free(recv);
+        fprintf(stderr, "l2h-mpi: rank %d: out of memory for the gradient reduction\n", rank);
+        return L2H_ERR_NOMEM;
+    }
+    int *sd = sc + size, *rc = sd + size, *rd = rc + size;
+    for (int r = 0; r < size; r++) {
+        size_t f, c;
+        shard_rows(n, r, size, &f, &c);
+        sc[r] = (int)c; /* block r of v goes to rank r */
+        sd[r] = (int)f;
+        rc[r] = (int)mine; /* every rank's copy of my block, in rank order */
+        rd[r] = (int)((size_t)r * mine);
+    }
+    int ok = MPI_Alltoallv(v, sc, sd, MPI_FLOAT, recv, rc, rd, MPI_FLOAT, comm) == MPI_SUCCESS;
+    if (ok) {
+        float *out = v + mine_first;
+        for (size_t i = 0; i < mine; i++) {
+            float s = recv[i];
+            for (int r = 1; r < size; r++) s += recv[(size_t)r * mine + i];
+            out[i] = s;
+        }
+        ok = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, v, sc, sd, MPI_FLOAT, comm) == MPI_SUCCESS;
+    }
+    free(sc);
+    free(recv);
+    return ok ? L2H_OK : L2H_ERR_IO;
+}

@@ -43,4 +43,11 @@ l2h_status shard_gather_range(size_t nq, const size_t *lims, const l2h_id *ids,
                               const int32_t *dists, int root, MPI_Comm comm, size_t **out_lims,
                               l2h_id **out_ids, int32_t **out_dists);
 
+/* v[n] = the sum of every rank's v[n], the same bits on every rank, added in rank order
+ * (v_0 + v_1 + ... + v_{N-1}) whatever the reduction tree, so a run is repeatable for a given
+ * number of ranks (MPI_Allreduce fixes no order). Each rank sums one block of the elements
+ * (MPI_Alltoallv) and the blocks are shared (MPI_Allgatherv): 2·(N−1)/N·n floats per rank
+ * each way, as a reduce-scatter + all-gather. n must fit an int (L2H_ERR_ARG otherwise). */
+l2h_status shard_sum_ordered(float *v, size_t n, MPI_Comm comm);
+
 #endif

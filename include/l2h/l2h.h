@@ -23,6 +23,7 @@
 #include "l2h/model.h"
 #include "l2h/online.h"
 #include "l2h/train.h"
+#include "l2h/train_step.h"
 #include "l2h/image.h"
 
 #endif

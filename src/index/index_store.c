@@ -190,7 +190,7 @@ l2h_status l2h_store_add(l2h_store *s, size_t words, const uint64_t *code, l2h_i
     if (id != (l2h_id)r) s->sequential = 0;
     if (s->nd == 0) {
         s->ordered = 1;
-        s->sequential = 1;
+        s->sequential = id == 0; /* row 0 must hold id 0 (a first id of 42 is not sequential) */
         s->last_id = id;
     } else if (id < s->last_id) {
         s->ordered = 0;

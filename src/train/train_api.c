@@ -446,3 +446,103 @@ l2h_status l2h_mi_quality_codes(const uint8_t *codes, size_t n, size_t bits,
         }
     return L2H_OK;
 }
+
+/* ---- l2h_train's setup and model for the step-level trainer (train_prep.h, train_step.c) ----
+ * The same calls in the same order as l2h_train above (test_train_step checks that a stepped
+ * run gives l2h_train's model bit for bit). */
+#include "train_prep.h"
+
+struct train_prep_priv {
+    l2h_train_params p;               /* copy; p.method is the method's static name          */
+    const l2h_train_method *method;
+    void *opts;                       /* copy of the method's own options                    */
+    trainer t;                        /* t.nn is borrowed from pr->nn                        */
+    l2h_supervision sup;
+    l2h_trainer tc;
+};
+
+void l2h_train_prep_free(l2h_train_prep *pr)
+{
+    if (!pr) return;
+    train_prep_priv *v = pr->priv;
+    l2h_objective_free(pr->obj);
+    if (v) {
+        v->t.nn = NULL; /* pr's */
+        trainer_free(&v->t);
+        l2h_free(v->opts);
+        l2h_free(v);
+    }
+    l2h_nn_free(pr->nn);
+    memset(pr, 0, sizeof *pr);
+}
+
+/* The same phases as l2h_train_sgd, in the same order, stopping before the loop. */
+l2h_status l2h_train_prepare(l2h_train_prep *pr, const l2h_dataset *train,
+                             const l2h_train_params *p, const l2h_train_method *method,
+                             const void *opts)
+{
+    L2H_FAIL_IF(pr == NULL || train == NULL || p == NULL || method == NULL, L2H_ERR_ARG,
+                "l2h_train: NULL argument");
+    memset(pr, 0, sizeof *pr);
+    L2H_FAIL_IF(method->create == NULL, L2H_ERR_ARG,
+                "l2h_train: method %s is fitted in closed form, it has no training steps",
+                method->info.name);
+    L2H_TRY(check_data(p, train));
+    train_prep_priv *v = l2h_calloc(1, sizeof *v);
+    L2H_NOMEM_IF_NULL(v);
+    pr->priv = v;
+    l2h_status st = L2H_OK;
+    v->p = *p;
+    v->p.method = method->info.name;
+    v->method = method;
+    v->opts = l2h_calloc(1, method->opts_size ? method->opts_size : 1);
+    if (!v->opts) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "out of memory in %s", __func__);
+    if (method->opts_size) memcpy(v->opts, opts, method->opts_size);
+    trainer *t = &v->t;
+    t->p = &v->p;
+    t->dim = l2h_dataset_dim(train);
+    L2H_CHECK_GOTO(prepare_rows(t, train));
+    v->sup = supervision_of(t->dtr, t->n_tr);
+    L2H_CHECK_GOTO(build_nn(&pr->nn, &v->p, t->dim));
+    t->nn = pr->nn; /* borrowed by validate(); pr owns it */
+    v->tc = (l2h_trainer){.p = &v->p,
+                          .opts = v->opts,
+                          .nn = pr->nn,
+                          .dim = t->dim,
+                          .n_tr = t->n_tr,
+                          .n_val = t->n_val,
+                          .xp = t->xp,
+                          .sup = &v->sup,
+                          .n_labels = n_labels(t->dtr)};
+    L2H_CHECK_GOTO(method->create(&v->tc, &pr->obj));
+    pr->lp = loop_params(t);
+    pr->x = v->p.shift ? t->xraw : t->xp;
+    pr->n = t->n_tr;
+    pr->sup = &v->sup;
+    t->t0 = t->t_epoch = now_s();
+done:
+    if (st != L2H_OK) l2h_train_prep_free(pr);
+    return st;
+}
+
+l2h_status l2h_train_prep_model(const l2h_train_prep *pr, l2h_model **out)
+{
+    L2H_FAIL_IF(pr == NULL || pr->priv == NULL || out == NULL, L2H_ERR_ARG,
+                "l2h_train: NULL argument");
+    *out = NULL;
+    const train_prep_priv *v = pr->priv;
+    size_t c, h, w, ns;
+    l2h_nn_in_shape(pr->nn, &c, &h, &w);
+    const l2h_layer_spec *specs = l2h_nn_specs(pr->nn, &ns);
+    trainer tt = v->t;
+    tt.nn = NULL;
+    L2H_TRY(l2h_nn_create(&tt.nn, l2h_nn_arch(pr->nn), c, h, w, specs, ns, 0));
+    memcpy(l2h_nn_params(tt.nn), l2h_nn_params_const(pr->nn),
+           l2h_nn_n_params(pr->nn) * sizeof(float));
+    const l2h_status st = make_model(out, &tt, v->method, &v->tc, pr->obj); /* takes tt.nn */
+    if (st != L2H_OK) {
+        l2h_model_free(*out);
+        *out = NULL;
+    }
+    return st;
+}

@@ -56,6 +56,10 @@ typedef struct l2h_train_method {
 #include "train_methods.def"
 #undef L2H_TRAIN_METHOD
 
+/* The parts of a training handle (train_registry.c): its shared settings, method and options. */
+void l2h_train_ctx_parts(const l2h_train_ctx *c, const l2h_train_params **p,
+                         const l2h_train_method **m, const void **opts);
+
 /* The registered method of that name, NULL if unknown. */
 const l2h_train_method *l2h_train_find(const char *name);
 

@@ -122,6 +122,14 @@ l2h_status l2h_train_create(l2h_train_ctx **out, const l2h_train_params *p)
     return L2H_OK;
 }
 
+void l2h_train_ctx_parts(const l2h_train_ctx *c, const l2h_train_params **p,
+                         const l2h_train_method **m, const void **opts)
+{
+    *p = &c->p;
+    *m = c->m;
+    *opts = c->opts;
+}
+
 void l2h_train_free(l2h_train_ctx *c)
 {
     if (!c) return;

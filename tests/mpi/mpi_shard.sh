@@ -27,6 +27,9 @@ np.save(f"{t}/q.npy", np.ascontiguousarray(db[::97]))
 np.save(f"{t}/ldb.npy", r.integers(0, 6, len(db)).astype(np.int32))
 np.save(f"{t}/lq.npy", r.integers(0, 6, len(db[::97])).astype(np.int32))
 np.save(f"{t}/x.npy", r.standard_normal((1003, 12)).astype(np.float32))
+# per-rank shard files: the database cut in 3 uneven parts (one of a single row)
+for i, (a, b) in enumerate([(0, 1500), (1500, 1501), (1501, len(db))]):
+    np.save(f"{t}/part.{i}.npy", np.ascontiguousarray(db[a:b]))
 PYEOF
 [ -s "$T/db.npy" ] && ok || bad "test data written"
 
@@ -48,6 +51,12 @@ for np in 1 2 3 4; do
       --queries "$T/q.npy" --radius 4 --kind $kind --batch 9
     cmp -s "$T/out" "$T/rad.ref" && ok || bad "radius $kind on $np ranks differs from one process"
   done
+  # the other sharding: contiguous row ranges (the default shards by a hash of the code)
+  for kind in flat mih; do
+    expect_code 0 "search k-NN $kind by rows np=$np" run_mpi $np search --db "$T/db.npy" \
+      --queries "$T/q.npy" -k 25 --kind $kind --batch 9 --shard rows
+    cmp -s "$T/out" "$T/knn.ref" && ok || bad "k-NN $kind by rows on $np ranks differs"
+  done
   expect_code 0 "encode np=$np" run_mpi $np encode --model "$T/m.st" --data "$T/x.npy" \
     -o "$T/codes$np.npy"
   cmp -s "$T/codes$np.npy" "$T/codes.ref" && ok || bad "encode on $np ranks differs"
@@ -55,6 +64,33 @@ for np in 1 2 3 4; do
     --query-labels "$T/lq.npy" --db-labels "$T/ldb.npy" --map-at 50
   cmp -s "$T/out" "$T/eval.ref" && ok || bad "eval on $np ranks differs from one rank"
 done
+
+# encode writes with MPI-IO: in 5-byte pieces (the >2 GiB path's loop, exercised small) it is
+# still the same file, and an unwritable output is named with the ranks
+L2H_MPI_TEST_IO_CHUNK=5 run_mpi 3 encode --model "$T/m.st" --data "$T/x.npy" -o "$T/chunked.npy" \
+  >"$T/out" 2>"$T/err" && ok || bad "encode in small MPI-IO pieces"
+cmp -s "$T/chunked.npy" "$T/codes.ref" && ok || bad "encode in small MPI-IO pieces differs"
+expect_code 1 "unwritable codes file" run_mpi 2 encode --model "$T/m.st" --data "$T/x.npy" \
+  -o "$T/nodir/c.npy"
+grep -q "rank [01]: .*nodir/c.npy" "$T/err" && ok || bad "unwritable codes file named"
+
+# one file per rank: the database is their concatenation in rank order
+for kind in flat mih; do
+  expect_code 0 "per-rank files k-NN $kind" run_mpi 3 search --db "$T/part.{rank}.npy" \
+    --queries "$T/q.npy" -k 25 --kind $kind --batch 9
+  cmp -s "$T/out" "$T/knn.ref" && ok || bad "k-NN $kind on per-rank files differs from one process"
+  expect_code 0 "per-rank files radius $kind" run_mpi 3 search --db "$T/part.{rank}.npy" \
+    --queries "$T/q.npy" --radius 4 --kind $kind --batch 9
+  cmp -s "$T/out" "$T/rad.ref" && ok || bad "radius $kind on per-rank files differs"
+done
+expect_code 1 "a rank without its file" run_mpi 4 search --db "$T/part.{rank}.npy" \
+  --queries "$T/q.npy" -k 3
+grep -q "rank 3: .*part.3.npy" "$T/err" && ok || bad "the rank whose shard file is missing named"
+cp "$T/part.0.npy" "$T/bad.0.npy"; cp "$T/part.1.npy" "$T/bad.1.npy"
+head -c 1000 "$T/part.2.npy" >"$T/bad.2.npy"
+expect_code 1 "a truncated shard file" run_mpi 3 search --db "$T/bad.{rank}.npy" \
+  --queries "$T/q.npy" -k 3
+grep -q "rank 2: .*bad.2.npy" "$T/err" && ok || bad "the rank with the truncated shard file named"
 
 # failures end the job with the file named, never a hang
 expect_code 1 "missing database" run_mpi 3 search --db "$T/none.npy" --queries "$T/q.npy" -k 3
@@ -65,6 +101,7 @@ grep -q "trunc.npy: truncated" "$T/err" && ok || bad "truncated file named"
 expect_code 1 "missing features" run_mpi 2 encode --model "$T/m.st" --data "$T/none.npy" -o "$T/c.npy"
 grep -q "none.npy" "$T/err" && ok || bad "missing feature file named"
 expect_code 2 "k and radius" run_mpi 2 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 --radius 1
+expect_code 2 "bad shard" run_mpi 2 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 --shard x
 expect_code 2 "bad kind" run_mpi 2 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 --kind lsh
 L2H_MPI_TEST_DIE=1 run_mpi 3 search --db "$T/db.npy" --queries "$T/q.npy" -k 3 >"$T/out" 2>"$T/err"
 got=$?
