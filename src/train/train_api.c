@@ -183,6 +183,9 @@ typedef struct trainer {
     float *xv;                  /* preprocessed validation rows     */
     l2h_groundtruth *gt;        /* validation vs training rows      */
     double t0, t_epoch;
+    const l2h_train_method *method; /* its before_infer runs before every validation */
+    const l2h_trainer *tc;
+    l2h_objective *obj;
 } trainer;
 
 static l2h_status validate(trainer *t, double *map, double *map_tie)
@@ -246,8 +249,10 @@ static l2h_status on_epoch(void *user, size_t epoch, float loss, float aux_loss)
                              .val_map_tie = -1};
     pr.examples_per_s = t1 > t->t_epoch ? (double)t->n_tr / (t1 - t->t_epoch) : 0.0;
     const size_t every = t->p->val_every ? t->p->val_every : 1;
-    if (t->gt && ((epoch + 1) % every == 0 || epoch + 1 == t->p->epochs))
+    if (t->gt && ((epoch + 1) % every == 0 || epoch + 1 == t->p->epochs)) {
+        if (t->method->before_infer) L2H_TRY(t->method->before_infer(t->tc, t->obj));
         L2H_TRY(validate(t, &pr.val_map, &pr.val_map_tie));
+    }
     pr.seconds = now_s() - t->t0;
     if (t->p->callback && t->p->callback(&pr, t->p->user))
         L2H_FAIL(L2H_ERR_STATE, "training cancelled after epoch %zu", epoch + 1);
@@ -385,6 +390,9 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
                             .sup = &sup,
                             .n_labels = n_labels(dtr)};
     L2H_CHECK_GOTO(method->create(&tc, &obj));
+    t.method = method;
+    t.tc = &tc;
+    t.obj = obj;
 
     l2h_loop_params lp = l2h_loop_default_params();
     lp.epochs = p->epochs;
@@ -414,6 +422,7 @@ l2h_status l2h_train(l2h_model **out, const l2h_dataset *train, const l2h_train_
     t.t0 = t.t_epoch = now_s();
     if (p->epochs > 0) /* 0: the initialised, untrained network (e.g. the "before" of a plot) */
         L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, p->shift ? t.xraw : t.xp, t.n_tr, &sup, &lp, NULL));
+    if (method->before_infer) L2H_CHECK_GOTO(method->before_infer(&tc, obj));
 
     l2h_net *net;
     st = l2h_net_from_nn(&net, t.nn);
