@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE) */
 /* l2h/image.h -- images in: JPEG/PNG decoding, bilinear resizing, and the uint8 MobileNet-v1
  * network (a TensorFlow Lite model file) that turns a photo into a 1024-byte CNN feature.
  *

@@ -139,6 +139,17 @@ typedef enum l2h_init_kind {
  * used by L2H_INIT_GAUSSIAN only (must be finite, >= 0). */
 l2h_status l2h_nn_init(l2h_nn *net, l2h_init_kind kind, float std, uint64_t seed);
 
+/* Data-dependent output centring (the mean-only half of Salimans & Kingma's data-dependent
+ * initialisation): z [n, out_dim] are the network's current outputs on sample rows; when the
+ * last layer is linear and has layers before it, its bias becomes b − mean(z) and z is shifted
+ * the same way, so every output starts with mean 0 over the sample. Hidden ReLU / pooling
+ * layers give all items a large common positive component, and the last layer projects it to a
+ * per-output offset that can dwarf the item-to-item spread (seen: offsets up to 9 spreads in
+ * the CNN, half of the bits on one side for every item). *centred = 1 if the bias was changed;
+ * a single linear layer (its inputs are centred by preprocessing) or a last batch norm (it
+ * centres by itself) are left alone (*centred = 0). */
+l2h_status l2h_nn_centre_output(l2h_nn *net, float *z, size_t n, int *centred);
+
 /* Linear hash: "linear" = [linear:bits] over dim inputs. */
 l2h_status l2h_nn_create_linear(l2h_nn **out, size_t dim, size_t bits, size_t max_batch);
 /* MLP "mlp": dim -> hidden[0] -> relu -> ... -> hidden[n_hidden-1] -> relu -> bits. */

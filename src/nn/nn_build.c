@@ -42,6 +42,29 @@ l2h_status l2h_nn_init(l2h_nn *net, l2h_init_kind kind, float std, uint64_t seed
     return L2H_OK;
 }
 
+l2h_status l2h_nn_centre_output(l2h_nn *net, float *z, size_t n, int *centred)
+{
+    L2H_FAIL_IF(net == NULL || centred == NULL || (n > 0 && z == NULL), L2H_ERR_ARG,
+                "network centring: NULL argument");
+    *centred = 0;
+    if (net->n_layers < 2 || n == 0) return L2H_OK;
+    const l2h_layer *l = &net->layers[net->n_layers - 1];
+    if (l->spec.kind != L2H_LAYER_LINEAR) return L2H_OK;
+    const size_t d = l->out_dim;
+    float *b = net->params + l->b_off;
+    for (size_t k = 0; k < d; k++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++) s += (double)z[i * d + k];
+        L2H_FAIL_IF(!isfinite(s), L2H_ERR_NUMERIC, "network centring: output %zu is not finite",
+                    k);
+        const float mu = (float)(s / (double)n);
+        b[k] -= mu;
+        for (size_t i = 0; i < n; i++) z[i * d + k] -= mu;
+    }
+    *centred = 1;
+    return L2H_OK;
+}
+
 l2h_status l2h_nn_create_linear(l2h_nn **out, size_t dim, size_t bits, size_t max_batch)
 {
     const l2h_layer_spec s = {.kind = L2H_LAYER_LINEAR, .out = bits};

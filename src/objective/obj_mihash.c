@@ -11,6 +11,11 @@
  *   D_ij = D_ji is one number read by anchor i's AND anchor j's histograms, and
  *   ∂D_ij/∂φ_i = −φ_j/2, so dL/dΦ = −½ (G + Gᵀ) · Φ;
  *   dL/dz = dL/dφ ⊙ a(1 − φ²)/2   (= 2a σ(1−σ); 0 where a·z was clamped).
+ * Centred (p->centre): z is replaced by z − mean_batch(z) per bit before φ, and the gradient
+ * goes back through that centring, i.e. each column of dL/dz loses its batch mean. The MI
+ * gradient's per-bit common mode (a push of every item of the batch the same way, which makes a
+ * still-uninformative bit constant and removes its noise from the distances) is then zero; see
+ * docs/mihash.md "Output centring".
  * All arithmetic in double; the float entry converts at the boundary. */
 #include "mi_internal.h"
 
@@ -64,6 +69,17 @@ static void relax_pm1(const double *z, size_t m, double a, double *phi, double *
     }
 }
 
+/* v[n, bits] -= the mean of each column. */
+static void centre_columns(double *v, size_t n, size_t bits)
+{
+    for (size_t k = 0; k < bits; k++) {
+        double m = 0.0;
+        for (size_t i = 0; i < n; i++) m += v[i * bits + k];
+        m /= (double)n;
+        for (size_t i = 0; i < n; i++) v[i * bits + k] -= m;
+    }
+}
+
 /* Graded relevance of j to anchor i: min(shared labels, G − 1) (labels and affinity: 0/1). */
 static size_t sup_grade(const l2h_supervision *s, size_t i, size_t j, size_t G)
 {
@@ -106,7 +122,13 @@ l2h_status l2h_mihash_batch_f64(size_t bits, const l2h_mihash_params *p, const d
     if (!phi || !dphi || !dist || !gmat || !work || !flag)
         L2H_FAIL_GOTO(L2H_ERR_NOMEM, "mihash: out of memory for a batch of %zu", n);
 
-    relax_pm1(z, nb, a, phi, dphi);
+    if (p->centre) { /* φ of the batch-centred outputs; phi holds z − mean(z) until relaxed */
+        memcpy(phi, z, nb * sizeof *phi);
+        centre_columns(phi, n, bits);
+        relax_pm1(phi, nb, a, phi, dphi);
+    } else {
+        relax_pm1(z, nb, a, phi, dphi);
+    }
     /* D[n,n] = Φ[n,b] · Φᵀ[b,n], then (b − D)/2 */
     l2h_dgemm(false, true, n, n, bits, 1.0, phi, bits, phi, bits, 0.0, dist, n);
     for (size_t k = 0; k < nn; k++)
@@ -158,6 +180,8 @@ l2h_status l2h_mihash_batch_f64(size_t bits, const l2h_mihash_params *p, const d
     l2h_dgemm(false, false, n, bits, n, -0.5, gmat, n, phi, bits, 0.0, dz, bits);
     for (size_t k = 0; k < nb; k++)
         dz[k] *= dphi[k];
+    if (p->centre) /* through z − mean(z): P = I − 11ᵀ/n on each column, symmetric */
+        centre_columns(dz, n, bits);
 done:
     l2h_free(phi);
     l2h_free(dphi);

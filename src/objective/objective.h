@@ -85,6 +85,9 @@ typedef struct l2h_mihash_params {
     size_t grades; /* 0: neighbour / non-neighbour (the paper). G in 2..64: MI between the
                     * distance and the graded relevance min(shared labels, G − 1) (class labels:
                     * 0/1, i.e. the paper's objective); mi_graded.c, docs/mihash.md §8         */
+    int centre;    /* 1: the MI of the batch-centred outputs z − mean_batch(z) (mean-only batch
+                    * normalisation of the outputs; its gradient has zero batch mean per bit).
+                    * 0 (default): the paper's objective on z                               */
 } l2h_mihash_params;
 
 /* K = min(16, bits), a = 40 (methods.md §1.7: linear layer on centred, L2-normalised

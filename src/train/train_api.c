@@ -119,6 +119,9 @@ typedef struct trainer {
     size_t *tr, *val;           /* rows of the two parts            */
     l2h_dataset *dtr, *dval;    /* those rows as datasets           */
     double t0, t_epoch;
+    const l2h_train_method *method; /* its before_infer runs before every validation */
+    const l2h_trainer *tc;
+    l2h_objective *obj;
 } trainer;
 
 static l2h_status validate(trainer *t, double *map, double *map_tie)
@@ -182,8 +185,10 @@ static l2h_status on_epoch(void *user, size_t epoch, float loss, float aux_loss)
                              .val_map_tie = -1};
     pr.examples_per_s = t1 > t->t_epoch ? (double)t->n_tr / (t1 - t->t_epoch) : 0.0;
     const size_t every = t->p->val_every ? t->p->val_every : 1;
-    if (t->gt && ((epoch + 1) % every == 0 || epoch + 1 == t->p->epochs))
+    if (t->gt && ((epoch + 1) % every == 0 || epoch + 1 == t->p->epochs)) {
+        if (t->method->before_infer) L2H_TRY(t->method->before_infer(t->tc, t->obj));
         L2H_TRY(validate(t, &pr.val_map, &pr.val_map_tie));
+    }
     pr.seconds = now_s() - t->t0;
     if (t->p->callback && t->p->callback(&pr, t->p->user))
         L2H_FAIL(L2H_ERR_STATE, "training cancelled after epoch %zu", epoch + 1);
@@ -395,10 +400,14 @@ l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_tr
                             .sup = &sup,
                             .n_labels = n_labels(t.dtr)};
     L2H_CHECK_GOTO(method->create(&tc, &obj));
+    t.method = method;
+    t.tc = &tc;
+    t.obj = obj;
     const l2h_loop_params lp = loop_params(&t);
     t.t0 = t.t_epoch = now_s();
     if (p->epochs > 0) /* 0: the initialised, untrained network (e.g. the "before" of a plot) */
         L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, p->shift ? t.xraw : t.xp, t.n_tr, &sup, &lp, NULL));
+    if (method->before_infer) L2H_CHECK_GOTO(method->before_infer(&tc, obj));
     st = make_model(out, &t, method, &tc, obj);
 done:
     if (st != L2H_OK) {
@@ -515,6 +524,9 @@ l2h_status l2h_train_prepare(l2h_train_prep *pr, const l2h_dataset *train,
                           .sup = &v->sup,
                           .n_labels = n_labels(t->dtr)};
     L2H_CHECK_GOTO(method->create(&v->tc, &pr->obj));
+    t->method = method;
+    t->tc = &v->tc;
+    t->obj = pr->obj;
     pr->lp = loop_params(t);
     pr->x = v->p.shift ? t->xraw : t->xp;
     pr->n = t->n_tr;
@@ -534,6 +546,8 @@ l2h_status l2h_train_prep_model(const l2h_train_prep *pr, l2h_model **out)
     size_t c, h, w, ns;
     l2h_nn_in_shape(pr->nn, &c, &h, &w);
     const l2h_layer_spec *specs = l2h_nn_specs(pr->nn, &ns);
+    if (v->method->before_infer) /* changes no later training step (train_methods.h) */
+        L2H_TRY(v->method->before_infer(&v->tc, pr->obj));
     trainer tt = v->t;
     tt.nn = NULL;
     L2H_TRY(l2h_nn_create(&tt.nn, l2h_nn_arch(pr->nn), c, h, w, specs, ns, 0));

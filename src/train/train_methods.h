@@ -43,6 +43,11 @@ typedef struct l2h_train_method {
     /* trained: the objective for this run, and after training the method's metadata (and any
      * tensors to keep) added to the model */
     l2h_status (*create)(const l2h_trainer *t, l2h_objective **obj);
+    /* Optional: before the network is used for inference (every validation, and after the last
+     * epoch while the network is still t->nn), e.g. MIHash's output centring. Must not change
+     * what training computes next. NULL: nothing. */
+    l2h_status (*before_infer)(const l2h_trainer *t, l2h_objective *obj);
+    /* After training: method metadata (and any tensors to keep) added to the model. */
     l2h_status (*finish)(const l2h_trainer *t, const l2h_objective *obj, l2h_model *m);
 } l2h_train_method;
 

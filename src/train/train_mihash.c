@@ -1,5 +1,12 @@
 /* train_mihash.c -- MIHash in l2h_train: the batch MI objective (obj_mihash.c) with K bins and
- * a sigmoid scale chosen from the initial network's outputs unless given. */
+ * a sigmoid scale chosen from the initial network's outputs unless given.
+ *
+ * Deep networks (a last linear layer after hidden layers) are trained on batch-centred outputs
+ * (obj_mihash.c, p.centre): the output bias starts at minus the mean initial output (every bit
+ * balanced), the MI is taken of z − mean_batch(z), and after training the bias is set again so
+ * that the training rows' mean output is 0 -- the threshold the codes are cut at is the one
+ * training used (the population version of the batch mean, as batch norm's running mean).
+ * Why: docs/mihash.md "Output centring". */
 #include "train_methods.h"
 
 #include <math.h>
@@ -42,42 +49,58 @@ static l2h_status mihash_check(const l2h_train_params *p, const void *opts)
     return L2H_OK;
 }
 
-static l2h_mihash_params mihash_settings(const l2h_trainer *t, float auto_scale)
+static l2h_mihash_params mihash_settings(const l2h_trainer *t, float auto_scale, int centre)
 {
     const mihash_opts *o = t->opts;
     l2h_mihash_params mp = l2h_mihash_default_params(t->p->bits);
     if (o->bins) mp.bins = o->bins;
     mp.grades = o->grades;
     mp.scale = o->scale > 0 ? (float)o->scale : auto_scale;
+    mp.centre = centre;
     return mp;
 }
 
 static l2h_status mihash_create(const l2h_trainer *t, l2h_objective **obj)
 {
-    const mihash_opts *o = t->opts;
-    float scale = 0.0f;
-    if (!(o->scale > 0)) { /* auto: 2 / rms of the initial outputs on up to SCALE_ROWS rows */
-        const size_t ns = t->n_tr < SCALE_ROWS ? t->n_tr : SCALE_ROWS;
-        float *z = l2h_malloc_array(ns, t->p->bits * sizeof *z);
-        L2H_NOMEM_IF_NULL(z);
-        l2h_status st = L2H_OK;
-        if (has_batch_stats(t->nn)) {
-            /* batch norm: the outputs training sees are those of the training forward (batch
-             * statistics), not of inference with the initial running statistics */
-            const size_t mb = l2h_nn_max_batch(t->nn);
-            for (size_t r = 0; st == L2H_OK && r < ns; r += mb)
-                st = l2h_nn_forward(t->nn, t->xp + r * t->dim, ns - r < mb ? ns - r : mb,
-                                    z + r * t->p->bits);
-        } else {
-            st = l2h_nn_infer(t->nn, t->xp, ns, z);
-        }
-        if (st == L2H_OK) scale = 2.0f * l2h_mihash_suggest_scale(z, ns, t->p->bits);
-        l2h_free(z);
-        L2H_TRY(st);
+    /* the initial outputs on up to SCALE_ROWS rows: centring, and the auto scale 2 / rms */
+    const size_t ns = t->n_tr < SCALE_ROWS ? t->n_tr : SCALE_ROWS;
+    float *z = l2h_malloc_array(ns, t->p->bits * sizeof *z);
+    L2H_NOMEM_IF_NULL(z);
+    l2h_status st = L2H_OK;
+    if (has_batch_stats(t->nn)) {
+        /* batch norm: the outputs training sees are those of the training forward (batch
+         * statistics), not of inference with the initial running statistics */
+        const size_t mb = l2h_nn_max_batch(t->nn);
+        for (size_t r = 0; st == L2H_OK && r < ns; r += mb)
+            st = l2h_nn_forward(t->nn, t->xp + r * t->dim, ns - r < mb ? ns - r : mb,
+                                z + r * t->p->bits);
+    } else {
+        st = l2h_nn_infer(t->nn, t->xp, ns, z);
     }
-    const l2h_mihash_params mp = mihash_settings(t, scale);
+    int centred = 0; /* every bit balanced at the start; the scale then reads the item-to-item
+                        spread, not a shared offset */
+    if (st == L2H_OK) st = l2h_nn_centre_output(t->nn, z, ns, &centred);
+    const float scale = 2.0f * l2h_mihash_suggest_scale(z, ns, t->p->bits);
+    l2h_free(z);
+    L2H_TRY(st);
+    const l2h_mihash_params mp = mihash_settings(t, scale, centred);
     L2H_TRY(l2h_mihash_params_check(&mp, t->p->bits));
     return l2h_mihash_create(obj, t->p->bits, &mp);
+}
+
+/* Centred training: the output bias again so that the training rows' mean output (inference
+ * mode, as codes are made) is 0. The centred objective does not depend on the bias, so this
+ * changes no later training step. */
+static l2h_status mihash_before_infer(const l2h_trainer *t, l2h_objective *obj)
+{
+    if (!l2h_mihash_objective_params(obj).centre) return L2H_OK;
+    float *z = l2h_malloc_array(t->n_tr, t->p->bits * sizeof *z);
+    L2H_NOMEM_IF_NULL(z);
+    l2h_status st = l2h_nn_infer(t->nn, t->xp, t->n_tr, z);
+    int centred = 0;
+    if (st == L2H_OK) st = l2h_nn_centre_output(t->nn, z, t->n_tr, &centred);
+    l2h_free(z);
+    return st;
 }
 
 static l2h_status mihash_finish(const l2h_trainer *t, const l2h_objective *obj, l2h_model *m)
@@ -85,6 +108,7 @@ static l2h_status mihash_finish(const l2h_trainer *t, const l2h_objective *obj, 
     const l2h_mihash_params mp = l2h_mihash_objective_params(obj);
     (void)t;
     L2H_TRY(l2h_train_set_meta_num(m, "mihash_bins", (double)mp.bins));
+    L2H_TRY(l2h_train_set_meta_num(m, "mihash_centred", (double)mp.centre));
     return l2h_train_set_meta_num(m, "mihash_scale", (double)mp.scale);
 }
 
@@ -99,5 +123,6 @@ const l2h_train_method l2h_train_mihash = {
     .opts_size = sizeof(mihash_opts),
     .check = mihash_check,
     .create = mihash_create,
+    .before_infer = mihash_before_infer,
     .finish = mihash_finish,
 };

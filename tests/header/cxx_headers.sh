@@ -3,6 +3,10 @@
 # umbrella header, with -Wall -Wextra -Werror -pedantic, as C++11 and C++17. $1 = include folder.
 # A missing C++ compiler is a skip (77): quickstart.sh installs g++ for the tests.
 inc=$1
+# Item 12: every installed header starts with the SPDX licence line (l2h/image.h lacked it).
+for h in "$inc"/l2h/*.h; do
+  head -n 1 "$h" | grep -q 'SPDX-License-Identifier: MIT' || { echo "FAIL: no SPDX line in $h"; exit 1; }
+done
 CXX=${CXX:-c++}
 command -v "$CXX" >/dev/null 2>&1 || { echo "skipped: no C++ compiler ($CXX)"; exit 77; }
 n=0; fail=0

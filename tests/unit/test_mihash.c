@@ -164,7 +164,7 @@ static void test_batch_exact(void)
             const size_t bits = cfg[c].bits;
             double *z = malloc(N * bits * sizeof *z), *dz = malloc(N * bits * sizeof *dz);
             normal(z, N * bits, cfg[c].zs);
-            batch_ctx ctx = {N, bits, {cfg[c].K, (float)cfg[c].a, 0}, &sups[k], z};
+            batch_ctx ctx = {N, bits, {cfg[c].K, (float)cfg[c].a, 0, 0}, &sups[k], z};
             double loss;
             size_t used;
             CHECK_OK(l2h_mihash_batch_f64(bits, &ctx.p, z, N, &sups[k], dz, &loss, &used));
@@ -185,6 +185,86 @@ static void test_batch_exact(void)
             free(z);
             free(dz);
         }
+}
+
+/* The centred objective (p.centre): the MI of z − mean_batch(z). Its loss is the plain loss of
+ * the explicitly centred outputs, it ignores a per-bit shift of every item, its gradient has
+ * zero batch mean in every bit (no common mode) and matches central differences. */
+static uint64_t centred_pattern(void *vc)
+{
+    const batch_ctx *c = vc;
+    double *zc = malloc(c->n * c->bits * sizeof *zc);
+    memcpy(zc, c->z, c->n * c->bits * sizeof *zc);
+    for (size_t k = 0; k < c->bits; k++) {
+        double m = 0;
+        for (size_t i = 0; i < c->n; i++) m += zc[i * c->bits + k];
+        for (size_t i = 0; i < c->n; i++) zc[i * c->bits + k] -= m / (double)c->n;
+    }
+    const uint64_t h = bins_pattern(zc, c->n, c->bits, (double)c->p.scale, c->p.bins);
+    free(zc);
+    return h;
+}
+
+static void test_batch_centred(void)
+{
+    enum { N = 13 };
+    int32_t lab[N];
+    uint8_t ml[N * 3], aff[N * N];
+    l2h_supervision sups[3];
+    make_sups(N, lab, ml, aff, sups);
+    const size_t bits = 12, K = 6;
+    const double a = 2.0;
+    for (int k = 0; k < 3; k++) {
+        double *z = malloc(N * bits * sizeof *z), *zc = malloc(N * bits * sizeof *zc);
+        double *dz = malloc(N * bits * sizeof *dz), *dz2 = malloc(N * bits * sizeof *dz2);
+        normal(z, N * bits, 1.0);
+        for (size_t i = 0; i < N * bits; i++) z[i] += 0.7 * (double)(i % bits) - 3.0; /* offsets */
+        memcpy(zc, z, N * bits * sizeof *zc);
+        for (size_t b = 0; b < bits; b++) {
+            double m = 0;
+            for (size_t i = 0; i < N; i++) m += zc[i * bits + b];
+            for (size_t i = 0; i < N; i++) zc[i * bits + b] -= m / N;
+        }
+        batch_ctx ctx = {N, bits, {K, (float)a, 0, 1}, &sups[k], z};
+        double loss, loss2;
+        CHECK_OK(l2h_mihash_batch_f64(bits, &ctx.p, z, N, &sups[k], dz, &loss, NULL));
+        CHECK_NEAR(loss, plain_batch_loss(zc, N, bits, K, a, &sups[k]), 1e-12, 1e-13);
+        /* the uncentred objective sees the offsets: a different loss */
+        const l2h_mihash_params raw = {K, (float)a, 0, 0};
+        CHECK_OK(l2h_mihash_batch_f64(bits, &raw, z, N, &sups[k], NULL, &loss2, NULL));
+        CHECK(fabs(loss2 - loss) > 1e-3);
+        double worst = 0;
+        for (size_t b = 0; b < bits; b++) {
+            double m = 0, scale = 0;
+            for (size_t i = 0; i < N; i++) {
+                m += dz[i * bits + b];
+                scale += fabs(dz[i * bits + b]);
+            }
+            CHECK(scale > 0);
+            if (fabs(m) / scale > worst) worst = fabs(m) / scale;
+        }
+        CHECK(worst < 1e-12);
+        /* shifting every item's bit 3 changes nothing */
+        for (size_t i = 0; i < N; i++) z[i * bits + 3] += 5.0;
+        CHECK_OK(l2h_mihash_batch_f64(bits, &ctx.p, z, N, &sups[k], dz2, &loss2, NULL));
+        CHECK_NEAR(loss2, loss, 1e-12, 1e-13);
+        for (size_t i = 0; i < N * bits; i++) CHECK_NEAR(dz2[i], dz[i], 1e-9, 1e-12);
+        const gc_opts o = {.h = 1e-6,
+                           .rtol = 1e-4,
+                           .atol = 5e-9,
+                           .max_coords = 200,
+                           .seed = check_seed + 17,
+                           .pattern = centred_pattern,
+                           .converge = 1};
+        char name[64];
+        snprintf(name, sizeof name, "centred batch mihash sup %d", k);
+        const gc_report r = gc_check_f64(name, batch_loss, &ctx, z, N * bits, dz2, &o);
+        CHECK(r.bad == 0 && r.checked >= 4 * (r.checked + r.skipped + r.unconverged) / 5);
+        free(z);
+        free(zc);
+        free(dz);
+        free(dz2);
+    }
 }
 
 /* The float objective through the ops table equals the double computation. */
@@ -558,6 +638,7 @@ int main(void)
 {
     l2h_rng_seed(&g_rng, test_seed());
     test_batch_exact();
+    test_batch_centred();
     test_float_entry();
     test_degenerate_and_params();
     test_online();

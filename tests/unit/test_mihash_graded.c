@@ -117,7 +117,7 @@ static void test_graded(void)
         double *z = malloc(nb * sizeof *z), *dz = malloc(nb * sizeof *dz),
                *dz2 = malloc(nb * sizeof *dz2);
         for (size_t k = 0; k < nb; k++) z[k] = l2h_rng_normal(&g_rng);
-        ctx cx = {N, bits, {cfg[c].K, (float)cfg[c].a, cfg[c].G}, &sm, z};
+        ctx cx = {N, bits, {cfg[c].K, (float)cfg[c].a, cfg[c].G, 0}, &sm, z};
         double loss, loss2;
         size_t used;
         CHECK_OK(l2h_mihash_batch_f64(bits, &cx.p, z, N, &sm, dz, &loss, &used));
@@ -133,7 +133,7 @@ static void test_graded(void)
          * class labels */
         for (int k = 0; k < 2; k++) {
             const l2h_supervision *s = k ? &sl : &sm;
-            l2h_mihash_params pb = {cfg[c].K, (float)cfg[c].a, 0}, pg = pb;
+            l2h_mihash_params pb = {cfg[c].K, (float)cfg[c].a, 0, 0}, pg = pb;
             pg.grades = 2;
             CHECK_OK(l2h_mihash_batch_f64(bits, &pb, z, N, s, dz, &loss, NULL));
             CHECK_OK(l2h_mihash_batch_f64(bits, &pg, z, N, s, dz2, &loss2, NULL));
@@ -144,7 +144,7 @@ static void test_graded(void)
         free(dz);
         free(dz2);
     }
-    l2h_mihash_params bad = {4, 1.0f, 1};
+    l2h_mihash_params bad = {4, 1.0f, 1, 0};
     CHECK(l2h_mihash_params_check(&bad, 8) == L2H_ERR_ARG);
     bad.grades = 65;
     CHECK(l2h_mihash_params_check(&bad, 8) == L2H_ERR_ARG);

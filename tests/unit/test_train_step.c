@@ -202,8 +202,9 @@ static l2h_status session_with(l2h_train_session **s, const l2h_dataset *ds,
                                const l2h_train_params *p, const char *opt, const char *val)
 {
     l2h_train_ctx *c;
-    L2H_TRY(l2h_train_create(&c, p));
-    l2h_status st = opt ? l2h_train_set_option(c, opt, val) : L2H_OK;
+    l2h_status st = l2h_train_create(&c, p);
+    if (st != L2H_OK) return st;
+    st = opt ? l2h_train_set_option(c, opt, val) : L2H_OK;
     if (st == L2H_OK) st = l2h_train_session_create_ctx(s, ds, c);
     l2h_train_free(c);
     return st;
