@@ -24,5 +24,6 @@
 #include "l2h/online.h"
 #include "l2h/train.h"
 #include "l2h/image.h"
+#include "l2h/finetune.h"
 
 #endif
