@@ -114,6 +114,39 @@ static l2h_status ft_build(l2h_nn **out, const l2h_train_params *p, const l2h_fi
     return st;
 }
 
+/* Data-dependent start of the hash layer: each output standardised over (up to) the first
+ * INIT_ROWS training rows, z_k <- (z_k - mean_k) / std_k, by scaling its weights and setting
+ * its bias. The cached activations are all non-negative with a large common mean, so a plain
+ * He start gives every row nearly the same signs (and saturates HashNet's tanh); this plays the
+ * part of l2h_train's centring and normalisation of the features, inside the network. */
+#define INIT_ROWS 1000
+static l2h_status ft_standardise(l2h_nn *nn, const float *x, size_t n, size_t bits)
+{
+    if (n > INIT_ROWS) n = INIT_ROWS;
+    float *z = l2h_malloc_array(n, bits * sizeof *z);
+    L2H_NOMEM_IF_NULL(z);
+    const l2h_status st = l2h_nn_infer(nn, x, n, z);
+    size_t nt;
+    const l2h_nn_tensor *t = l2h_nn_tensors(nn, &nt);
+    float *w = l2h_nn_params(nn) + t[nt - 2].offset, *b = l2h_nn_params(nn) + t[nt - 1].offset;
+    const size_t in = t[nt - 2].shape[1];
+    for (size_t k = 0; st == L2H_OK && k < bits; k++) {
+        double m = 0, v = 0;
+        for (size_t i = 0; i < n; i++) m += (double)z[i * bits + k];
+        m /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            const double e = (double)z[i * bits + k] - m;
+            v += e * e;
+        }
+        const double sd = sqrt(v / (double)n);
+        const double s = sd > 1e-12 ? 1.0 / sd : 1.0;
+        for (size_t j = 0; j < in; j++) w[k * in + j] = (float)((double)w[k * in + j] * s);
+        b[k] = (float)(((double)b[k] - m) * s);
+    }
+    l2h_free(z);
+    return st;
+}
+
 typedef struct ft_state {
     const l2h_train_params *p;
     l2h_nn *nn;
@@ -296,6 +329,7 @@ l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
         sup.n_labels = n_labels = l2h_dataset_n_labels(dtr);
     }
     L2H_CHECK_GOTO(ft_build(&t.nn, p, block));
+    L2H_CHECK_GOTO(ft_standardise(t.nn, xt, t.n_tr, p->bits));
     t.xtr = xt;
     t.xval = xval;
     const l2h_trainer tc = {.p = p,
@@ -312,7 +346,6 @@ l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
     lp.user = &t;
     t.t0 = t.t_epoch = ft_now();
     if (p->epochs > 0) L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, xt, t.n_tr, &sup, &lp, NULL));
-    const double secs = ft_now() - t.t0;
     l2h_net *net;
     st = l2h_net_from_nn(&net, t.nn);
     t.nn = NULL; /* taken */
@@ -323,7 +356,6 @@ l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "seed", (double)p->seed));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "epochs", (double)p->epochs));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "train_rows", (double)t.n_tr));
-    L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "train_seconds", secs));
     if (method->finish) L2H_CHECK_GOTO(method->finish(&tc, obj, *out));
 done:
     if (st != L2H_OK) {
