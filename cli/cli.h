@@ -262,5 +262,6 @@ int cmd_info(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_mi(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_finetune(int argc, char **argv); /* cmd_finetune.c */
 
 #endif

@@ -214,7 +214,7 @@ static int write_labels(const char *path, char **paths, size_t n)
 int cmd_features(int argc, char **argv)
 {
     const char *model = NULL, *output = NULL, *paths_out = NULL, *list = NULL, *root = NULL;
-    const char *labels = NULL, *arith = "tflite";
+    const char *labels = NULL, *arith = "tflite", *block_out = NULL;
     size_t threads = 0;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, &output, "FILE.npy", "feature matrix to write (required)"},
@@ -229,6 +229,9 @@ int cmd_features(int argc, char **argv)
         {"arithmetic", 0, CLI_STR, &arith, "tflite|float",
          "requantisation: TFLite fixed point (default) or float, as the shared features"},
         {"threads", 't', CLI_SIZE, &threads, "N", "threads (default: all cores)"},
+        {"block-input", 0, CLI_STR, &block_out, "FILE.npy",
+         "also write each image's input of the last block (n x 1024*7*7 uint8, channel-major; "
+         "l2h finetune trains that block from it)"},
     };
     const char *pos[64];
     int n_pos = 0;
@@ -271,18 +274,33 @@ int cmd_features(int argc, char **argv)
         if (st != L2H_OK) r = cli_fail(st, "loading the network");
         else if (l2h_cnn_set_arithmetic(net, ar) != L2H_OK) r = cli_fail(L2H_ERR_ARG, "arithmetic");
     }
-    uint8_t *feat = NULL;
+    uint8_t *feat = NULL, *block = NULL;
     const size_t dim = net ? l2h_cnn_feature_dim(net) : 0;
+    size_t block_dim = 0;
     if (r == CLI_OK && !(feat = malloc(paths.n * dim))) {
         fprintf(stderr, "l2h: error: out of memory for %zu features\n", paths.n);
         r = CLI_ERR;
+    }
+    if (r == CLI_OK && block_out) {
+        l2h_cnn_block bi;
+        const l2h_status st = l2h_cnn_last_block(net, &bi, NULL, NULL, NULL, NULL);
+        if (st != L2H_OK) r = cli_fail(st, "--block-input");
+        else {
+            block_dim = bi.channels * bi.height * bi.width;
+            if (paths.n > SIZE_MAX / block_dim || !(block = malloc(paths.n * block_dim))) {
+                fprintf(stderr, "l2h: error: out of memory for %zu block inputs of %zu bytes\n",
+                        paths.n, block_dim);
+                r = CLI_ERR;
+            }
+        }
     }
     if (r == CLI_OK) {
         progress_state ps = {cli_now(), 0};
         const double t0 = ps.t0;
         size_t bad = 0;
-        const l2h_status st = l2h_cnn_features_files(net, (const char *const *)paths.v, paths.n,
-                                                     feat, progress_cb, &ps, &bad);
+        const l2h_status st = l2h_cnn_features_files_tap(net, (const char *const *)paths.v,
+                                                         paths.n, feat, block, progress_cb, &ps,
+                                                         &bad);
         cli_progress_done();
         if (st != L2H_OK) r = cli_fail(st, "computing features");
         else {
@@ -294,6 +312,13 @@ int cmd_features(int argc, char **argv)
     if (r == CLI_OK) {
         const l2h_status st = l2h_codes_write_npy(output, feat, paths.n, dim * 8);
         if (st != L2H_OK) r = cli_fail(st, "writing the features");
+    }
+    if (r == CLI_OK && block) {
+        const l2h_status st = l2h_codes_write_npy(block_out, block, paths.n, block_dim * 8);
+        if (st != L2H_OK) r = cli_fail(st, "writing the block inputs");
+        else
+            fprintf(stderr, "features: wrote %s (%zu x %zu uint8)\n", block_out, paths.n,
+                    block_dim);
     }
     char txt[4096];
     if (r == CLI_OK) {
@@ -320,6 +345,7 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "features: wrote %s (%zu x %zu uint8) and %s\n", output, paths.n, dim,
                 paths_out);
     free(feat);
+    free(block);
     l2h_cnn_free(net);
     list_free(&paths);
     return r;

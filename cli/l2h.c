@@ -18,6 +18,8 @@ static const cli_command commands[] = {
     {"mi", "MI quality of a model's codes on a labelled set (+ distance histograms)", cmd_mi},
     {"stream", "online hashing with the fixed or trigger (MI) table update policy", cmd_stream},
     {"features", "CNN features (MobileNet-v1) of JPEG/PNG photos into a .npy matrix", cmd_features},
+    {"finetune", "train MobileNet-v1's last block with the hash layer (deep hashing)",
+     cmd_finetune},
     {"info", "build information, or what a model/index/codes/data file holds", cmd_info},
     {"client", "talk to a running l2hd: create, insert, search, show, drop", cmd_client},
 };

@@ -90,6 +90,39 @@ L2H_API L2H_NODISCARD l2h_status l2h_cnn_features_files(const l2h_cnn *net,
                                                         uint8_t *out, l2h_image_progress_fn progress,
                                                         void *ctx, size_t *failed);
 
+/* ---- the last block, for fine-tuning (issue 17) --------------------------------------------
+ * The network's last depthwise-separable block: a k x k depthwise convolution and a 1 x 1
+ * convolution, each followed by ReLU6, then the global average pool that gives the feature.
+ * Fine-tuning trains it in float together with a hash layer, from cached block inputs
+ * (l2h_cnn_features_files_tap); everything before it stays frozen. */
+typedef struct l2h_cnn_block {
+    size_t channels, height, width; /* shape of the block's input (C, H, W)                   */
+    size_t kernel, stride, pad;     /* of the depthwise convolution                           */
+    size_t out_channels;            /* of the 1 x 1 convolution (= the feature length)        */
+    double in_scale;                /* input real value = (byte - in_zero_point) * in_scale   */
+    int in_zero_point;              /* 0 (ReLU6 output); other networks are refused           */
+    double mid_scale, out_scale;    /* scales of the depthwise and 1 x 1 outputs              */
+} l2h_cnn_block;
+
+/* Describes the block (info may be NULL) and writes its weights dequantised to float, each
+ * pointer may be NULL: dw_weight [C][1][k][k], dw_bias [C], pw_weight [OC][C][1][1], pw_bias
+ * [OC] (PyTorch's layouts). L2H_ERR_UNSUPPORTED, saying why, for a network that does not end
+ * in such a block. */
+L2H_API L2H_NODISCARD l2h_status l2h_cnn_last_block(const l2h_cnn *net, l2h_cnn_block *info,
+                                                    float *dw_weight, float *dw_bias,
+                                                    float *pw_weight, float *pw_bias);
+
+/* l2h_cnn_run that also writes, when tap is not NULL, each image's input of the last block as
+ * C x H x W bytes, channel-major (n x C*H*W bytes). */
+L2H_API L2H_NODISCARD l2h_status l2h_cnn_run_tap(const l2h_cnn *net, const uint8_t *input,
+                                                 size_t n, uint8_t *out, uint8_t *tap);
+/* l2h_cnn_features_files that also writes, when tap is not NULL, each image's input of the
+ * last block as C x H x W bytes in channel-major order (n x C*H*W bytes; the layout of the nn
+ * module's image tensors), the cache fine-tuning starts from. */
+L2H_API L2H_NODISCARD l2h_status l2h_cnn_features_files_tap(
+    const l2h_cnn *net, const char *const *paths, size_t n, uint8_t *out, uint8_t *tap,
+    l2h_image_progress_fn progress, void *ctx, size_t *failed);
+
 #ifdef __cplusplus
 }
 #endif

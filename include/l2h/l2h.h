@@ -25,5 +25,6 @@
 #include "l2h/train.h"
 #include "l2h/train_step.h"
 #include "l2h/image.h"
+#include "l2h/finetune.h"
 
 #endif

@@ -39,6 +39,7 @@ static void layer_free(cnn_layer *L)
     l2h_free(L->mult);
     l2h_free(L->shift);
     l2h_free(L->real_mult);
+    l2h_free(L->w_scale);
     l2h_free(L->fmult);
     l2h_aligned_free(L->wpack);
     l2h_free(L->corr);
@@ -99,6 +100,8 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
     L->in_zp = (int32_t)x->zero_point[0];
     L->out_zp = (int32_t)y->zero_point[0];
     L->depth_mult = 1;
+    L->in_scale = (double)x->scale[0];
+    L->out_scale = (double)y->scale[0];
     L2H_FAIL_IF(L->in_zp < 0 || L->in_zp > 255 || L->out_zp < 0 || L->out_zp > 255,
                 L2H_ERR_FORMAT, "%s: operator %zu: zero point outside 0..255", name, oi);
     /* activation range, as CalculateActivationRangeQuantized */
@@ -174,7 +177,9 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
     L->shift = l2h_malloc_array(oc, sizeof *L->shift);
     L->real_mult = l2h_malloc_array(oc, sizeof *L->real_mult);
     L->fmult = l2h_malloc_array(oc, sizeof *L->fmult);
-    L2H_FAIL_IF(!L->w_zp || !L->bias || !L->mult || !L->shift || !L->real_mult || !L->fmult,
+    L->w_scale = l2h_malloc_array(oc, sizeof *L->w_scale);
+    L2H_FAIL_IF(!L->w_zp || !L->bias || !L->mult || !L->shift || !L->real_mult || !L->fmult ||
+                    !L->w_scale,
                 L2H_ERR_NOMEM,
                 "%s: out of memory", name);
     if (b != NULL) {
@@ -201,6 +206,7 @@ static l2h_status build_layer(const char *name, const tfl_model *m, const tfl_op
         L2H_FAIL_IF(w->zero_point[q] < 0 || w->zero_point[q] > 255, L2H_ERR_FORMAT,
                     "%s: operator %zu: weight zero point outside 0..255", name, oi);
         L->w_zp[i] = (int32_t)w->zero_point[q];
+        L->w_scale[i] = w->scale[q];
         /* as TFLite's GetQuantizedConvolutionMultipler: in double from float scales */
         L->real_mult[i] = (double)x->scale[0] * (double)w->scale[q] / (double)y->scale[0];
         L->fmult[i] = (float)L->real_mult[i];

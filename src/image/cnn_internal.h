@@ -21,6 +21,8 @@ typedef struct cnn_layer {
     int32_t *mult;               /* fixed-point multiplier per output channel (Q31)       */
     int *shift;                  /* its power-of-two exponent (>0 left, <0 right)         */
     double *real_mult;           /* in_scale * w_scale / out_scale                        */
+    double in_scale, out_scale;  /* real activation = (byte - zero point) * scale         */
+    float *w_scale;              /* per output channel (dequantising for fine-tuning)     */
     float *fmult;                /* the same in float (L2H_CNN_FLOAT_REQUANT)             */
     int rq_float;                /* requantise with fmult instead of the fixed point      */
     /* fast-path forms, built at load time */
@@ -80,6 +82,9 @@ int cnn_pointwise_vnni(const cnn_layer *L, const uint8_t *in, uint8_t *out, int3
 int cnn_requant_row(const cnn_layer *L, const int32_t *acc, uint8_t *out);
 /* Depthwise 3x3-style kernel with AVX-512; 0 if not applicable (nothing written). */
 int cnn_dwconv_avx512(const cnn_layer *L, const uint8_t *in, uint8_t *out, int32_t *scratch);
+/* Index of the last block's depthwise layer (cnn_block.c); L2H_ERR_UNSUPPORTED with the
+ * reason when the network does not end in a depthwise-separable ReLU6 block + global pool. */
+l2h_status cnn_find_last_block(const l2h_cnn *net, size_t *dw_index);
 /* Disable the VNNI path (tests compare both paths). */
 extern int cnn_disable_vnni;
 

@@ -40,11 +40,18 @@ static int ws_alloc(const l2h_cnn *net, cnn_ws *w)
     return 0;
 }
 
-static void forward(const l2h_cnn *net, const uint8_t *input, uint8_t *out, cnn_ws *w, int ref)
+/* tap (may be NULL): layer tap_layer's input, transposed from HWC to CHW. */
+static void forward_tap(const l2h_cnn *net, const uint8_t *input, uint8_t *out, cnn_ws *w,
+                        int ref, uint8_t *tap, size_t tap_layer)
 {
     const uint8_t *cur = input;
     for (size_t i = 0; i < net->n_layers; i++) {
         const cnn_layer *L = &net->layers[i];
+        if (tap && i == tap_layer) {
+            const size_t hw = (size_t)L->ih * L->iw, C = (size_t)L->ic;
+            for (size_t p = 0; p < hw; p++)
+                for (size_t c = 0; c < C; c++) tap[c * hw + p] = cur[p * C + c];
+        }
         uint8_t *dst = i + 1 == net->n_layers ? out : (cur == w->a ? w->b : w->a);
         switch (L->kind) {
         case CNN_CONV:
@@ -62,11 +69,19 @@ static void forward(const l2h_cnn *net, const uint8_t *input, uint8_t *out, cnn_
     }
 }
 
-static l2h_status run(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_t *out, int ref)
+
+static l2h_status run(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_t *out, int ref,
+                      uint8_t *tap)
 {
     L2H_FAIL_IF(net == NULL || (n > 0 && (input == NULL || out == NULL)), L2H_ERR_ARG,
                 "l2h_cnn_run: NULL argument");
     const size_t in_bytes = (size_t)net->in_size * net->in_size * 3;
+    size_t tap_layer = 0, tap_dim = 0;
+    if (tap) {
+        L2H_TRY(cnn_find_last_block(net, &tap_layer));
+        const cnn_layer *T = &net->layers[tap_layer];
+        tap_dim = (size_t)T->ih * T->iw * T->ic;
+    }
     int nomem = 0;
 #pragma omp parallel num_threads(l2h_threads()) if (n > 1)
     {
@@ -78,7 +93,9 @@ static l2h_status run(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_
         }
 #pragma omp for schedule(dynamic, 1)
         for (size_t i = 0; i < n; i++)
-            if (ok) forward(net, input + i * in_bytes, out + i * net->feature_dim, &w, ref);
+            if (ok)
+                forward_tap(net, input + i * in_bytes, out + i * net->feature_dim, &w, ref,
+                            tap ? tap + i * tap_dim : NULL, tap_layer);
         if (ok) ws_free(&w);
     }
     L2H_FAIL_IF(nomem, L2H_ERR_NOMEM, "l2h_cnn_run: out of memory for the activations");
@@ -87,20 +104,39 @@ static l2h_status run(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_
 
 l2h_status l2h_cnn_run(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_t *out)
 {
-    return run(net, input, n, out, 0);
+    return run(net, input, n, out, 0, NULL);
+}
+
+l2h_status l2h_cnn_run_tap(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_t *out,
+                           uint8_t *tap)
+{
+    return run(net, input, n, out, 0, tap);
 }
 
 l2h_status l2h_cnn_run_reference(const l2h_cnn *net, const uint8_t *input, size_t n, uint8_t *out)
 {
-    return run(net, input, n, out, 1);
+    return run(net, input, n, out, 1, NULL);
 }
 
 l2h_status l2h_cnn_features_files(const l2h_cnn *net, const char *const *paths, size_t n,
                                   uint8_t *out, l2h_image_progress_fn progress, void *ctx,
                                   size_t *failed)
 {
+    return l2h_cnn_features_files_tap(net, paths, n, out, NULL, progress, ctx, failed);
+}
+
+l2h_status l2h_cnn_features_files_tap(const l2h_cnn *net, const char *const *paths, size_t n,
+                                      uint8_t *out, uint8_t *tap, l2h_image_progress_fn progress,
+                                      void *ctx, size_t *failed)
+{
     L2H_FAIL_IF(net == NULL || (n > 0 && (paths == NULL || out == NULL)), L2H_ERR_ARG,
                 "l2h_cnn_features_files: NULL argument");
+    size_t tap_layer = 0, tap_dim = 0;
+    if (tap) {
+        L2H_TRY(cnn_find_last_block(net, &tap_layer));
+        const cnn_layer *T = &net->layers[tap_layer];
+        tap_dim = (size_t)T->ih * T->iw * T->ic;
+    }
     const size_t side = (size_t)net->in_size;
     size_t done = 0, bad = (size_t)-1;
     l2h_status first = L2H_OK;
@@ -124,7 +160,9 @@ l2h_status l2h_cnn_features_files(const l2h_cnn *net, const char *const *paths, 
                 st = l2h_image_resize_bilinear(l2h_image_pixels(img), l2h_image_width(img),
                                                l2h_image_height(img), rgb, side, side);
             l2h_image_free(img);
-            if (st == L2H_OK) forward(net, rgb, out + i * net->feature_dim, &w, 0);
+            if (st == L2H_OK)
+                forward_tap(net, rgb, out + i * net->feature_dim, &w, 0,
+                            tap ? tap + i * tap_dim : NULL, tap_layer);
 #pragma omp critical
             {
                 if (st != L2H_OK) {

@@ -22,13 +22,15 @@ static const l2h_layer_ops *const k_layer_ops[] = {
     [L2H_LAYER_CONV2D] = &l2h_layer_conv_ops,     [L2H_LAYER_MAXPOOL] = &l2h_layer_maxpool_ops,
     [L2H_LAYER_FLATTEN] = &l2h_layer_flatten_ops, [L2H_LAYER_RBF] = &l2h_layer_rbf_ops,
     [L2H_LAYER_BATCHNORM] = &l2h_layer_bn_ops,     [L2H_LAYER_DROPOUT] = &l2h_layer_dropout_ops,
+    [L2H_LAYER_DWCONV] = &l2h_layer_dwconv_ops,   [L2H_LAYER_RELU6] = &l2h_layer_relu6_ops,
+    [L2H_LAYER_AVGPOOL] = &l2h_layer_avgpool_ops,
 };
 /* The table is sized by its initialiser, so a kind added at the end of the enum without an entry
  * makes it shorter than the count; the count itself is pinned so that adding a kind fails here
  * until the table (and this number) are updated. */
 _Static_assert(sizeof k_layer_ops / sizeof k_layer_ops[0] == L2H_LAYER_KIND_COUNT,
                "layer ops table");
-_Static_assert(L2H_LAYER_KIND_COUNT == 10, "a layer kind was added: give it an entry above");
+_Static_assert(L2H_LAYER_KIND_COUNT == 13, "a layer kind was added: give it an entry above");
 
 const char *l2h_layer_kind_name(l2h_layer_kind k)
 {
@@ -150,6 +152,9 @@ static l2h_status build_tensors(l2h_nn *net)
         if (l->spec.kind == L2H_LAYER_CONV2D) {
             const size_t ws[4] = {l->out_c, l->in_c, l->spec.kh, l->spec.kw};
             add_tensor(net, i, 0, 4, ws, l->w_off, l->w_count, with_params == 1);
+        } else if (l->spec.kind == L2H_LAYER_DWCONV) { /* PyTorch's groups = C: [C, 1, KH, KW] */
+            const size_t ws[4] = {l->in_c, 1, l->spec.kh, l->spec.kw};
+            add_tensor(net, i, 0, 4, ws, l->w_off, l->w_count, with_params == 1);
         } else if (l->spec.kind == L2H_LAYER_BATCHNORM) { /* γ [C], no weight decay */
             add_tensor(net, i, 0, 1, &l->w_count, l->w_off, l->w_count, with_params == 1);
             net->tensors[net->n_tensors - 1].decay_mult = 0.0f;
@@ -225,7 +230,8 @@ l2h_status l2h_nn_create(l2h_nn **out, const char *arch, size_t in_c, size_t in_
     if (!net->layers || !net->specs) L2H_FAIL_GOTO(L2H_ERR_NOMEM, "network: out of memory");
     for (size_t i = 0; i < n_specs; i++) {
         l2h_layer_spec s = specs[i];
-        if (s.stride == 0 && s.kind == L2H_LAYER_CONV2D) s.stride = 1;
+        if (s.stride == 0 && (s.kind == L2H_LAYER_CONV2D || s.kind == L2H_LAYER_DWCONV))
+            s.stride = 1;
         if (s.stride == 0 && s.kind == L2H_LAYER_MAXPOOL) {
             if (s.kh != s.kw)
                 L2H_FAIL_GOTO(L2H_ERR_ARG,

@@ -38,11 +38,14 @@ typedef enum l2h_layer_kind {
     L2H_LAYER_RBF = 7,     /* y_i = exp(-gamma ||x - a_i||^2) - mu_i (OKH's kernel hash) */
     L2H_LAYER_BATCHNORM = 8, /* per-channel batch normalisation (layer_bn.c)          */
     L2H_LAYER_DROPOUT = 9, /* inverted dropout, out = rate in percent (layer_dropout.c) */
+    L2H_LAYER_DWCONV = 10, /* depthwise conv, one kh x kw filter per channel (layer_dwconv.c) */
+    L2H_LAYER_RELU6 = 11,  /* y = min(max(x, 0), 6) (layer_relu6.c)                     */
+    L2H_LAYER_AVGPOOL = 12, /* global average pool [c, h, w] -> [c, 1, 1] (layer_avgpool.c) */
     L2H_LAYER_KIND_COUNT
 } l2h_layer_kind;
 
 /* Name of a layer kind ("linear", "relu", "sigmoid", "tanh", "conv", "maxpool", "flatten",
- * "bn", "dropout");
+ * "bn", "dropout", "dwconv", "relu6", "avgpool");
  * "?" for an invalid value. */
 const char *l2h_layer_kind_name(l2h_layer_kind k);
 
@@ -50,16 +53,17 @@ typedef struct l2h_layer_spec {
     l2h_layer_kind kind;
     size_t out;    /* LINEAR: output units; CONV2D: output channels; DROPOUT: rate in % (1..99);
                     * others: unused (0)                                                 */
-    size_t kh, kw; /* CONV2D kernel, MAXPOOL window; others: 0                           */
-    size_t stride; /* CONV2D (0 means 1), MAXPOOL (0 means the window, i.e. no overlap)  */
-    size_t pad;    /* CONV2D zero padding on every side; others: 0                       */
+    size_t kh, kw; /* CONV2D / DWCONV kernel, MAXPOOL window; others: 0                  */
+    size_t stride; /* CONV2D / DWCONV (0 means 1), MAXPOOL (0 means the window)          */
+    size_t pad;    /* CONV2D / DWCONV zero padding on every side; others: 0              */
     double gamma;  /* RBF kernel width 1 / (2 sigma^2) (> 0); others: 0                   */
 } l2h_layer_spec;
 
 /* Architecture text for model metadata, e.g. "conv:20:5x5:s1:p0,relu,maxpool:2x2:s2,flatten,
  * linear:500,relu,linear:16" (comma-separated; linear:<out>; conv:<out_c>:<kh>x<kw>:s<stride>:
  * p<pad>; maxpool:<kh>x<kw>:s<stride>; rbf:<anchors>:g<gamma, %.17g>; relu; sigmoid; tanh;
- * flatten; bn; dropout:<percent>). Strides are written as
+ * flatten; bn; dropout:<percent>; dwconv:<kh>x<kw>:s<stride>:p<pad>; relu6; avgpool).
+ * Strides are written as
  * resolved (never 0). L2H_ERR_ARG if buf[cap] is too small. */
 l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf, size_t cap);
 /* Parses that text into specs[cap]; *n receives the count. L2H_ERR_FORMAT on a syntax error,

@@ -52,6 +52,9 @@ extern const l2h_layer_ops l2h_layer_maxpool_ops;
 extern const l2h_layer_ops l2h_layer_rbf_ops;
 extern const l2h_layer_ops l2h_layer_bn_ops;
 extern const l2h_layer_ops l2h_layer_dropout_ops;
+extern const l2h_layer_ops l2h_layer_dwconv_ops;
+extern const l2h_layer_ops l2h_layer_relu6_ops;
+extern const l2h_layer_ops l2h_layer_avgpool_ops;
 
 struct l2h_nn {
     char arch[16];

@@ -2,7 +2,7 @@
  *   "conv:20:5x5:s1:p0,relu,maxpool:2x2:s2,flatten,linear:500,relu,linear:16"
  * One token per layer, comma-separated, no spaces: linear:<out>; conv:<out_c>:<kh>x<kw>:s<stride>
  * :p<pad>; maxpool:<kh>x<kw>:s<stride>; rbf:<anchors>:g<gamma>; relu; sigmoid; tanh; flatten;
- * bn; dropout:<percent>. Numbers are decimal,
+ * bn; dropout:<percent>; dwconv:<kh>x<kw>:s<stride>:p<pad>; relu6; avgpool. Numbers are decimal,
  * at most 2^31 − 1. The parser is strict (a model file is untrusted input). */
 #include "nn_internal.h"
 
@@ -37,11 +37,17 @@ l2h_status l2h_nn_specs_format(const l2h_layer_spec *specs, size_t n, char *buf,
         case L2H_LAYER_DROPOUT:
             snprintf(tok, sizeof tok, "dropout:%zu", s->out);
             break;
+        case L2H_LAYER_DWCONV:
+            snprintf(tok, sizeof tok, "dwconv:%zux%zu:s%zu:p%zu", s->kh, s->kw,
+                     s->stride ? s->stride : 1, s->pad);
+            break;
         case L2H_LAYER_RELU:
         case L2H_LAYER_SIGMOID:
         case L2H_LAYER_TANH:
         case L2H_LAYER_FLATTEN:
         case L2H_LAYER_BATCHNORM:
+        case L2H_LAYER_RELU6:
+        case L2H_LAYER_AVGPOOL:
             snprintf(tok, sizeof tok, "%s", l2h_layer_kind_name(s->kind));
             break;
         default:
@@ -110,12 +116,19 @@ static int parse_token(const char **p, l2h_layer_spec *s)
         return read_num(p, 1, &s->kh) && expect(p, "x") && read_num(p, 1, &s->kw) &&
                expect(p, ":s") && read_num(p, 1, &s->stride);
     }
+    if (expect(p, "dwconv:")) {
+        s->kind = L2H_LAYER_DWCONV;
+        return read_num(p, 1, &s->kh) && expect(p, "x") && read_num(p, 1, &s->kw) &&
+               expect(p, ":s") && read_num(p, 1, &s->stride) && expect(p, ":p") &&
+               read_num(p, 0, &s->pad);
+    }
     if (expect(p, "dropout:")) {
         s->kind = L2H_LAYER_DROPOUT;
         return read_num(p, 1, &s->out) && s->out <= 99;
     }
     static const l2h_layer_kind plain[] = {L2H_LAYER_RELU, L2H_LAYER_SIGMOID, L2H_LAYER_TANH,
-                                           L2H_LAYER_FLATTEN, L2H_LAYER_BATCHNORM};
+                                           L2H_LAYER_FLATTEN, L2H_LAYER_BATCHNORM,
+                                           L2H_LAYER_RELU6, L2H_LAYER_AVGPOOL};
     for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
         const char *name = l2h_layer_kind_name(plain[k]);
         const size_t len = strlen(name);

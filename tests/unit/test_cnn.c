@@ -5,6 +5,7 @@
  *   test_cnn [--write-corpus DIR]   also writes the fuzz seeds of fuzz_tflite. */
 #include "check.h"
 #include "cnn_internal.h"
+#include "nn.h"
 #include "tflite_writer.h"
 
 #include <stdio.h>
@@ -116,6 +117,19 @@ static uint8_t *synth_model(uint64_t seed, int variant, size_t *len)
     w = add_weights(&s, &rng, 48, 1, 1, 32, 0.006f, 110), y = add_act(&s, 4, 4, 48, a, 0);
     add_op(&s, 3, x, w, y, 0, 1, 0);
     x = y;
+    if (variant == 2) { /* MobileNet's end: the separable block, then a global average pool */
+        y = add_act(&s, 1, 1, 48, a, 0);
+        add_op(&s, 1, x, -1, y, 1, 1, 4);
+        x = y;
+        tflw_tensor *r2 = &s.t[s.nt];
+        *r2 = s.t[y];
+        r2->ndim = 2;
+        r2->shape[0] = 1;
+        r2->shape[1] = 48;
+        y = (int32_t)s.nt++;
+        add_op(&s, 22, x, -1, y, 0, 0, 0);
+        return tflw_write(s.t, s.nt, s.o, s.no, 0, y, len);
+    }
     w = add_weights(&s, &rng, 8, 3, 3, 48, 0.004f, 128), y = add_act(&s, 2, 2, 8, a, 0);
     add_op(&s, 3, x, w, y, 1, 1, 0);
     x = y;
@@ -312,11 +326,116 @@ static int write_corpus(const char *dir)
     return 0;
 }
 
+/* The last block for fine-tuning: found in a network that ends like MobileNet, refused in one
+ * that does not; the cached block inputs equal the activations the network computed; the block
+ * rebuilt in float from the dequantised weights (src/nn: dwconv, relu6, 1x1 conv, relu6,
+ * avgpool) on those inputs reproduces the uint8 features to within the rounding of the uint8
+ * intermediate (which checks every weight layout and scale). */
+static void test_last_block(void)
+{
+    size_t len;
+    uint8_t *buf = synth_model(7, 0, &len);
+    l2h_cnn *net = NULL;
+    CHECK_OK(l2h_cnn_load_memory(buf, len, "synth", &net));
+    l2h_cnn_block bi;
+    if (net) CHECK_STATUS(l2h_cnn_last_block(net, &bi, NULL, NULL, NULL, NULL), L2H_ERR_UNSUPPORTED);
+    uint8_t in1[S * S * 3] = {0}, o1[8], tap1[32 * 49];
+    if (net) CHECK_STATUS(l2h_cnn_run_tap(net, in1, 1, o1, tap1), L2H_ERR_UNSUPPORTED);
+    l2h_cnn_free(net);
+    free(buf);
+    buf = synth_model(7, 2, &len);
+    net = NULL;
+    CHECK_OK(l2h_cnn_load_memory(buf, len, "synth2", &net));
+    if (!net) {
+        free(buf);
+        return;
+    }
+    CHECK_OK(l2h_cnn_last_block(net, &bi, NULL, NULL, NULL, NULL));
+    CHECK(bi.channels == 32 && bi.height == 7 && bi.width == 7 && bi.kernel == 3 &&
+          bi.stride == 2 && bi.pad == 1 && bi.out_channels == 48 && bi.in_zero_point == 0);
+    CHECK_EQ_I(l2h_cnn_feature_dim(net), 48);
+    enum { N = 5, TD = 32 * 49 };
+    float dww[32 * 9], dwb[32], pww[48 * 32], pwb[48];
+    CHECK_OK(l2h_cnn_last_block(net, NULL, dww, dwb, pww, pwb));
+    uint8_t in[N * S * S * 3], feat[N * 48], feat2[N * 48], tap[N * TD];
+    l2h_rng rng;
+    l2h_rng_seed(&rng, 5);
+    fill_input(in, sizeof in, &rng);
+    CHECK_OK(l2h_cnn_run_tap(net, in, N, feat, tap));
+    CHECK_OK(l2h_cnn_run(net, in, N, feat2));
+    CHECK(memcmp(feat, feat2, sizeof feat) == 0);
+    /* the tap is the input of the depthwise layer, transposed to channel-major */
+    size_t d = 0;
+    for (size_t i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == CNN_DWCONV) d = i;
+    const l2h_cnn *c = net;
+    uint8_t *a = malloc(c->max_act), *b = malloc(c->max_act);
+    int32_t *scr = l2h_aligned_alloc(64, (c->max_act + 4096) * 4);
+    int tap_ok = 1, nonzero = 0;
+    for (size_t i = 0; i < N; i++) {
+        memcpy(a, in + i * S * S * 3, S * S * 3);
+        for (size_t l = 0; l < d; l++) {
+            const cnn_layer *L = &c->layers[l];
+            if (L->kind == CNN_CONV) cnn_conv_ref(L, a, b);
+            else cnn_dwconv_ref(L, a, b);
+            memcpy(a, b, (size_t)L->oh * L->ow * L->oc);
+        }
+        for (size_t p = 0; p < 49; p++)
+            for (size_t ch = 0; ch < 32; ch++) {
+                tap_ok &= tap[i * TD + ch * 49 + p] == a[p * 32 + ch];
+                nonzero += a[p * 32 + ch] != 0;
+            }
+    }
+    CHECK(tap_ok && nonzero > 100);
+    free(a);
+    free(b);
+    l2h_aligned_free(scr);
+    /* float block on the dequantised tap */
+    const l2h_layer_spec specs[] = {
+        {.kind = L2H_LAYER_DWCONV, .kh = 3, .kw = 3, .stride = 2, .pad = 1},
+        {.kind = L2H_LAYER_RELU6},
+        {.kind = L2H_LAYER_CONV2D, .out = 48, .kh = 1, .kw = 1, .stride = 1},
+        {.kind = L2H_LAYER_RELU6},
+        {.kind = L2H_LAYER_AVGPOOL},
+    };
+    l2h_nn *nn = NULL;
+    CHECK_OK(l2h_nn_create(&nn, "cnn", 32, 7, 7, specs, 5, 0));
+    if (nn) {
+        float *w = l2h_nn_params(nn);
+        memcpy(w, dww, sizeof dww);
+        memcpy(w + 32 * 9, dwb, sizeof dwb);
+        memcpy(w + 32 * 10, pww, sizeof pww);
+        memcpy(w + 32 * 10 + 48 * 32, pwb, sizeof pwb);
+        float x[N * TD], y[N * 48];
+        for (size_t i = 0; i < N * TD; i++)
+            x[i] = (float)(((int)tap[i] - bi.in_zero_point) * bi.in_scale);
+        CHECK_OK(l2h_nn_infer(nn, x, N, y));
+        double max_err = 0, mean_err = 0, mean_val = 0;
+        for (size_t i = 0; i < N * 48; i++) {
+            const double q = (double)feat[i] * bi.out_scale; /* output zero point 0 */
+            max_err = fmax(max_err, fabs(q - (double)y[i]));
+            mean_err += fabs(q - (double)y[i]) / (N * 48);
+            mean_val += q / (N * 48);
+        }
+        /* in output steps: the uint8 depthwise output is rounded (±0.5 step of its scale) and
+         * the pool rounds once more */
+        printf("last block in float vs uint8: max %.3f, mean %.3f output steps (mean value "
+               "%.1f steps)\n", max_err / bi.out_scale, mean_err / bi.out_scale,
+               mean_val / bi.out_scale);
+        CHECK(mean_val / bi.out_scale > 5);
+        CHECK(max_err <= 1.5 * bi.out_scale && mean_err <= 0.4 * bi.out_scale);
+        l2h_nn_free(nn);
+    }
+    l2h_cnn_free(net);
+    free(buf);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0) return write_corpus(argv[2]);
     test_requant();
     test_synthetic_exact();
+    test_last_block();
     test_corrupt();
     return check_report();
 }
