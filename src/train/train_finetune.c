@@ -33,13 +33,14 @@ static double ft_now(void)
 }
 
 static l2h_status ft_check(const l2h_train_params *p, const l2h_dataset *ds,
-                           const l2h_finetune_block *b, const l2h_train_method **m)
+                           const l2h_finetune_block *b, const l2h_train_method **m,
+                           const void *opts)
 {
     L2H_FAIL_IF(p == NULL || ds == NULL || b == NULL, L2H_ERR_ARG,
                 "l2h_train_finetune: NULL argument");
     *m = NULL;
     for (size_t i = 0; p->method && i < sizeof ft_methods / sizeof ft_methods[0]; i++)
-        if (!strcmp(ft_methods[i]->name, p->method)) *m = ft_methods[i];
+        if (!strcmp(ft_methods[i]->info.name, p->method)) *m = ft_methods[i];
     L2H_FAIL_IF(*m == NULL, L2H_ERR_ARG,
                 "l2h_train_finetune: unknown method '%s' (mihash, hashnet, jmlh)",
                 p->method ? p->method : "(null)");
@@ -71,7 +72,7 @@ static l2h_status ft_check(const l2h_train_params *p, const l2h_dataset *ds,
     const l2h_label_kind lk = l2h_dataset_label_kind(ds);
     L2H_FAIL_IF(lk != L2H_LABELS_SINGLE && lk != L2H_LABELS_MULTI, L2H_ERR_ARG,
                 "l2h_train_finetune: %s needs labelled training rows", p->method);
-    return (*m)->check ? (*m)->check(p) : L2H_OK;
+    return (*m)->check ? (*m)->check(p, opts) : L2H_OK;
 }
 
 /* The network, the block's weights copied in (input scale folded into the depthwise weights),
@@ -287,13 +288,12 @@ static l2h_loop_params ft_loop_params(const l2h_train_params *p)
     return lp;
 }
 
-l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
-                              const l2h_train_params *p, const l2h_finetune_block *block)
+/* The fine-tuning run with the method's own options `opts` (its registry struct). */
+static l2h_status ft_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
+                           const l2h_finetune_block *block, const void *opts)
 {
-    L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "l2h_train_finetune: NULL output");
-    *out = NULL;
     const l2h_train_method *method = NULL;
-    L2H_TRY(ft_check(p, train, block, &method));
+    L2H_TRY(ft_check(p, train, block, &method, opts));
     const size_t dim = l2h_dataset_dim(train);
     ft_state t = {.p = p};
     size_t *tr = NULL, *val = NULL;
@@ -333,6 +333,7 @@ l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
     t.xtr = xt;
     t.xval = xval;
     const l2h_trainer tc = {.p = p,
+                            .opts = opts,
                             .nn = t.nn,
                             .dim = dim,
                             .n_tr = t.n_tr,
@@ -346,11 +347,13 @@ l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
     lp.user = &t;
     t.t0 = t.t_epoch = ft_now();
     if (p->epochs > 0) L2H_CHECK_GOTO(l2h_train_run(t.nn, obj, xt, t.n_tr, &sup, &lp, NULL));
+    if (method->before_infer) /* e.g. MIHash's centred bias, as l2h_train does */
+        L2H_CHECK_GOTO(method->before_infer(&tc, obj));
     l2h_net *net;
     st = l2h_net_from_nn(&net, t.nn);
     t.nn = NULL; /* taken */
     if (st != L2H_OK) goto done;
-    L2H_CHECK_GOTO(l2h_model_create(out, method->name, net, NULL, 0));
+    L2H_CHECK_GOTO(l2h_model_create(out, method->info.name, net, NULL, 0));
     L2H_CHECK_GOTO(l2h_model_set_meta(*out, "finetune", "last depthwise-separable block"));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "finetune_block_lr_mult", block->block_lr_mult));
     L2H_CHECK_GOTO(l2h_train_set_meta_num(*out, "seed", (double)p->seed));
@@ -371,5 +374,22 @@ done:
     l2h_free(xval);
     l2h_free(tr);
     l2h_free(val);
+    return st;
+}
+
+l2h_status l2h_train_finetune(l2h_model **out, const l2h_dataset *train,
+                              const l2h_train_params *p, const l2h_finetune_block *block)
+{
+    L2H_FAIL_IF(out == NULL, L2H_ERR_ARG, "l2h_train_finetune: NULL output");
+    *out = NULL;
+    L2H_FAIL_IF(p == NULL, L2H_ERR_ARG, "l2h_train_finetune: NULL argument");
+    l2h_train_ctx *c;
+    L2H_TRY(l2h_train_create(&c, p)); /* the method's own options at their defaults */
+    const l2h_train_params *cp;
+    const l2h_train_method *m;
+    const void *opts;
+    l2h_train_ctx_parts(c, &cp, &m, &opts);
+    const l2h_status st = ft_train(out, train, p, block, opts);
+    l2h_train_free(c);
     return st;
 }
