@@ -55,6 +55,6 @@ if [ "$rc" -eq 5 ]; then echo "quickstart: pytest collected no Python tests" >&2
 build asan
 ctest --preset asan
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs" --target test_index_concurrent >&2
+cmake --build --preset tsan -j "$jobs" --target test_index_concurrent l2hd >&2
 ctest --preset tsan
 echo "quickstart test: $(( $(date +%s) - t0 )) s on $jobs cores (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
