@@ -193,7 +193,8 @@ l2h_status l2h_eval_codes(const uint8_t *q, size_t nq, const uint8_t *db, size_t
 /* online */
 typedef struct l2h_online l2h_online;
 typedef enum l2h_online_policy {
-    L2H_ONLINE_POLICY_FIXED = 0, L2H_ONLINE_POLICY_TRIGGER = 1, L2H_ONLINE_POLICY_COUNT
+    L2H_ONLINE_POLICY_FIXED = 0, L2H_ONLINE_POLICY_TRIGGER = 1, L2H_ONLINE_POLICY_TRIGGER_SE = 2,
+    L2H_ONLINE_POLICY_TRIGGER_UNPAIRED = 3, L2H_ONLINE_POLICY_COUNT
 } l2h_online_policy;
 typedef struct l2h_online_params {
     const char *method; size_t bits; size_t reservoir; size_t interval; l2h_online_policy policy;
@@ -201,7 +202,7 @@ typedef struct l2h_online_params {
     size_t batch; float dist_threshold; double okh_c; double okh_alpha; size_t okh_anchors;
     double osh_eta; int osh_boost; double adapt_alpha; double adapt_beta; double adapt_step;
     size_t sketch_size; size_t mihash_bins; double mihash_scale; double mihash_step;
-    double mihash_decay; int mihash_reference_grad;
+    double mihash_decay; int mihash_reference_grad; double confidence;
     ...;
 } l2h_online_params;
 typedef struct l2h_online_stats {

@@ -221,11 +221,14 @@ ONLINE_OPTIONS = (
     "reservoir_prefill", "batch", "dist_threshold", "okh_c", "okh_alpha", "okh_anchors",
     "osh_eta", "osh_boost", "adapt_alpha", "adapt_beta", "adapt_step", "sketch_size",
     "mihash_bins", "mihash_scale", "mihash_step", "mihash_decay", "mihash_reference_grad",
+    "confidence",
 )
 # fields of newer libraries (preprocessing inside the online engine), when the build has them
 ONLINE_OPTIONS += tuple(f for f in ("center", "l2_normalize", "dist_percentile")
                         if f in dict(ffi.typeof("l2h_online_params").fields))
-_POLICIES = {"fixed": lib.L2H_ONLINE_POLICY_FIXED, "trigger": lib.L2H_ONLINE_POLICY_TRIGGER}
+_POLICIES = {"fixed": lib.L2H_ONLINE_POLICY_FIXED, "trigger": lib.L2H_ONLINE_POLICY_TRIGGER,
+             "trigger-se": lib.L2H_ONLINE_POLICY_TRIGGER_SE,
+             "trigger-unpaired": lib.L2H_ONLINE_POLICY_TRIGGER_UNPAIRED}
 _ONLINE_INTS = ("reservoir", "interval", "seed", "n_checkpoints", "n_init",
                 "reservoir_prefill", "batch", "okh_anchors", "sketch_size", "mihash_bins")
 _ONLINE_BOOLS = ("osh_boost", "mihash_reference_grad", "center", "l2_normalize")
@@ -243,7 +246,8 @@ def online_methods():
 
 def online_params(method, bits, options, keep):
     """A new l2h_online_params * from keyword options (the fields of l2h_online_params;
-    policy "fixed" | "trigger")."""
+    policy "fixed" | "trigger" | "trigger-se" | "trigger-unpaired", with `confidence` for the
+    last two)."""
     methods = online_methods()
     if method not in methods:
         raise ValueError(f"unknown online method {method!r}; online methods: "

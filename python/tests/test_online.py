@@ -75,3 +75,26 @@ def test_one_handle_used_from_threads(data):
         t.join()
     o.flush()
     assert o.stats()["items"] == 400
+
+
+def test_noise_aware_policies(data):
+    """trigger-se / trigger-unpaired reach the engine: with a confidence close to 1 they update
+    no more often than the plain trigger on the same stream and seed."""
+    x, y = data["x"], data["y"]
+    updates = {}
+    for pol, extra in (("trigger", {}), ("trigger-se", {"confidence": 0.999}),
+                       ("trigger-unpaired", {"confidence": 0.999})):
+        o = l2h.Online(24, method="osh", bits=16, reservoir=50, interval=40, policy=pol, seed=3,
+                       **extra)
+        o.begin(x[300:400], y[300:400], db=x[:300])
+        for s in range(400, 800, 100):
+            o.push(x[s:s + 100], y[s:s + 100])
+        o.flush()
+        st = o.stats()
+        assert st["checks"] == 10
+        updates[pol] = st["updates"]
+    assert updates["trigger-se"] <= updates["trigger"]
+    assert updates["trigger-unpaired"] <= updates["trigger"]
+    with pytest.raises(Exception):
+        l2h.Online(24, method="osh", policy="trigger-se", confidence=1.5).begin(
+            x[300:400], y[300:400], db=x[:300])
