@@ -197,7 +197,10 @@ l2h_status l2h_trigger_decide(l2h_trigger *t, const l2h_reservoir *r, const uint
         t->snap_valid = 1;
     }
     L2H_TRY(l2h_mi_codes_quality(&t->snap, &q_snap, t->mi_snap));
-    const double delta = q_cur - q_snap;
+    /* Q_R is a mean of per-anchor MI in doubles: two mappings of equal quality can differ by
+     * rounding (~1e-16) when their anchors' terms are summed in another order. Such a gain is no
+     * improvement and must not re-hash the table (the plain reference agreed only up to it). */
+    const double delta = fabs(q_cur - q_snap) <= 1e-12 ? 0.0 : q_cur - q_snap;
     double se = 0.0;
     if (policy == L2H_ONLINE_POLICY_TRIGGER_UNPAIRED) {
         double mc = 0.0, ms = 0.0, vc = 0.0, vs = 0.0;
