@@ -196,9 +196,8 @@ static l2h_status on_epoch(void *user, size_t epoch, float loss, float aux_loss)
     return L2H_OK;
 }
 
-/* Rows of the training part and of the validation part (both ascending). */
-static l2h_status split_rows(const l2h_train_params *p, size_t n, size_t **tr, size_t *n_tr,
-                             size_t **val, size_t *n_val)
+l2h_status l2h_train_split_rows(const l2h_train_params *p, size_t n, uint64_t salt, size_t **tr,
+                                size_t *n_tr, size_t **val, size_t *n_val)
 {
     size_t nv = 0;
     if (p->val_fraction > 0) {
@@ -221,7 +220,7 @@ static l2h_status split_rows(const l2h_train_params *p, size_t n, size_t **tr, s
     }
     for (size_t i = 0; i < n; i++) perm[i] = i;
     l2h_rng rng;
-    l2h_rng_seed(&rng, p->seed ^ VAL_SALT);
+    l2h_rng_seed(&rng, p->seed ^ salt);
     if (nv) l2h_rng_shuffle(&rng, perm, n);
     for (size_t i = 0; i < nv; i++) is_val[perm[i]] = 1;
     size_t a = 0, b = 0;
@@ -236,7 +235,7 @@ static l2h_status split_rows(const l2h_train_params *p, size_t n, size_t **tr, s
     return L2H_OK;
 }
 
-static l2h_status gather_rows(const l2h_dataset *ds, const size_t *rows, size_t n, float **out)
+l2h_status l2h_train_gather_rows(const l2h_dataset *ds, const size_t *rows, size_t n, float **out)
 {
     const size_t dim = l2h_dataset_dim(ds);
     const float *x = l2h_dataset_features(ds);
@@ -280,8 +279,9 @@ static l2h_status prepare_rows(trainer *t, const l2h_dataset *train)
 {
     const l2h_train_params *p = t->p;
     const size_t dim = t->dim;
-    L2H_TRY(split_rows(p, l2h_dataset_n(train), &t->tr, &t->n_tr, &t->val, &t->n_val));
-    L2H_TRY(gather_rows(train, t->tr, t->n_tr, &t->xp));
+    L2H_TRY(l2h_train_split_rows(p, l2h_dataset_n(train), VAL_SALT, &t->tr, &t->n_tr, &t->val,
+                                 &t->n_val));
+    L2H_TRY(l2h_train_gather_rows(train, t->tr, t->n_tr, &t->xp));
     if (p->shift) {
         t->xraw = l2h_malloc_array(t->n_tr, dim * sizeof *t->xraw);
         L2H_NOMEM_IF_NULL(t->xraw);
@@ -295,7 +295,7 @@ static l2h_status prepare_rows(trainer *t, const l2h_dataset *train)
     l2h_preprocess_rows(t->mean, p->l2_normalize, dim, t->xp, t->n_tr, t->xp);
     L2H_TRY(l2h_dataset_subset(&t->dtr, train, t->tr, t->n_tr));
     if (t->n_val) {
-        L2H_TRY(gather_rows(train, t->val, t->n_val, &t->xv));
+        L2H_TRY(l2h_train_gather_rows(train, t->val, t->n_val, &t->xv));
         l2h_preprocess_rows(t->mean, p->l2_normalize, dim, t->xv, t->n_val, t->xv);
         L2H_TRY(l2h_dataset_subset(&t->dval, train, t->val, t->n_val));
         L2H_TRY(l2h_groundtruth_from_labels(&t->gt, t->dval, t->dtr));
@@ -318,10 +318,8 @@ static l2h_supervision supervision_of(const l2h_dataset *dtr, size_t n)
     return sup;
 }
 
-/* Phase 3: the loop's settings (optimiser, schedule, hooks) from the shared parameters. */
-static l2h_loop_params loop_params(trainer *t)
+l2h_loop_params l2h_train_loop_settings(const l2h_train_params *p)
 {
-    const l2h_train_params *p = t->p;
     l2h_loop_params lp = l2h_loop_default_params();
     lp.epochs = p->epochs;
     lp.batch = p->batch;
@@ -344,9 +342,16 @@ static l2h_loop_params loop_params(trainer *t)
         lp.lr.power = (float)p->lr_power;
     }
     lp.lr_unit = L2H_LR_PER_EPOCH;
+    return lp;
+}
+
+/* Phase 3: the loop's settings (optimiser, schedule) and hooks from the shared parameters. */
+static l2h_loop_params loop_params(trainer *t)
+{
+    l2h_loop_params lp = l2h_train_loop_settings(t->p);
     lp.on_epoch = on_epoch;
     lp.user = t;
-    if (p->shift) lp.augment = augment_shift;
+    if (t->p->shift) lp.augment = augment_shift;
     return lp;
 }
 

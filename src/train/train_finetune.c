@@ -202,92 +202,6 @@ static l2h_status ft_on_epoch(void *user, size_t epoch, float loss, float aux_lo
     return L2H_OK;
 }
 
-/* Training and validation rows (ascending), the validation part drawn from the seed. */
-static l2h_status ft_split(const l2h_train_params *p, size_t n, size_t **tr, size_t *n_tr,
-                           size_t **val, size_t *n_val)
-{
-    size_t nv = 0;
-    if (p->val_fraction > 0) {
-        nv = (size_t)floor(p->val_fraction * (double)n + 0.5);
-        if (nv < 1) nv = 1;
-    }
-    L2H_FAIL_IF(n < nv + 2, L2H_ERR_ARG, "l2h_train_finetune: %zu rows, %zu held out", n, nv);
-    size_t *perm = l2h_malloc_array(n, sizeof *perm);
-    uint8_t *is_val = l2h_calloc(n, 1);
-    *tr = l2h_malloc_array(n - nv, sizeof **tr);
-    *val = l2h_malloc_array(nv ? nv : 1, sizeof **val);
-    l2h_status st = L2H_OK;
-    if (!perm || !is_val || !*tr || !*val) {
-        l2h_free(*tr);
-        l2h_free(*val);
-        *tr = *val = NULL;
-        st = l2h_set_error(L2H_ERR_NOMEM, "out of memory in %s", __func__);
-    } else {
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-        l2h_rng rng;
-        l2h_rng_seed(&rng, p->seed ^ FT_VAL_SALT);
-        if (nv) l2h_rng_shuffle(&rng, perm, n);
-        for (size_t i = 0; i < nv; i++) is_val[perm[i]] = 1;
-        size_t a = 0, c = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (is_val[i]) (*val)[c++] = i;
-            else (*tr)[a++] = i;
-        }
-        *n_tr = a;
-        *n_val = c;
-    }
-    l2h_free(perm);
-    l2h_free(is_val);
-    return st;
-}
-
-static l2h_status ft_gather(const l2h_dataset *ds, const size_t *rows, size_t n, float **out)
-{
-    const size_t dim = l2h_dataset_dim(ds);
-    const float *x = l2h_dataset_features(ds);
-    float *o = l2h_malloc_array(n ? n : 1, dim * sizeof *o);
-    L2H_NOMEM_IF_NULL(o);
-    for (size_t i = 0; i < n; i++) {
-        const float *r = x + rows[i] * dim;
-        for (size_t j = 0; j < dim; j++)
-            if (!isfinite(r[j])) {
-                l2h_free(o);
-                L2H_FAIL(L2H_ERR_NUMERIC, "l2h_train_finetune: non-finite value in row %zu",
-                         rows[i]);
-            }
-        memcpy(o + i * dim, r, dim * sizeof *o);
-    }
-    *out = o;
-    return L2H_OK;
-}
-
-static l2h_loop_params ft_loop_params(const l2h_train_params *p)
-{
-    l2h_loop_params lp = l2h_loop_default_params();
-    lp.epochs = p->epochs;
-    lp.batch = p->batch;
-    lp.seed = p->seed;
-    lp.optim = l2h_optim_default_params(p->optimizer == L2H_OPT_ADAM ? L2H_OPTIM_ADAM
-                                                                      : L2H_OPTIM_SGD);
-    lp.optim.weight_decay = (float)p->weight_decay;
-    if (p->optimizer == L2H_OPT_SGD) {
-        lp.optim.momentum = (float)p->momentum;
-        lp.optim.nesterov = p->nesterov;
-    }
-    lp.lr = (l2h_lr_schedule){.kind = L2H_LR_CONSTANT, .lr0 = (float)p->lr};
-    if (p->schedule == L2H_SCHED_STEP) {
-        lp.lr.kind = L2H_LR_STEP;
-        lp.lr.gamma = (float)p->lr_gamma;
-        lp.lr.step = p->lr_step ? p->lr_step : 1;
-    } else if (p->schedule == L2H_SCHED_INV) {
-        lp.lr.kind = L2H_LR_INV;
-        lp.lr.decay = (float)p->lr_gamma;
-        lp.lr.power = (float)p->lr_power;
-    }
-    lp.lr_unit = L2H_LR_PER_EPOCH;
-    return lp;
-}
-
 /* The fine-tuning run with the method's own options `opts` (its registry struct). */
 static l2h_status ft_train(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
                            const l2h_finetune_block *block, const void *opts)
@@ -300,10 +214,11 @@ static l2h_status ft_train(l2h_model **out, const l2h_dataset *train, const l2h_
     l2h_dataset *dtr = NULL, *dval = NULL;
     l2h_objective *obj = NULL;
     float *xtr = NULL, *xval = NULL; /* copies (only with a validation part) */
-    L2H_TRY(ft_split(p, l2h_dataset_n(train), &tr, &t.n_tr, &val, &t.n_val));
+    L2H_TRY(l2h_train_split_rows(p, l2h_dataset_n(train), FT_VAL_SALT, &tr, &t.n_tr, &val,
+                                 &t.n_val));
     l2h_status st = L2H_OK;
     /* without a validation part the training rows are all rows, in order: used in place */
-    if (t.n_val) L2H_CHECK_GOTO(ft_gather(train, tr, t.n_tr, &xtr));
+    if (t.n_val) L2H_CHECK_GOTO(l2h_train_gather_rows(train, tr, t.n_tr, &xtr));
     L2H_CHECK_GOTO(l2h_dataset_subset(&dtr, train, tr, t.n_tr));
     const float *xt = t.n_val ? xtr : l2h_dataset_features(train);
     for (size_t i = 0; !t.n_val && i < t.n_tr * dim; i++)
@@ -311,7 +226,7 @@ static l2h_status ft_train(l2h_model **out, const l2h_dataset *train, const l2h_
             L2H_FAIL_GOTO(L2H_ERR_NUMERIC, "l2h_train_finetune: non-finite value in row %zu",
                           i / dim);
     if (t.n_val) {
-        L2H_CHECK_GOTO(ft_gather(train, val, t.n_val, &xval));
+        L2H_CHECK_GOTO(l2h_train_gather_rows(train, val, t.n_val, &xval));
         L2H_CHECK_GOTO(l2h_dataset_subset(&dval, train, val, t.n_val));
         L2H_CHECK_GOTO(l2h_groundtruth_from_labels(&t.gt, dval, dtr));
     }
@@ -342,7 +257,7 @@ static l2h_status ft_train(l2h_model **out, const l2h_dataset *train, const l2h_
                             .sup = &sup,
                             .n_labels = n_labels};
     L2H_CHECK_GOTO(method->create(&tc, &obj));
-    l2h_loop_params lp = ft_loop_params(p);
+    l2h_loop_params lp = l2h_train_loop_settings(p);
     lp.on_epoch = ft_on_epoch;
     lp.user = &t;
     t.t0 = t.t_epoch = ft_now();

@@ -15,6 +15,7 @@
 #include "model_internal.h"
 #include "nn.h"
 #include "objective.h"
+#include "train_loop.h"
 
 #include <stddef.h>
 
@@ -73,6 +74,16 @@ const l2h_train_method *l2h_train_find(const char *name);
 l2h_status l2h_train_check_sgd(const l2h_train_params *p);
 l2h_status l2h_train_sgd(l2h_model **out, const l2h_dataset *train, const l2h_train_params *p,
                          const l2h_train_method *method, const void *opts);
+
+/* Rows of the training part and of the validation part (both ascending): round(val_fraction·n)
+ * (at least 1 when > 0) drawn by p->seed ^ salt; L2H_ERR_ARG when fewer than 2 rows are left. */
+l2h_status l2h_train_split_rows(const l2h_train_params *p, size_t n, uint64_t salt, size_t **tr,
+                                size_t *n_tr, size_t **val, size_t *n_val);
+/* Those rows of ds as one [n, dim] array; L2H_ERR_NUMERIC for a non-finite value. */
+l2h_status l2h_train_gather_rows(const l2h_dataset *ds, const size_t *rows, size_t n, float **out);
+
+/* The loop's epochs, batch, seed, optimiser and learning-rate schedule from p (no hooks). */
+l2h_loop_params l2h_train_loop_settings(const l2h_train_params *p);
 
 /* A metadata entry with a number (%.9g). */
 l2h_status l2h_train_set_meta_num(l2h_model *m, const char *key, double v);
