@@ -34,7 +34,7 @@ l2h_status l2h_loop_params_check(const l2h_loop_params *p)
 /* Index of the first non-finite value in v[n], or n. Blocks of 1024 are screened with an
  * integer test of the exponent bits that vectorises (an early-exit loop does not); only a
  * block that holds an Inf/NaN is searched element by element. */
-static size_t first_nonfinite(const float *v, size_t n)
+size_t l2h_train_first_nonfinite(const float *v, size_t n)
 {
     for (size_t b = 0; b < n; b += 1024) {
         const size_t e = n - b < 1024 ? n : b + 1024;
@@ -51,14 +51,13 @@ static size_t first_nonfinite(const float *v, size_t n)
     return n;
 }
 
-/* L2H_ERR_NUMERIC naming the tensor holding a non-finite value of arena[n_params], if any. */
-static l2h_status check_arena(const l2h_nn *net, const float *arena, const char *what, size_t epoch,
-                              size_t batch)
+l2h_status l2h_train_check_arena(const l2h_nn *net, const float *arena, const char *what,
+                                 size_t epoch, size_t batch)
 {
     size_t nt;
     const l2h_nn_tensor *t = l2h_nn_tensors(net, &nt);
     for (size_t k = 0; k < nt; k++) {
-        const size_t i = first_nonfinite(arena + t[k].offset, t[k].count);
+        const size_t i = l2h_train_first_nonfinite(arena + t[k].offset, t[k].count);
         L2H_FAIL_IF(i < t[k].count, L2H_ERR_NUMERIC,
                     "epoch %zu, batch %zu: non-finite %s in tensor '%s' (element %zu: %g)", epoch,
                     batch, what, t[k].name, i, (double)arena[t[k].offset + i]);
@@ -139,23 +138,23 @@ static l2h_status train_step(l2h_nn *net, l2h_objective *obj, const float *x,
     L2H_FAIL_IF(!isfinite(*loss), L2H_ERR_NUMERIC, "epoch %zu, batch %zu: loss is %g", epoch, batch,
                 (double)*loss);
     L2H_TRY(l2h_nn_backward(net, b->dz, m, NULL));
-    L2H_TRY(check_arena(net, l2h_nn_grads(net), "gradient", epoch, batch));
+    L2H_TRY(l2h_train_check_arena(net, l2h_nn_grads(net), "gradient", epoch, batch));
     L2H_TRY(l2h_optim_step(&p->optim, l2h_nn_n_params(net), l2h_nn_params(net), l2h_nn_grads(net),
                            b->state, step, lr, b->rng, n_ranges));
     if (obj->n_params) {
-        const size_t i = first_nonfinite(obj->grads, obj->n_params);
+        const size_t i = l2h_train_first_nonfinite(obj->grads, obj->n_params);
         L2H_FAIL_IF(i < obj->n_params, L2H_ERR_NUMERIC,
                     "epoch %zu, batch %zu: non-finite gradient of the %s objective's parameter %zu",
                     epoch, batch, obj->ops->name, i);
         const l2h_param_range all = {0, obj->n_params, 1.0f, 1.0f};
         L2H_TRY(l2h_optim_step(&p->optim, obj->n_params, obj->params, obj->grads, b->ostate, step,
                                lr, &all, 1));
-        const size_t k = first_nonfinite(obj->params, obj->n_params);
+        const size_t k = l2h_train_first_nonfinite(obj->params, obj->n_params);
         L2H_FAIL_IF(k < obj->n_params, L2H_ERR_NUMERIC,
                     "epoch %zu, batch %zu: non-finite %s objective parameter %zu after the step",
                     epoch, batch, obj->ops->name, k);
     }
-    return check_arena(net, l2h_nn_params(net), "parameter after the step", epoch, batch);
+    return l2h_train_check_arena(net, l2h_nn_params(net), "parameter after the step", epoch, batch);
 }
 
 l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t n,

@@ -57,4 +57,11 @@ l2h_status l2h_loop_params_check(const l2h_loop_params *p);
 l2h_status l2h_train_run(l2h_nn *net, l2h_objective *obj, const float *x, size_t n,
                          const l2h_supervision *s, const l2h_loop_params *p, float *epoch_loss);
 
+/* Index of the first non-finite value in v[n], or n (a vectorised screen, then a search). */
+size_t l2h_train_first_nonfinite(const float *v, size_t n);
+/* L2H_ERR_NUMERIC naming the tensor of net holding a non-finite value of arena (its parameters
+ * or gradients), with the epoch and batch in the message; L2H_OK if all are finite. */
+l2h_status l2h_train_check_arena(const l2h_nn *net, const float *arena, const char *what,
+                                 size_t epoch, size_t batch);
+
 #endif

@@ -220,39 +220,6 @@ l2h_status l2h_train_session_backward(l2h_train_session *s, const float *dz)
     return L2H_OK;
 }
 
-/* Index of the first non-finite value in v[n], or n: blocks of 1024 screened by an integer test
- * of the exponent bits that vectorises (with -O3, see src/CMakeLists.txt), as train_loop.c. */
-static size_t first_nonfinite(const float *v, size_t n)
-{
-    for (size_t b = 0; b < n; b += 1024) {
-        const size_t e = n - b < 1024 ? n : b + 1024;
-        uint32_t bad = 0;
-        for (size_t i = b; i < e; i++) {
-            uint32_t u;
-            memcpy(&u, &v[i], sizeof u);
-            bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
-        }
-        if (bad)
-            for (size_t i = b; i < e; i++)
-                if (!isfinite(v[i])) return i;
-    }
-    return n;
-}
-
-/* L2H_ERR_NUMERIC naming the tensor with a non-finite value of arena, as train_loop.c. */
-static l2h_status check_arena(const l2h_train_session *s, const float *arena, const char *what)
-{
-    size_t nt;
-    const l2h_nn_tensor *t = l2h_nn_tensors(s->pr.nn, &nt);
-    for (size_t k = 0; k < nt; k++) {
-        const size_t i = first_nonfinite(arena + t[k].offset, t[k].count);
-        L2H_FAIL_IF(i < t[k].count, L2H_ERR_NUMERIC,
-                    "epoch %zu, batch %zu: non-finite %s in tensor '%s' (element %zu: %g)",
-                    s->epoch, s->batches, what, t[k].name, i, (double)arena[t[k].offset + i]);
-    }
-    return L2H_OK;
-}
-
 l2h_status l2h_train_session_update(l2h_train_session *s)
 {
     L2H_FAIL_IF(s == NULL, L2H_ERR_ARG, "l2h_train_session_update: NULL session");
@@ -264,23 +231,24 @@ l2h_status l2h_train_session_update(l2h_train_session *s)
     l2h_objective *obj = pr->obj;
     const size_t step = s->step + 1;
     const float lr = l2h_lr_at(&lp->lr, lp->lr_unit == L2H_LR_PER_EPOCH ? s->epoch : s->step);
-    L2H_TRY(check_arena(s, l2h_nn_grads(net), "gradient"));
+    L2H_TRY(l2h_train_check_arena(net, l2h_nn_grads(net), "gradient", s->epoch, s->batches));
     L2H_TRY(l2h_optim_step(&lp->optim, l2h_nn_n_params(net), l2h_nn_params(net),
                            l2h_nn_grads(net), s->state, step, lr, s->rng_ranges, s->n_ranges));
     if (obj->n_params) {
-        const size_t i = first_nonfinite(obj->grads, obj->n_params);
+        const size_t i = l2h_train_first_nonfinite(obj->grads, obj->n_params);
         L2H_FAIL_IF(i < obj->n_params, L2H_ERR_NUMERIC,
                     "epoch %zu, batch %zu: non-finite gradient of the %s objective's parameter %zu",
                     s->epoch, s->batches, obj->ops->name, i);
         const l2h_param_range all = {0, obj->n_params, 1.0f, 1.0f};
         L2H_TRY(l2h_optim_step(&lp->optim, obj->n_params, obj->params, obj->grads, s->ostate, step,
                                lr, &all, 1));
-        const size_t k = first_nonfinite(obj->params, obj->n_params);
+        const size_t k = l2h_train_first_nonfinite(obj->params, obj->n_params);
         L2H_FAIL_IF(k < obj->n_params, L2H_ERR_NUMERIC,
                     "epoch %zu, batch %zu: non-finite %s objective parameter %zu after the step",
                     s->epoch, s->batches, obj->ops->name, k);
     }
-    L2H_TRY(check_arena(s, l2h_nn_params(net), "parameter after the step"));
+    L2H_TRY(l2h_train_check_arena(net, l2h_nn_params(net), "parameter after the step", s->epoch,
+                                  s->batches));
     s->step = step;
     s->sum += (double)s->loss;
     s->aux += (double)obj->aux_loss;
